@@ -1,0 +1,57 @@
+/*
+ * output — the JSON shapes patuh publishes (SPEC §4.1, §4.3, §5) and the
+ * Bahasa Indonesia texts of its alerts.  Shared by replay (files) and the
+ * live engine (Kafka, PostgreSQL) so both publish byte-identical records.
+ * Every builder returns a new jansson reference the caller owns.
+ */
+#ifndef PATUH_OUTPUT_H
+#define PATUH_OUTPUT_H
+
+#include "../consumers/record.h"
+#include "../rules/eval.h"
+
+#include <jansson.h>
+
+/* SPEC §4.1: hash of (policy_id, kind, employee_id, date, subject). */
+void out_violation_id(const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                      const eval_decision_t *d, char id[33]);
+
+/* "2026-04-10T08:12:00+08:00" in the policy zone. */
+void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40]);
+
+json_t *out_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                      const eval_pub_t *p, ptime_t decided_at);
+json_t *out_tpp(const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                const eval_pub_t *p);
+
+/* A "violation" alert for a newly active violation. */
+json_t *out_alert_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                            const eval_pub_t *p, ptime_t at);
+/* "not_clocked_in": no clock-in N minutes after start. */
+json_t *out_alert_not_clocked_in(const eval_ctx_t *ctx, int32_t emp,
+                                 int32_t day, ptime_t at);
+/* Operator alert "no_presence_data" for a closed workday not in service. */
+json_t *out_alert_no_presence(const eval_ctx_t *ctx, int32_t day, ptime_t at);
+
+/* A dead letter.  file/line for replay, topic/partition/offset for Kafka
+ * (pass NULL / -1 where unknown); raw is the original bytes. */
+typedef struct out_dlq_src {
+        const char *file;
+        long long line;
+        int topic;            /* rec_topic_t, or -1 */
+        int partition;        /* -1 when unknown */
+        long long offset;     /* -1 when unknown */
+        bool has_ts;
+        ptime_t ts;
+} out_dlq_src_t;
+
+json_t *out_dlq(const eval_ctx_t *ctx, const out_dlq_src_t *src,
+                dlq_reason_t reason, const char *detail, const char *event_id,
+                const char *raw, size_t raw_len);
+
+/* The Indonesian sentence describing a violation, for alerts and reports
+ * ("terlambat masuk 42 menit (TL2)").  Writes into buf. */
+void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                        const eval_decision_t *d, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,226 @@
+#include "roster.h"
+
+#include "jsonv.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_str(const char *s)
+{
+        size_t n = strlen(s) + 1;
+        char *d = malloc(n);
+        if (d)
+                memcpy(d, s, n);
+        return d;
+}
+
+/* Optional string-or-null member that must be an identifier when set. */
+static bool opt_ident(const jsonv_t *v, const json_t *o, const char *key,
+                      char **out)
+{
+        const json_t *j = json_object_get(o, key);
+        *out = NULL;
+        if (!j || json_is_null(j))
+                return true;
+        if (!json_is_string(j) ||
+            !jsonv_is_identifier(json_string_value(j), json_string_length(j)))
+                return jsonv_fail(v, key, "expected an identifier or null");
+        *out = dup_str(json_string_value(j));
+        return *out != NULL || jsonv_fail(v, key, "out of memory");
+}
+
+static bool opt_text(const jsonv_t *v, const json_t *o, const char *key,
+                     char **out)
+{
+        const json_t *j = json_object_get(o, key);
+        if (j && !json_is_null(j) && !json_is_string(j))
+                return jsonv_fail(v, key, "expected a string");
+        *out = dup_str(j && json_is_string(j) ? json_string_value(j) : "");
+        return *out != NULL || jsonv_fail(v, key, "out of memory");
+}
+
+static bool req_ident(const jsonv_t *v, const json_t *o, const char *key,
+                      char **out)
+{
+        const json_t *j = json_object_get(o, key);
+        if (!j)
+                return jsonv_fail(v, key, "missing");
+        if (!json_is_string(j) ||
+            !jsonv_is_identifier(json_string_value(j), json_string_length(j)))
+                return jsonv_fail(v, key, "expected an identifier");
+        *out = dup_str(json_string_value(j));
+        return *out != NULL || jsonv_fail(v, key, "out of memory");
+}
+
+static bool load_emp(const jsonv_t *v, const json_t *o, roster_emp_t *e)
+{
+        if (!json_is_object(o))
+                return jsonv_fail(v, "", "expected a JSON object");
+        if (!req_ident(v, o, "employee_id", &e->employee_id) ||
+            !req_ident(v, o, "unit_id", &e->unit_id) ||
+            !opt_text(v, o, "name", &e->name) ||
+            !opt_text(v, o, "unit_name", &e->unit_name) ||
+            !opt_ident(v, o, "supervisor_id", &e->supervisor_id) ||
+            !opt_ident(v, o, "head_id", &e->head_id))
+                return false;
+        const json_t *pc = json_object_get(o, "position_class");
+        if (!pc)
+                return jsonv_fail(v, "position_class", "missing");
+        e->position = json_is_string(pc)
+                              ? policy_position_from_name(json_string_value(pc))
+                              : -1;
+        if (e->position < 0)
+                return jsonv_fail(v, "position_class",
+                                  "expected one of jpt_pratama, "
+                                  "administrator, pengawas, pelaksana, "
+                                  "fungsional, camat, lurah");
+        const json_t *sc = json_object_get(o, "service_class");
+        e->service = -1;
+        if (sc && !json_is_null(sc)) {
+                e->service = json_is_string(sc) ? policy_service_from_name(
+                                                          json_string_value(sc))
+                                                : -1;
+                if (e->service < 0)
+                        return jsonv_fail(v, "service_class",
+                                          "expected null or a service class "
+                                          "of SPEC 1.4");
+        }
+        int64_t tpp;
+        if (!jsonv_int(v, o, "", "tpp_monthly", 0, INT64_MAX / 100000000,
+                       &tpp))
+                return false;
+        e->tpp_monthly = tpp;
+        const json_t *ex = json_object_get(o, "wfh_exempt");
+        if (!ex || json_is_null(ex))
+                e->wfh_exempt = -1;
+        else if (json_is_boolean(ex))
+                e->wfh_exempt = json_is_true(ex);
+        else
+                return jsonv_fail(v, "wfh_exempt",
+                                  "expected true, false or null");
+        const json_t *ac = json_object_get(o, "active");
+        if (!ac)
+                e->active = true;
+        else if (json_is_boolean(ac))
+                e->active = json_is_true(ac);
+        else
+                return jsonv_fail(v, "active", "expected true or false");
+        return true;
+}
+
+roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size)
+{
+        roster_t *r = calloc(1, sizeof(*r));
+        size_t cap = 0;
+        if (!r || !(r->index = strmap_new())) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                free(r);
+                return NULL;
+        }
+        size_t pos = 0, n, line = 0;
+        const char *s;
+        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+                pos = 3;
+        while (jsonv_next_line(buf, len, &pos, &s, &n, &line)) {
+                if (jsonv_is_blank(s, n))
+                        continue;
+                char where[600];
+                snprintf(where, sizeof(where), "%s line %zu", what, line);
+                jsonv_t v = {where, errstr, errstr_size};
+                json_error_t jerr;
+                json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
+                if (!o) {
+                        jsonv_fail(&v, "", "not valid JSON (%s)", jerr.text);
+                        goto fail;
+                }
+                if (r->n == cap) {
+                        cap = cap ? cap * 2 : 256;
+                        roster_emp_t *ne = realloc(r->emp, cap * sizeof(*ne));
+                        if (!ne) {
+                                json_decref(o);
+                                jsonv_fail(&v, "", "out of memory");
+                                goto fail;
+                        }
+                        r->emp = ne;
+                }
+                roster_emp_t *e = &r->emp[r->n++];
+                memset(e, 0, sizeof(*e));
+                bool ok = load_emp(&v, o, e);
+                json_decref(o);
+                if (!ok)
+                        goto fail;
+                bool added;
+                int32_t row = strmap_put(r->index, e->employee_id,
+                                         strlen(e->employee_id),
+                                         (int32_t)(r->n - 1), &added);
+                if (row == INT32_MIN || !added) {
+                        jsonv_fail(&v, "employee_id", "repeated employee_id %s",
+                                   e->employee_id);
+                        goto fail;
+                }
+        }
+        for (size_t i = 0; i < r->n; i++) {
+                roster_emp_t *e = &r->emp[i];
+                e->supervisor = e->supervisor_id
+                                        ? roster_find(r, e->supervisor_id,
+                                                      strlen(e->supervisor_id))
+                                        : -1;
+                e->head = e->head_id ? roster_find(r, e->head_id,
+                                                   strlen(e->head_id))
+                                     : -1;
+        }
+        return r;
+fail:
+        roster_free(r);
+        return NULL;
+}
+
+roster_t *roster_load(const char *path, char *errstr, size_t errstr_size)
+{
+        char what[512];
+        snprintf(what, sizeof(what), "roster file %s", path);
+        size_t len;
+        char *buf = jsonv_slurp(path, &len);
+        if (!buf) {
+                snprintf(errstr, errstr_size, "%s: cannot read", what);
+                return NULL;
+        }
+        roster_t *r = roster_load_buffer(buf, len, what, errstr, errstr_size);
+        free(buf);
+        return r;
+}
+
+void roster_free(roster_t *r)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n; i++) {
+                roster_emp_t *e = &r->emp[i];
+                free(e->employee_id);
+                free(e->name);
+                free(e->unit_id);
+                free(e->unit_name);
+                free(e->supervisor_id);
+                free(e->head_id);
+        }
+        free(r->emp);
+        strmap_free(r->index);
+        free(r);
+}
+
+int32_t roster_find(const roster_t *r, const char *id, size_t len)
+{
+        return strmap_get(r->index, id, len);
+}
+
+bool roster_wfh_exempt(const roster_t *r, const policy_t *p, int32_t row)
+{
+        const roster_emp_t *e = &r->emp[row];
+        if (e->wfh_exempt >= 0)
+                return e->wfh_exempt == 1;
+        return p->exempt_position[e->position] ||
+               (e->service >= 0 && p->exempt_service[e->service]);
+}

@@ -1,0 +1,52 @@
+/*
+ * roster — the employees (SPEC §1.4), loaded once at start from JSONL.
+ *
+ * Rows are indexed 0..n-1 in file order; everything else in patuh refers
+ * to an employee by that index, and the supervisor/head references are
+ * resolved to indexes at load (-1 when the id is null or not in the roster).
+ */
+#ifndef PATUH_ROSTER_H
+#define PATUH_ROSTER_H
+
+#include "policy.h"
+#include "strmap.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct roster_emp {
+        char *employee_id;   /* owned strings, never NULL ("" if absent) */
+        char *name;
+        char *unit_id;
+        char *unit_name;
+        char *supervisor_id; /* NULL when null */
+        char *head_id;       /* NULL when null */
+        int position;        /* policy_position_* index */
+        int service;         /* policy_service_* index, -1 for null */
+        int wfh_exempt;      /* -1 null (policy decides), 0 false, 1 true */
+        bool active;
+        int64_t tpp_monthly; /* rupiah */
+        int32_t supervisor;  /* resolved row, -1 if none */
+        int32_t head;        /* resolved row, -1 if none */
+} roster_emp_t;
+
+typedef struct roster {
+        roster_emp_t *emp; /* owned, n rows */
+        size_t n;
+        strmap_t *index;   /* employee_id -> row */
+} roster_t;
+
+roster_t *roster_load(const char *path, char *errstr, size_t errstr_size);
+/* From a buffer (tests); `what` names the source in messages. */
+roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size);
+void roster_free(roster_t *r);
+
+/* Row of an employee id, or -1. */
+int32_t roster_find(const roster_t *r, const char *id, size_t len);
+
+/* SPEC §3.1 WFH-exempt: the roster override, else position or service. */
+bool roster_wfh_exempt(const roster_t *r, const policy_t *p, int32_t row);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * strmap — an open-addressing hash map from byte strings to int32 values.
+ *
+ * Used for the roster index (employee_id -> row) and for the replay
+ * engine's de-duplication sets, where millions of short ids are looked up:
+ * keys are copied into a chunked arena owned by the map, so inserting does
+ * one allocation per 64 KiB of keys, not one per key.
+ */
+#ifndef PATUH_STRMAP_H
+#define PATUH_STRMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct strmap strmap_t;
+
+strmap_t *strmap_new(void);
+void strmap_free(strmap_t *m);
+
+/* Value of key, or -1 when absent. */
+int32_t strmap_get(const strmap_t *m, const char *key, size_t len);
+
+/* Inserts key -> val unless present.  Returns the value now stored (the
+ * old one when present), or INT32_MIN when out of memory.  *added tells
+ * which, when not NULL. */
+int32_t strmap_put(strmap_t *m, const char *key, size_t len, int32_t val,
+                   bool *added);
+
+size_t strmap_count(const strmap_t *m);
+
+#endif
