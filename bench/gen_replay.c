@@ -778,7 +778,9 @@ typedef struct {
 } recvec_t;
 
 typedef struct {
-    rng_t rng;
+    rng_t rng;  /* workday stream */
+    rng_t wrng; /* weekend-duty stream (kept apart so the workdays do not depend on it) */
+    rng_t *cur; /* the stream in use */
     emp_t *emp;
     uint32_t m;
     uint32_t next_event[T_N];
@@ -811,10 +813,10 @@ static rec_t *push(gen_t *g, int topic, uint32_t at)
     memset(r, 0, sizeof *r);
     r->topic = (uint8_t)topic;
     r->at = at;
-    r->ts = at + rng_range(&g->rng, 5, 60);
+    r->ts = at + rng_range(g->cur, 5, 60);
     r->id = ++g->next_event[topic];
-    if (rng_ppm(&g->rng, PPM_BAD)) {
-        uint32_t x = rng_below(&g->rng, 100), acc = 0;
+    if (rng_ppm(g->cur, PPM_BAD)) {
+        uint32_t x = rng_below(g->cur, 100), acc = 0;
         int k = BAD_JSON;
         for (; k < BAD_N - 1; k++) {
             acc += BAD_WEIGHTS[k];
@@ -822,7 +824,7 @@ static rec_t *push(gen_t *g, int topic, uint32_t at)
                 break;
         }
         r->bad = (uint8_t)k;
-        r->cut = (uint16_t)rng_range(&g->rng, 300, 800);
+        r->cut = (uint16_t)rng_range(g->cur, 300, 800);
     }
     return r;
 }
@@ -832,9 +834,9 @@ static void push_presence(gen_t *g, int32_t e, uint32_t at, unsigned sub)
     rec_t *r = push(g, T_PRESENCE, at);
     r->emp = e;
     r->sub = (uint8_t)sub;
-    if (!r->bad && rng_ppm(&g->rng, PPM_DUP)) { /* at-least-once delivery: same record again */
+    if (!r->bad && rng_ppm(g->cur, PPM_DUP)) { /* at-least-once delivery: same record again */
         rec_t copy = *r; /* copy first: slot() may move the vector */
-        copy.ts += rng_range(&g->rng, 30, 900);
+        copy.ts += rng_range(g->cur, 30, 900);
         copy.flag |= FLAG_DUP;
         *slot(g) = copy;
     }
@@ -877,7 +879,7 @@ static uint32_t band_minutes(rng_t *r, uint32_t max)
 /* All records of one workday, in generation order (not yet sorted). */
 static void gen_day(gen_t *g, const cal_t *cal, int32_t z)
 {
-    rng_t *r = &g->rng;
+    rng_t *r = g->cur = &g->rng;
     const int fri = weekday(z) == 5;
     const int wfh_day = fri && z >= cal->wfh_from && z != cal->suspended;
     const uint32_t end = fri ? END_SEC_FRI : END_SEC_MON_THU;
@@ -968,6 +970,33 @@ static void gen_day(gen_t *g, const cal_t *cal, int32_t z)
             push_call(g, (int32_t)i, e->sup, t, rng_below(r, 100) < 90 ? OUT_ANSWERED : OUT_MISSED);
         }
     }
+}
+
+/* Weekend duty (piket): exactly `quota` presence records of staff on duty on a
+ * Saturday or Sunday.  A weekend day is no workday, so the engine accepts these
+ * and decides nothing on them: they make up N without cutting a workday short.
+ * Returns the records it could not place (too few staff). */
+static uint32_t gen_weekend(gen_t *g, int32_t z, uint32_t quota)
+{
+    rng_t *r = g->cur = &g->wrng;
+    g->day.n = 0;
+    memset(g->status, ST_AWAY, g->m);
+    for (uint64_t tries = 0; g->day.n < quota && tries < 4ull * g->m + 16; tries++) {
+        uint32_t i = rng_below(r, g->m);
+        const emp_t *e = &g->emp[i];
+        if (g->status[i] != ST_AWAY || !e->active || (z >= e->exc_from && z <= e->exc_to))
+            continue;
+        g->status[i] = ST_PRESENT;
+        rec_t *in = push(g, T_PRESENCE, rng_range(r, 7 * 3600, 8 * 3600 + 1800));
+        in->emp = (int32_t)i;
+        if (g->day.n < quota) {
+            rec_t *out = push(g, T_PRESENCE, rng_range(r, 12 * 3600, 15 * 3600));
+            out->emp = (int32_t)i;
+            out->sub = SUB_CLOCK_OUT;
+        }
+    }
+    g->cur = &g->rng;
+    return quota - (uint32_t)g->day.n;
 }
 
 /* ------------------------------------------------------------------ formatting */
@@ -1098,6 +1127,80 @@ static void format_line(sb_t *b, const gen_t *g, const rec_t *r, const char *dat
     sb_ch(b, '\n');
 }
 
+/* ------------------------------------------------------------------ emitting */
+
+typedef struct {
+    uint64_t emitted, by_topic[T_N], by_bad[BAD_N], dups;
+} stats_t;
+
+typedef struct {
+    uint32_t *bucket; /* 86401 counters */
+    uint32_t *order;
+    size_t cap;
+} sorter_t;
+
+/* (re)start the event streams: both passes must see the same workdays */
+static void events_reset(gen_t *g, uint64_t seed)
+{
+    rng_seed(&g->rng, seed ^ 0x4576656e7473ull);  /* "Events" */
+    rng_seed(&g->wrng, seed ^ 0x5765656b656eull); /* "Weeken" */
+    g->cur = &g->rng;
+    memset(g->next_event, 0, sizeof g->next_event);
+    g->next_call = g->next_excuse = 0;
+    for (uint32_t i = 0; i < g->m; i++) {
+        g->emp[i].exc_from = 1;
+        g->emp[i].exc_to = 0;
+    }
+}
+
+/* Sort the day's records by ts (stable counting sort: arrival order, ties in
+ * generation order) and write them until n records have been written in all.
+ * *sent: how many of the day's records were written. */
+static int emit_day(gen_t *g, int32_t z, sorter_t *so, out_t *o, uint64_t n, stats_t *st, size_t *sent)
+{
+    recvec_t *d = &g->day;
+    if (so->cap < d->n) {
+        free(so->order);
+        so->cap = d->n * 2;
+        so->order = malloc(so->cap * sizeof *so->order);
+        if (!so->order) {
+            fprintf(stderr, "gen_replay: out of memory\n");
+            return -1;
+        }
+    }
+    memset(so->bucket, 0, (86400 + 1) * sizeof *so->bucket);
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->v[i].ts > 86399)
+            d->v[i].ts = 86399;
+        so->bucket[d->v[i].ts + 1]++;
+    }
+    for (size_t s = 1; s <= 86400; s++)
+        so->bucket[s] += so->bucket[s - 1];
+    for (size_t i = 0; i < d->n; i++)
+        so->order[so->bucket[d->v[i].ts]++] = (uint32_t)i;
+
+    char date[11];
+    format_date(z, date);
+    size_t k = 0;
+    for (; k < d->n && st->emitted < n; k++) {
+        const rec_t *r = &d->v[so->order[k]];
+        sb_t b = out_begin(o, 4096);
+        format_line(&b, g, r, date);
+        if (b.overflow) {
+            fprintf(stderr, "gen_replay: event line too long\n");
+            return -1;
+        }
+        out_commit(o, &b);
+        st->emitted++;
+        st->by_topic[r->topic]++;
+        st->by_bad[r->bad]++;
+        if (r->flag & FLAG_DUP)
+            st->dups++;
+    }
+    *sent = k;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -1200,78 +1303,80 @@ int main(int argc, char **argv)
 
     gen_t g;
     memset(&g, 0, sizeof g);
-    rng_seed(&g.rng, seed ^ 0x4576656e7473ull); /* events stream */
     g.emp = emp;
     g.m = (uint32_t)m;
     g.status = calloc(m, 1);
-    uint32_t *bucket = calloc(86400 + 1, sizeof *bucket);
-    uint32_t *order = NULL;
-    size_t order_cap = 0;
-    out_t o;
-    if (!g.status || !bucket || out_open(&o, p_events, 4u << 20) != 0) {
+    sorter_t so = {calloc(86400 + 1, sizeof(uint32_t)), NULL, 0};
+    if (!g.status || !so.bucket) {
         fprintf(stderr, "gen_replay: out of memory\n");
         return 1;
     }
 
-    uint64_t emitted = 0, by_topic[T_N] = {0}, by_bad[BAD_N] = {0}, dups = 0;
-    uint32_t days = 0, idle = 0;
-    int32_t z = cal.start, last = cal.start;
-    uint32_t last_cut = 86400;
-    while (emitted < n) {
-        if (is_weekend(z) || z == cal.holiday) {
-            z++;
+    /* Pass 1 (no output): how many whole workdays fit in N? */
+    events_reset(&g, seed);
+    uint64_t total = 0;
+    uint32_t full_days = 0, idle = 0;
+    int32_t last_full = cal.start - 1;
+    for (int32_t z = cal.start; total < n; z++) {
+        if (is_weekend(z) || z == cal.holiday)
             continue;
-        }
         gen_day(&g, &cal, z);
         if (g.day.n == 0 && ++idle > 60) {
             fprintf(stderr, "gen_replay: no records generated (no active employees?)\n");
             return 1;
         }
-        /* stable counting sort by ts (second of the day): arrival order */
-        if (order_cap < g.day.n) {
-            order_cap = g.day.n * 2;
-            free(order);
-            order = malloc(order_cap * sizeof *order);
-            if (!order) {
-                fprintf(stderr, "gen_replay: out of memory\n");
-                return 1;
-            }
-        }
-        memset(bucket, 0, (86400 + 1) * sizeof *bucket);
-        for (size_t i = 0; i < g.day.n; i++) {
-            if (g.day.v[i].ts > 86399)
-                g.day.v[i].ts = 86399;
-            bucket[g.day.v[i].ts + 1]++;
-        }
-        for (size_t s = 1; s <= 86400; s++)
-            bucket[s] += bucket[s - 1];
-        for (size_t i = 0; i < g.day.n; i++)
-            order[bucket[g.day.v[i].ts]++] = (uint32_t)i;
+        if (total + g.day.n > n)
+            break;
+        total += g.day.n;
+        full_days++;
+        last_full = z;
+    }
+    /* The rest, n - total, is spread over the weekend days before the last whole
+     * workday as weekend duty; without such days the next workday is cut at N. */
+    uint64_t rest = n - total;
+    uint32_t wdays = 0;
+    for (int32_t z = cal.start + 1; z < last_full; z++)
+        wdays += (uint32_t)is_weekend(z);
 
-        char date[11];
-        format_date(z, date);
-        size_t k = 0;
-        for (; k < g.day.n && emitted < n; k++) {
-            const rec_t *r = &g.day.v[order[k]];
-            sb_t b = out_begin(&o, 4096);
-            format_line(&b, &g, r, date);
-            if (b.overflow) {
-                fprintf(stderr, "gen_replay: event line too long\n");
+    /* Pass 2: the same workdays again, plus the weekend duty, written out. */
+    events_reset(&g, seed);
+    out_t o;
+    if (out_open(&o, p_events, 4u << 20) != 0)
+        return 1;
+    stats_t st;
+    memset(&st, 0, sizeof st);
+    uint32_t days = 0, wk_seen = 0, wk_days = 0, last_cut = 86400;
+    uint64_t wk_records = 0, carry = 0;
+    int32_t last = cal.start;
+    idle = 0;
+    for (int32_t z = cal.start; st.emitted < n; z++) {
+        const int workday = !is_weekend(z) && z != cal.holiday;
+        if (workday) {
+            gen_day(&g, &cal, z);
+            if (g.day.n == 0 && ++idle > 60) {
+                fprintf(stderr, "gen_replay: no records generated (no active employees?)\n");
                 return 1;
             }
-            out_commit(&o, &b);
-            emitted++;
-            by_topic[r->topic]++;
-            by_bad[r->bad]++;
-            if (r->flag & FLAG_DUP)
-                dups++;
+        } else if (wdays && is_weekend(z) && z > cal.start && z < last_full) {
+            uint64_t quota = rest / wdays + (wk_seen < rest % wdays) + carry;
+            wk_seen++;
+            if (quota > UINT32_MAX)
+                quota = UINT32_MAX;
+            carry = gen_weekend(&g, z, (uint32_t)quota);
+        } else {
+            continue;
         }
-        if (g.day.n) {
+        size_t sent = 0;
+        if (emit_day(&g, z, &so, &o, n, &st, &sent) != 0)
+            return 1;
+        if (workday && g.day.n) {
             days++;
             last = z;
-            last_cut = k < g.day.n ? g.day.v[order[k]].ts : 86400; /* first record left out */
+            last_cut = sent < g.day.n ? g.day.v[so.order[sent]].ts : 86400; /* first record left out */
+        } else if (!workday && sent) {
+            wk_days++;
+            wk_records += sent;
         }
-        z++;
     }
     if (out_close(&o) != 0)
         return 1;
@@ -1282,23 +1387,24 @@ int main(int argc, char **argv)
     format_date(last, d1);
     format_date(cal.holiday, dh);
     format_date(cal.suspended, ds);
-    uint64_t nbad = emitted - by_bad[BAD_NONE];
-    fprintf(stderr, "records=%llu\nemployees=%llu\nunits=%d\nseed=%llu\n", (unsigned long long)emitted,
+    uint64_t nbad = st.emitted - st.by_bad[BAD_NONE];
+    fprintf(stderr, "records=%llu\nemployees=%llu\nunits=%d\nseed=%llu\n", (unsigned long long)st.emitted,
             (unsigned long long)m, nunits, (unsigned long long)seed);
     fprintf(stderr, "workdays=%u\nfirst_date=%s\nlast_date=%s\nholiday=%s\nwfh_suspended=%s\n", days, d0, d1, dh, ds);
     if (last_cut < 86400) /* N reached mid-day: the stream stops there, the rest of that day is not sent */
         fprintf(stderr, "last_day_cut_at=%02u:%02u:%02u\n", last_cut / 3600, last_cut / 60 % 60, last_cut % 60);
     else
         fprintf(stderr, "last_day_cut_at=none\n");
+    fprintf(stderr, "weekend_duty_days=%u\nweekend_duty_records=%llu\n", wk_days, (unsigned long long)wk_records);
     for (int t = 0; t < T_N; t++)
-        fprintf(stderr, "topic_%s=%llu\n", TOPIC_NAMES[t], (unsigned long long)by_topic[t]);
-    fprintf(stderr, "duplicates=%llu\nbad=%llu\n", (unsigned long long)dups, (unsigned long long)nbad);
+        fprintf(stderr, "topic_%s=%llu\n", TOPIC_NAMES[t], (unsigned long long)st.by_topic[t]);
+    fprintf(stderr, "duplicates=%llu\nbad=%llu\n", (unsigned long long)st.dups, (unsigned long long)nbad);
     for (int k = 1; k < BAD_N; k++)
-        fprintf(stderr, "bad_%s=%llu\n", BAD_NAMES[k], (unsigned long long)by_bad[k]);
+        fprintf(stderr, "bad_%s=%llu\n", BAD_NAMES[k], (unsigned long long)st.by_bad[k]);
     fprintf(stderr, "expected_dlq=%llu\nelapsed_s=%.3f\n", (unsigned long long)nbad, t1 - t0);
 
-    free(order);
-    free(bucket);
+    free(so.order);
+    free(so.bucket);
     free(g.status);
     free(g.day.v);
     free(emp);
