@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
         fputs("usage: patuh replay --policy P --roster R --calendar C\n"
-              "                    --events E [--events E2 ...] --out DIR\n"
+              "                    --events E [--events E2 ...] --out DIR [--table]\n"
               "\n"
               "Runs the patuh rule engine over files, without servers.\n"
               "Each events line is an envelope\n"
@@ -20,7 +20,8 @@ static void usage(FILE *f)
               "\"value\":{...}}\n"
               "in arrival order.  Writes violations.jsonl (final state),\n"
               "revisions.jsonl, alerts.jsonl, tpp.jsonl and dlq.jsonl to "
-              "DIR.\n"
+              "DIR.  --table also prints the final violations and a\n"
+              "per-unit summary (in Bahasa Indonesia) to standard output.\n"
               "\n"
               "Exit status: 0 done, 2 bad arguments or a refused policy,\n"
               "roster or calendar (the message names the file and field),\n"
@@ -37,6 +38,10 @@ static int cmd_replay(int argc, char **argv)
                 if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
                         usage(stdout);
                         return 0;
+                }
+                if (strcmp(a, "--table") == 0) {
+                        o.table = stdout;
+                        continue;
                 }
                 if (i + 1 >= argc) {
                         fprintf(stderr, "patuh replay: %s needs a value\n", a);

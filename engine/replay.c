@@ -9,6 +9,7 @@
 #include "../rules/strmap.h"
 #include "../rules/tz.h"
 #include "output.h"
+#include "report.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -698,17 +699,11 @@ static void close_everything(replay_t *rp)
                 }
 }
 
-typedef struct final_row {
-        int32_t emp;
-        int32_t day;
-        const eval_pub_t *p;
-} final_row_t;
-
 static const replay_t *sort_rp; /* qsort has no context argument in C11 */
 
 static int final_cmp(const void *a, const void *b)
 {
-        const final_row_t *x = a, *y = b;
+        const report_row_t *x = a, *y = b;
         if (x->day != y->day)
                 return x->day < y->day ? -1 : 1;
         int c = strcmp(sort_rp->roster->emp[x->emp].employee_id,
@@ -722,10 +717,10 @@ static int final_cmp(const void *a, const void *b)
 
 /* violations.jsonl: one line per violation_id with its final revision,
  * sorted by date, employee, kind and subject for people reading it. */
-static void write_final(replay_t *rp, FILE *f)
+static void write_final(replay_t *rp, FILE *f, FILE *table)
 {
         size_t n = 0, cap = 1024;
-        final_row_t *rows = malloc(cap * sizeof(*rows));
+        report_row_t *rows = malloc(cap * sizeof(*rows));
         if (!rows) {
                 rp->failed = true;
                 return;
@@ -737,7 +732,7 @@ static void write_final(replay_t *rp, FILE *f)
                         for (size_t k = 0; k < ds->ledger.n; k++) {
                                 if (n == cap) {
                                         cap *= 2;
-                                        final_row_t *nr =
+                                        report_row_t *nr =
                                                 realloc(rows,
                                                         cap * sizeof(*nr));
                                         if (!nr) {
@@ -747,7 +742,7 @@ static void write_final(replay_t *rp, FILE *f)
                                         }
                                         rows = nr;
                                 }
-                                rows[n++] = (final_row_t){
+                                rows[n++] = (report_row_t){
                                         (int32_t)e, ds->day, &ds->ledger.v[k]};
                         }
                 }
@@ -760,6 +755,8 @@ static void write_final(replay_t *rp, FILE *f)
                 rp->st->violations++;
                 rp->st->active += rows[i].p->active;
         }
+        if (table)
+                report_print(table, &rp->ctx, rows, n);
         free(rows);
 }
 
@@ -863,7 +860,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
                 }
         }
         close_everything(&rp);
-        write_final(&rp, f_viol);
+        write_final(&rp, f_viol, o->table);
         if (rp.failed) {
                 snprintf(errstr, errstr_size,
                          "out of memory or write error in %s", o->out_dir);

@@ -20,7 +20,8 @@ typedef struct replay_opts {
         const char *const *events; /* files, read in this order */
         size_t n_events;
         const char *out_dir;
-        FILE *log;                 /* summary lines; NULL for none */
+        FILE *table;               /* readable table of the final
+                                      violations; NULL for none */
 } replay_opts_t;
 
 /* Counts a run reports (and tests read). */
