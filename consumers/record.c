@@ -4,6 +4,7 @@
 #include "../rules/tz.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const topic_names[TOPIC__COUNT] = {"presence", "calls",
@@ -30,45 +31,102 @@ const char *dlq_reason_name(dlq_reason_t r)
         return r < DLQ__COUNT ? reason_names[r] : "?";
 }
 
-/* A required member: missing or null is invalid (SPEC §7). */
-static const json_t *req(const json_t *o, const char *key, char *detail,
-                         size_t n)
+/* Decoding works on a pjson token array: one pass over the bytes, no
+ * allocation.  The members we know are indexed in one walk over the
+ * object (the last of repeated keys wins, as in jansson). */
+#define FIELD(s) {s, sizeof(s) - 1}
+static const struct {
+        const char *name;
+        size_t len;
+} fields[] = {FIELD("event_id"),  FIELD("employee_id"), FIELD("type"),
+              FIELD("mode"),      FIELD("at"),          FIELD("call_id"),
+              FIELD("caller_id"), FIELD("callee_id"),   FIELD("outcome"),
+              FIELD("excuse_id"), FIELD("kind"),        FIELD("from"),
+              FIELD("to"),        FIELD("updated_at"),  FIELD("revoked")};
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+typedef struct src {
+        const pj_doc_t *d;
+        int o;
+        int tok[N_FIELDS]; /* value token of each known member, or -1 */
+} src_t;
+
+static void index_fields(src_t *r)
 {
-        const json_t *j = json_object_get(o, key);
-        if (!j || json_is_null(j)) {
+        for (size_t f = 0; f < N_FIELDS; f++)
+                r->tok[f] = -1;
+        const pj_doc_t *d = r->d;
+        uint32_t i = (uint32_t)r->o + 1;
+        for (uint32_t m = 0; m < d->tok[r->o].count; m++) {
+                const pj_tok_t *k = &d->tok[i];
+                int val = (int)i + 1;
+                char buf[64];
+                const char *key = d->text + k->start;
+                size_t kl = k->len;
+                if (k->escaped) {
+                        int l = pj_string(d, (int)i, buf, sizeof(buf));
+                        key = buf;
+                        kl = l < 0 ? 0 : (size_t)l;
+                }
+                for (size_t f = 0; f < N_FIELDS; f++)
+                        if (kl == fields[f].len &&
+                            memcmp(key, fields[f].name, kl) == 0)
+                                r->tok[f] = val;
+                i = d->tok[val].end;
+        }
+}
+
+static int field(const src_t *r, const char *key)
+{
+        for (size_t f = 0; f < N_FIELDS; f++)
+                if (strcmp(fields[f].name, key) == 0)
+                        return r->tok[f];
+        return -1;
+}
+
+/* A required member: missing or null is invalid (SPEC §7). */
+static int req(const src_t *r, const char *key, char *detail, size_t n)
+{
+        int j = field(r, key);
+        if (j < 0 || r->d->tok[j].type == PJ_NULL) {
                 snprintf(detail, n, "missing field %s", key);
-                return NULL;
+                return -1;
         }
         return j;
 }
 
-static bool ident(const json_t *o, const char *key, char dst[REC_ID_MAX],
+static bool is_string(const src_t *r, int j)
+{
+        return r->d->tok[j].type == PJ_STRING;
+}
+
+static bool ident(const src_t *r, const char *key, char dst[REC_ID_MAX],
                   char *detail, size_t n)
 {
-        const json_t *j = req(o, key, detail, n);
-        if (!j)
+        int j = req(r, key, detail, n);
+        if (j < 0)
                 return false;
-        if (!json_is_string(j) ||
-            !jsonv_is_identifier(json_string_value(j), json_string_length(j))) {
+        int len = is_string(r, j) ? pj_string(r->d, j, dst, REC_ID_MAX) : -1;
+        if (len < 0 || !jsonv_is_identifier(dst, (size_t)len)) {
                 snprintf(detail, n, "bad %s", key);
+                dst[0] = '\0';
                 return false;
         }
-        memcpy(dst, json_string_value(j), json_string_length(j) + 1);
         return true;
 }
 
-static bool stamp(const json_t *o, const char *key, ptime_t *out, char *detail,
+static bool stamp(const src_t *r, const char *key, ptime_t *out, char *detail,
                   size_t n)
 {
-        const json_t *j = req(o, key, detail, n);
-        if (!j)
+        char buf[96];
+        int j = req(r, key, detail, n);
+        if (j < 0)
                 return false;
-        if (!json_is_string(j) ||
-            !ptime_parse_rfc3339(json_string_value(j), json_string_length(j),
-                                 out)) {
-                if (json_is_string(j))
+        int len = is_string(r, j) ? pj_string(r->d, j, buf, sizeof(buf)) : -1;
+        if (len < 0 || !ptime_parse_rfc3339(buf, (size_t)len, out)) {
+                if (len >= 0)
                         snprintf(detail, n, "bad timestamp %s='%.80s'", key,
-                                 json_string_value(j));
+                                 buf);
                 else
                         snprintf(detail, n, "bad timestamp %s", key);
                 return false;
@@ -76,15 +134,15 @@ static bool stamp(const json_t *o, const char *key, ptime_t *out, char *detail,
         return true;
 }
 
-static bool date(const json_t *o, const char *key, int32_t *out, char *detail,
+static bool date(const src_t *r, const char *key, int32_t *out, char *detail,
                  size_t n)
 {
-        const json_t *j = req(o, key, detail, n);
-        if (!j)
+        char buf[32];
+        int j = req(r, key, detail, n);
+        if (j < 0)
                 return false;
-        if (!json_is_string(j) || !ptime_parse_date(json_string_value(j),
-                                                    json_string_length(j),
-                                                    out)) {
+        int len = is_string(r, j) ? pj_string(r->d, j, buf, sizeof(buf)) : -1;
+        if (len < 0 || !ptime_parse_date(buf, (size_t)len, out)) {
                 snprintf(detail, n, "bad date %s", key);
                 return false;
         }
@@ -92,25 +150,28 @@ static bool date(const json_t *o, const char *key, int32_t *out, char *detail,
 }
 
 /* One of a closed set of words; returns its index or -1 (detail set). */
-static int word(const json_t *o, const char *key, const char *const *words,
+static int word(const src_t *r, const char *key, const char *const *words,
                 int n_words, char *detail, size_t n)
 {
-        const json_t *j = req(o, key, detail, n);
-        if (!j)
+        char buf[48];
+        int j = req(r, key, detail, n);
+        if (j < 0)
                 return -1;
-        if (json_is_string(j))
-                for (int i = 0; i < n_words; i++)
-                        if (strcmp(json_string_value(j), words[i]) == 0)
-                                return i;
-        if (json_is_string(j))
-                snprintf(detail, n, "unknown %s '%.40s'", key,
-                         json_string_value(j));
-        else
+        if (!is_string(r, j)) {
                 snprintf(detail, n, "%s must be a string", key);
+                return -1;
+        }
+        if (pj_string(r->d, j, buf, sizeof(buf)) >= 0)
+                for (int i = 0; i < n_words; i++)
+                        if (strcmp(buf, words[i]) == 0)
+                                return i;
+        const pj_tok_t *t = &r->d->tok[j];
+        snprintf(detail, n, "unknown %s '%.*s'", key,
+                 (int)(t->len < 40 ? t->len : 40), r->d->text + t->start);
         return -1;
 }
 
-static dlq_reason_t decode_presence(const json_t *o, record_t *r, char *detail,
+static dlq_reason_t decode_presence(const src_t *o, record_t *r, char *detail,
                                     size_t n)
 {
         static const char *const types[] = {"clock_in", "clock_out"};
@@ -131,7 +192,7 @@ static dlq_reason_t decode_presence(const json_t *o, record_t *r, char *detail,
         return DLQ_NONE;
 }
 
-static dlq_reason_t decode_call(const json_t *o, record_t *r, char *detail,
+static dlq_reason_t decode_call(const src_t *o, record_t *r, char *detail,
                                 size_t n)
 {
         static const char *const outcomes[] = {"answered", "missed",
@@ -149,21 +210,33 @@ static dlq_reason_t decode_call(const json_t *o, record_t *r, char *detail,
         return DLQ_NONE;
 }
 
-static dlq_reason_t decode_excuse(const json_t *o, record_t *r, char *detail,
+static dlq_reason_t decode_excuse(const src_t *o, record_t *r, char *detail,
                                   size_t n)
 {
         rec_excuse_t *x = &r->u.excuse;
         if (!ident(o, "excuse_id", x->excuse_id, detail, n) ||
             !ident(o, "employee_id", x->employee_id, detail, n))
                 return DLQ_INVALID;
-        const json_t *k = req(o, "kind", detail, n);
-        if (!k)
+        int k = req(o, "kind", detail, n);
+        if (k < 0)
                 return DLQ_INVALID;
-        if (!json_is_string(k)) {
+        if (!is_string(o, k)) {
                 snprintf(detail, n, "kind must be a string");
                 return DLQ_INVALID;
         }
-        snprintf(x->kind, sizeof(x->kind), "%s", json_string_value(k));
+        /* free text: keep what fits; a longer kind is truncated on a
+         * character boundary, an embedded NUL reads as empty */
+        char kind[1024];
+        if (pj_string(o->d, k, kind, sizeof(kind)) < 0)
+                kind[0] = '\0';
+        size_t kl = strlen(kind);
+        if (kl >= sizeof(x->kind)) {
+                kl = sizeof(x->kind) - 1;
+                while (kl > 0 && ((unsigned char)kind[kl] & 0xC0) == 0x80)
+                        kl--;
+        }
+        memcpy(x->kind, kind, kl);
+        x->kind[kl] = '\0';
         if (!date(o, "from", &x->from, detail, n) ||
             !date(o, "to", &x->to, detail, n) ||
             !stamp(o, "updated_at", &x->updated_at, detail, n))
@@ -172,11 +245,12 @@ static dlq_reason_t decode_excuse(const json_t *o, record_t *r, char *detail,
                 snprintf(detail, n, "from after to");
                 return DLQ_INVALID;
         }
-        const json_t *rv = json_object_get(o, "revoked");
-        if (!rv || json_is_null(rv)) {
+        int rv = field(o, "revoked");
+        int rt = rv < 0 ? PJ_NULL : o->d->tok[rv].type;
+        if (rt == PJ_NULL || rt == PJ_FALSE) {
                 x->revoked = false;
-        } else if (json_is_boolean(rv)) {
-                x->revoked = json_is_true(rv);
+        } else if (rt == PJ_TRUE) {
+                x->revoked = true;
         } else {
                 snprintf(detail, n, "revoked must be true or false");
                 return DLQ_INVALID;
@@ -184,24 +258,27 @@ static dlq_reason_t decode_excuse(const json_t *o, record_t *r, char *detail,
         return DLQ_NONE;
 }
 
-dlq_reason_t record_decode_json(rec_topic_t topic, const json_t *o,
-                                record_t *r, char *detail, size_t n)
+dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d,
+                                  int obj, record_t *r, char *detail,
+                                  size_t n)
 {
         memset(r, 0, sizeof(*r));
         r->topic = topic;
-        if (!json_is_object(o)) {
+        if (obj < 0 || d->tok[obj].type != PJ_OBJECT) {
                 snprintf(detail, n, "record is not a JSON object");
                 return DLQ_MALFORMED;
         }
-        if (!ident(o, "event_id", r->event_id, detail, n))
+        src_t o = {.d = d, .o = obj};
+        index_fields(&o);
+        if (!ident(&o, "event_id", r->event_id, detail, n))
                 return DLQ_INVALID;
         switch (topic) {
         case TOPIC_PRESENCE:
-                return decode_presence(o, r, detail, n);
+                return decode_presence(&o, r, detail, n);
         case TOPIC_CALLS:
-                return decode_call(o, r, detail, n);
+                return decode_call(&o, r, detail, n);
         case TOPIC_EXCUSES:
-                return decode_excuse(o, r, detail, n);
+                return decode_excuse(&o, r, detail, n);
         default:
                 snprintf(detail, n, "unknown topic");
                 return DLQ_INVALID;
@@ -212,16 +289,33 @@ dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
                                  size_t len, record_t *out, char *detail,
                                  size_t detail_size)
 {
-        json_error_t jerr;
-        /* JSON_DECODE_ANY: a bare array or string is valid JSON but not a
-         * record; we want "not an object", not "not JSON", for it. */
-        json_t *o = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
-        if (!o) {
+        pj_tok_t tok[RECORD_STACK_TOKENS], *heap;
+        pj_doc_t d;
+        memset(out, 0, sizeof(*out));
+        out->topic = topic;
+        if (!pj_parse_any(&d, buf, len, tok, RECORD_STACK_TOKENS, &heap)) {
                 snprintf(detail, detail_size, "value is not valid JSON");
                 return DLQ_MALFORMED;
         }
-        dlq_reason_t r = record_decode_json(topic, o, out, detail, detail_size);
-        json_decref(o);
+        dlq_reason_t r =
+                record_decode_tokens(topic, &d, 0, out, detail, detail_size);
+        free(heap);
+        return r;
+}
+
+dlq_reason_t record_decode_json(rec_topic_t topic, const json_t *value,
+                                record_t *out, char *detail,
+                                size_t detail_size)
+{
+        char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+        if (!text) {
+                memset(out, 0, sizeof(*out));
+                snprintf(detail, detail_size, "value is not valid JSON");
+                return DLQ_MALFORMED;
+        }
+        dlq_reason_t r = record_decode_bytes(topic, text, strlen(text), out,
+                                             detail, detail_size);
+        free(text);
         return r;
 }
 

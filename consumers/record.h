@@ -14,6 +14,7 @@
 #include "../rules/policy.h"
 #include "../rules/ptime.h"
 #include "../rules/roster.h"
+#include "pjson.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -91,7 +92,17 @@ dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
                                  size_t len, record_t *out, char *detail,
                                  size_t detail_size);
 
-/* Same from a parsed value (replay envelopes carry objects inline). */
+/* Tokens parsed on the stack; a record with more (large unknown fields)
+ * falls back to one heap array. */
+#define RECORD_STACK_TOKENS 128
+
+/* Same from an object token of an already parsed document (replay
+ * envelopes carry the record inline). */
+dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d,
+                                  int obj, record_t *out, char *detail,
+                                  size_t detail_size);
+
+/* Same from a jansson value (convenience for tests and tools; slower). */
 dlq_reason_t record_decode_json(rec_topic_t topic, const json_t *value,
                                 record_t *out, char *detail,
                                 size_t detail_size);

@@ -38,18 +38,7 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
                  off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 }
 
-static json_t *str_or_null(const char *s)
-{
-        return s ? json_string(s) : json_null();
-}
 
-static json_t *percent_json(double pct)
-{
-        /* Integral percentages print as integers, as in the policy. */
-        if (pct == (double)(long long)pct)
-                return json_integer((json_int_t)pct);
-        return json_real(pct);
-}
 
 /* Indonesian long date: "Jumat, 10 April 2026". */
 static void tanggal(int32_t day, char *buf, size_t n)
@@ -129,64 +118,93 @@ void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
         }
 }
 
-json_t *out_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                      const eval_pub_t *p, ptime_t decided_at)
+void out_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                   const eval_pub_t *p)
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         const eval_decision_t *d = &p->d;
         const policy_kind_t *pk = &ctx->policy->kind[d->kind];
         char id[33], date[11], at[40];
-        out_violation_id(ctx, emp, day, d, id);
+        if (p->violation_id[0])
+                memcpy(id, p->violation_id, sizeof(id));
+        else
+                out_violation_id(ctx, emp, day, d, id);
         ptime_format_date(day, date);
-        out_format_time(ctx, decided_at, at);
-        json_t *ev = json_array();
+        out_format_time(ctx, p->decided_at, at);
+        jw_obj_begin(w);
+        jw_key(w, "violation_id");
+        jw_str(w, id);
+        jw_key(w, "kind");
+        jw_str(w, vkind_name(d->kind));
+        jw_key(w, "employee_id");
+        jw_str(w, e->employee_id);
+        jw_key(w, "unit_id");
+        jw_str(w, e->unit_id);
+        jw_key(w, "supervisor_id");
+        jw_str(w, e->supervisor_id);
+        jw_key(w, "date");
+        jw_str(w, date);
+        jw_key(w, "subject");
+        jw_str(w, d->subject);
+        jw_key(w, "band");
+        jw_str(w, d->band ? d->band->name : NULL);
+        jw_key(w, "minutes");
+        if (d->minutes >= 0)
+                jw_int(w, d->minutes);
+        else
+                jw_null(w);
+        jw_key(w, "severity");
+        jw_str(w, pk->severity);
+        jw_key(w, "clause");
+        jw_str(w, pk->clause);
+        jw_key(w, "tpp_percent");
+        jw_pct(w, d->pct);
+        jw_key(w, "tpp_amount");
+        jw_int(w, d->amount);
+        jw_key(w, "evidence");
+        jw_arr_begin(w);
         for (size_t i = 0; i < d->n_evidence; i++)
-                json_array_append_new(ev, json_string(d->evidence[i]));
-        json_t *o = json_object();
-        json_object_set_new(o, "violation_id", json_string(id));
-        json_object_set_new(o, "kind", json_string(vkind_name(d->kind)));
-        json_object_set_new(o, "employee_id", json_string(e->employee_id));
-        json_object_set_new(o, "unit_id", json_string(e->unit_id));
-        json_object_set_new(o, "supervisor_id", str_or_null(e->supervisor_id));
-        json_object_set_new(o, "date", json_string(date));
-        json_object_set_new(o, "subject", json_string(d->subject));
-        json_object_set_new(o, "band",
-                            d->band ? json_string(d->band->name) : json_null());
-        json_object_set_new(o, "minutes",
-                            d->minutes >= 0 ? json_integer(d->minutes)
-                                            : json_null());
-        json_object_set_new(o, "severity", json_string(pk->severity));
-        json_object_set_new(o, "clause", json_string(pk->clause));
-        json_object_set_new(o, "tpp_percent", percent_json(d->pct));
-        json_object_set_new(o, "tpp_amount", json_integer(d->amount));
-        json_object_set_new(o, "evidence", ev);
-        json_object_set_new(o, "status",
-                            json_string(p->active ? "active" : "retracted"));
-        if (!p->active)
-                json_object_set_new(o, "reason", json_string(p->reason));
-        json_object_set_new(o, "revision", json_integer(p->revision));
-        json_object_set_new(o, "decided_at", json_string(at));
-        json_object_set_new(o, "policy", json_string(ctx->policy->label));
-        return o;
+                jw_str(w, d->evidence[i]);
+        jw_arr_end(w);
+        jw_key(w, "status");
+        jw_str(w, p->active ? "active" : "retracted");
+        if (!p->active) {
+                jw_key(w, "reason");
+                jw_str(w, p->reason);
+        }
+        jw_key(w, "revision");
+        jw_int(w, p->revision);
+        jw_key(w, "decided_at");
+        jw_str(w, at);
+        jw_key(w, "policy");
+        jw_str(w, ctx->policy->label);
+        jw_obj_end(w);
 }
 
-json_t *out_tpp(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                const eval_pub_t *p)
+void out_tpp(jw_t *w, const eval_ctx_t *ctx, int32_t emp, int32_t day,
+             const eval_pub_t *p)
 {
         char id[33], date[11];
-        out_violation_id(ctx, emp, day, &p->d, id);
+        if (p->violation_id[0])
+                memcpy(id, p->violation_id, sizeof(id));
+        else
+                out_violation_id(ctx, emp, day, &p->d, id);
         ptime_format_date(day, date);
         date[7] = '\0'; /* "YYYY-MM" */
-        json_t *o = json_object();
-        json_object_set_new(o, "violation_id", json_string(id));
-        json_object_set_new(o, "employee_id",
-                            json_string(ctx->roster->emp[emp].employee_id));
-        json_object_set_new(o, "period", json_string(date));
-        json_object_set_new(o, "percent", percent_json(p->d.pct));
-        json_object_set_new(o, "amount", json_integer(p->d.amount));
-        json_object_set_new(o, "status",
-                            json_string(p->active ? "active" : "retracted"));
-        return o;
+        jw_obj_begin(w);
+        jw_key(w, "violation_id");
+        jw_str(w, id);
+        jw_key(w, "employee_id");
+        jw_str(w, ctx->roster->emp[emp].employee_id);
+        jw_key(w, "period");
+        jw_str(w, date);
+        jw_key(w, "percent");
+        jw_pct(w, p->d.pct);
+        jw_key(w, "amount");
+        jw_int(w, p->d.amount);
+        jw_key(w, "status");
+        jw_str(w, p->active ? "active" : "retracted");
+        jw_obj_end(w);
 }
 
 /* Alerts go to the violator's supervisor; without one, to the head of the
@@ -200,10 +218,9 @@ static const char *alert_key(const roster_emp_t *e)
         return "operators";
 }
 
-static json_t *alert_base(const eval_ctx_t *ctx, const char *kind,
-                          const char *key, int32_t emp, int32_t day,
-                          const char *violation_id, const char *text,
-                          ptime_t at)
+static void alert_base(jw_t *w, const eval_ctx_t *ctx, const char *kind,
+                       const char *key, int32_t emp, int32_t day,
+                       const char *violation_id, const char *text, ptime_t at)
 {
         char date[11], ts[40], aid[33];
         ptime_format_date(day, date);
@@ -212,29 +229,39 @@ static json_t *alert_base(const eval_ctx_t *ctx, const char *kind,
         const char *fields[] = {kind, e ? e->employee_id : "", date,
                                 violation_id ? violation_id : ""};
         sha256_id32(fields, 4, aid);
-        json_t *o = json_object();
-        json_object_set_new(o, "alert_id", json_string(aid));
-        json_object_set_new(o, "kind", json_string(kind));
-        json_object_set_new(o, "key", json_string(key));
-        json_object_set_new(o, "employee_id",
-                            e ? json_string(e->employee_id) : json_null());
-        json_object_set_new(o, "supervisor_id",
-                            e ? str_or_null(e->supervisor_id) : json_null());
-        json_object_set_new(o, "unit_id",
-                            e ? json_string(e->unit_id) : json_null());
-        json_object_set_new(o, "date", json_string(date));
-        json_object_set_new(o, "violation_id", str_or_null(violation_id));
-        json_object_set_new(o, "text", json_string(text));
-        json_object_set_new(o, "at", json_string(ts));
-        return o;
+        jw_obj_begin(w);
+        jw_key(w, "alert_id");
+        jw_str(w, aid);
+        jw_key(w, "kind");
+        jw_str(w, kind);
+        jw_key(w, "key");
+        jw_str(w, key);
+        jw_key(w, "employee_id");
+        jw_str(w, e ? e->employee_id : NULL);
+        jw_key(w, "supervisor_id");
+        jw_str(w, e ? e->supervisor_id : NULL);
+        jw_key(w, "unit_id");
+        jw_str(w, e ? e->unit_id : NULL);
+        jw_key(w, "date");
+        jw_str(w, date);
+        jw_key(w, "violation_id");
+        jw_str(w, violation_id);
+        jw_key(w, "text");
+        jw_str(w, text);
+        jw_key(w, "at");
+        jw_str(w, ts);
+        jw_obj_end(w);
 }
 
-json_t *out_alert_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                            const eval_pub_t *p, ptime_t at)
+void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
+                         int32_t day, const eval_pub_t *p, ptime_t at)
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         char id[33], what[256], tgl[64], rp[64], text[768];
-        out_violation_id(ctx, emp, day, &p->d, id);
+        if (p->violation_id[0])
+                memcpy(id, p->violation_id, sizeof(id));
+        else
+                out_violation_id(ctx, emp, day, &p->d, id);
         out_violation_text(ctx, emp, day, &p->d, what, sizeof(what));
         tanggal(day, tgl, sizeof(tgl));
         rupiah(p->d.amount, rp, sizeof(rp));
@@ -254,12 +281,11 @@ json_t *out_alert_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                          e->name, e->employee_id, what, tgl,
                          ctx->policy->kind[p->d.kind].clause);
         }
-        return alert_base(ctx, "violation", alert_key(e), emp, day, id, text,
-                          at);
+        alert_base(w, ctx, "violation", alert_key(e), emp, day, id, text, at);
 }
 
-json_t *out_alert_not_clocked_in(const eval_ctx_t *ctx, int32_t emp,
-                                 int32_t day, ptime_t at)
+void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
+                              int32_t day, ptime_t at)
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         char tgl[64], clk[32], text[512];
@@ -269,11 +295,12 @@ json_t *out_alert_not_clocked_in(const eval_ctx_t *ctx, int32_t emp,
                  "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
                  "pada %s.",
                  e->name, e->employee_id, clk, tgl);
-        return alert_base(ctx, "not_clocked_in", alert_key(e), emp, day, NULL,
-                          text, at);
+        alert_base(w, ctx, "not_clocked_in", alert_key(e), emp, day, NULL,
+                   text, at);
 }
 
-json_t *out_alert_no_presence(const eval_ctx_t *ctx, int32_t day, ptime_t at)
+void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
+                           ptime_t at)
 {
         char tgl[64], text[512];
         tanggal(day, tgl, sizeof(tgl));
@@ -282,16 +309,8 @@ json_t *out_alert_no_presence(const eval_ctx_t *ctx, int32_t day, ptime_t at)
                  "Kemungkinan sumber data (e-Manuntung) terganggu; keputusan "
                  "kehadiran dan panggilan untuk hari itu tidak dibuat.",
                  tgl);
-        return alert_base(ctx, "no_presence_data", "operators", -1, day, NULL,
-                          text, at);
-}
-
-static bool valid_utf8(const char *s, size_t n)
-{
-        json_t *j = json_stringn(s, n); /* jansson validates UTF-8 */
-        bool ok = j != NULL;
-        json_decref(j);
-        return ok;
+        alert_base(w, ctx, "no_presence_data", "operators", -1, day, NULL,
+                   text, at);
 }
 
 static void base64(const unsigned char *in, size_t n, char *out)
@@ -313,46 +332,58 @@ static void base64(const unsigned char *in, size_t n, char *out)
         out[j] = '\0';
 }
 
-json_t *out_dlq(const eval_ctx_t *ctx, const out_dlq_src_t *src,
-                dlq_reason_t reason, const char *detail, const char *event_id,
-                const char *raw, size_t raw_len)
+void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
+             dlq_reason_t reason, const char *detail, const char *event_id,
+             const char *raw, size_t raw_len)
 {
-        json_t *o = json_object();
-        json_object_set_new(o, "file", str_or_null(src->file));
-        json_object_set_new(o, "line", src->line > 0 ? json_integer(src->line)
-                                                     : json_null());
-        json_object_set_new(o, "topic",
-                            src->topic >= 0
-                                    ? json_string(rec_topic_name(
-                                              (rec_topic_t)src->topic))
-                                    : json_null());
-        json_object_set_new(o, "partition",
-                            src->partition >= 0 ? json_integer(src->partition)
-                                                : json_null());
-        json_object_set_new(o, "offset", src->offset >= 0
-                                                 ? json_integer(src->offset)
-                                                 : json_null());
-        json_object_set_new(o, "reason", json_string(dlq_reason_name(reason)));
-        json_object_set_new(o, "detail", json_string(detail ? detail : ""));
-        json_object_set_new(o, "event_id",
-                            event_id && *event_id ? json_string(event_id)
-                                                  : json_null());
+        jw_obj_begin(w);
+        jw_key(w, "file");
+        jw_str(w, src->file);
+        jw_key(w, "line");
+        if (src->line > 0)
+                jw_int(w, src->line);
+        else
+                jw_null(w);
+        jw_key(w, "topic");
+        jw_str(w, src->topic >= 0 ? rec_topic_name((rec_topic_t)src->topic)
+                                  : NULL);
+        jw_key(w, "partition");
+        if (src->partition >= 0)
+                jw_int(w, src->partition);
+        else
+                jw_null(w);
+        jw_key(w, "offset");
+        if (src->offset >= 0)
+                jw_int(w, src->offset);
+        else
+                jw_null(w);
+        jw_key(w, "reason");
+        jw_str(w, dlq_reason_name(reason));
+        jw_key(w, "detail");
+        jw_str(w, detail ? detail : "");
+        jw_key(w, "event_id");
+        jw_str(w, event_id && *event_id ? event_id : NULL);
+        jw_key(w, "ts");
         if (src->has_ts) {
                 char ts[40];
                 out_format_time(ctx, src->ts, ts);
-                json_object_set_new(o, "ts", json_string(ts));
+                jw_str(w, ts);
         } else {
-                json_object_set_new(o, "ts", json_null());
+                jw_null(w);
         }
-        if (valid_utf8(raw, raw_len)) {
-                json_object_set_new(o, "raw", json_stringn(raw, raw_len));
+        if (pj_utf8_valid(raw, raw_len)) {
+                jw_key(w, "raw");
+                jw_strn(w, raw, raw_len);
         } else {
                 char *b = malloc(raw_len / 3 * 4 + 8);
                 if (b) {
                         base64((const unsigned char *)raw, raw_len, b);
-                        json_object_set_new(o, "raw_base64", json_string(b));
+                        jw_key(w, "raw_base64");
+                        jw_str(w, b);
                         free(b);
+                } else {
+                        w->oom = true;
                 }
         }
-        return o;
+        jw_obj_end(w);
 }

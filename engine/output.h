@@ -2,7 +2,7 @@
  * output — the JSON shapes patuh publishes (SPEC §4.1, §4.3, §5) and the
  * Bahasa Indonesia texts of its alerts.  Shared by replay (files) and the
  * live engine (Kafka, PostgreSQL) so both publish byte-identical records.
- * Every builder returns a new jansson reference the caller owns.
+ * Every writer appends one JSON object (no newline) to the caller's jw_t.
  */
 #ifndef PATUH_OUTPUT_H
 #define PATUH_OUTPUT_H
@@ -10,7 +10,7 @@
 #include "../consumers/record.h"
 #include "../rules/eval.h"
 
-#include <jansson.h>
+#include "jw.h"
 
 /* SPEC §4.1: hash of (policy_id, kind, employee_id, date, subject). */
 void out_violation_id(const eval_ctx_t *ctx, int32_t emp, int32_t day,
@@ -19,19 +19,22 @@ void out_violation_id(const eval_ctx_t *ctx, int32_t emp, int32_t day,
 /* "2026-04-10T08:12:00+08:00" in the policy zone. */
 void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40]);
 
-json_t *out_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                      const eval_pub_t *p, ptime_t decided_at);
-json_t *out_tpp(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                const eval_pub_t *p);
+/* The violation as last published: p->decided_at and p->violation_id are
+ * the engine's record of that publication. */
+void out_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp, int32_t day,
+                   const eval_pub_t *p);
+void out_tpp(jw_t *w, const eval_ctx_t *ctx, int32_t emp, int32_t day,
+             const eval_pub_t *p);
 
 /* A "violation" alert for a newly active violation. */
-json_t *out_alert_violation(const eval_ctx_t *ctx, int32_t emp, int32_t day,
-                            const eval_pub_t *p, ptime_t at);
+void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
+                         int32_t day, const eval_pub_t *p, ptime_t at);
 /* "not_clocked_in": no clock-in N minutes after start. */
-json_t *out_alert_not_clocked_in(const eval_ctx_t *ctx, int32_t emp,
-                                 int32_t day, ptime_t at);
+void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
+                              int32_t day, ptime_t at);
 /* Operator alert "no_presence_data" for a closed workday not in service. */
-json_t *out_alert_no_presence(const eval_ctx_t *ctx, int32_t day, ptime_t at);
+void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
+                           ptime_t at);
 
 /* A dead letter.  file/line for replay, topic/partition/offset for Kafka
  * (pass NULL / -1 where unknown); raw is the original bytes. */
@@ -45,9 +48,9 @@ typedef struct out_dlq_src {
         ptime_t ts;
 } out_dlq_src_t;
 
-json_t *out_dlq(const eval_ctx_t *ctx, const out_dlq_src_t *src,
-                dlq_reason_t reason, const char *detail, const char *event_id,
-                const char *raw, size_t raw_len);
+void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
+             dlq_reason_t reason, const char *detail, const char *event_id,
+             const char *raw, size_t raw_len);
 
 /* The Indonesian sentence describing a violation, for alerts and reports
  * ("terlambat masuk 42 menit (TL2)").  Writes into buf. */

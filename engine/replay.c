@@ -12,7 +12,6 @@
 #include "report.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,7 +27,11 @@ typedef struct day_state {
 } day_state_t;
 
 typedef struct emp_state {
+        /* days[i] is the state of day day_keys[i]; the keys sit in their
+         * own array so that finding a day scans one cache line instead of
+         * touching every day's state. */
         day_state_t **days;           /* owned, unsorted (few per employee) */
+        int32_t *day_keys;            /* owned, parallel to days */
         uint32_t n_days, cap_days;
         const eval_excuse_t **ex;     /* owned array of owned versions */
         uint32_t n_ex, cap_ex;
@@ -73,6 +76,7 @@ typedef struct replay {
         const eval_call_t **call_buf;
         size_t cap_call_buf;
         FILE *f_rev, *f_alert, *f_tpp, *f_dlq;
+        jw_t w;                     /* output line being written */
         bool failed;                /* out of memory or I/O error */
         replay_stats_t *st;
 } replay_t;
@@ -93,7 +97,7 @@ static bool grow(void **v, uint32_t *cap, size_t elem)
 static day_state_t *day_find(const emp_state_t *es, int32_t day)
 {
         for (uint32_t i = es->n_days; i-- > 0;)
-                if (es->days[i]->day == day)
+                if (es->day_keys[i] == day)
                         return es->days[i];
         return NULL;
 }
@@ -104,13 +108,21 @@ static day_state_t *day_get(replay_t *rp, int32_t emp, int32_t day)
         day_state_t *ds = day_find(es, day);
         if (ds)
                 return ds;
-        if (es->n_days == es->cap_days &&
-            !grow((void **)&es->days, &es->cap_days, sizeof(*es->days)))
-                goto oom;
+        if (es->n_days == es->cap_days) {
+                uint32_t cap = es->cap_days;
+                if (!grow((void **)&es->days, &cap, sizeof(*es->days)))
+                        goto oom;
+                int32_t *keys = realloc(es->day_keys, cap * sizeof(*keys));
+                if (!keys)
+                        goto oom;
+                es->day_keys = keys;
+                es->cap_days = cap;
+        }
         ds = calloc(1, sizeof(*ds));
         if (!ds)
                 goto oom;
         ds->day = day;
+        es->day_keys[es->n_days] = day;
         es->days[es->n_days++] = ds;
         return ds;
 oom:
@@ -211,25 +223,32 @@ static timer_t_ timer_pop(replay_t *rp)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void emit(replay_t *rp, FILE *f, json_t *j)
+/* Writes the record in rp->w as one line of f, then clears it. */
+static void emit(replay_t *rp, FILE *f)
 {
-        if (!j || json_dumpf(j, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF)
+        jw_raw(&rp->w, "\n", 1);
+        if (rp->w.oom || fwrite(rp->w.buf, 1, rp->w.len, f) != rp->w.len)
                 rp->failed = true;
-        json_decref(j);
+        jw_reset(&rp->w);
 }
 
 static void publish(replay_t *rp, int32_t emp, int32_t day, eval_pub_t *p)
 {
-        emit(rp, rp->f_rev, out_violation(&rp->ctx, emp, day, p,
-                                          rp->wm_shown));
+        if (!p->violation_id[0])
+                out_violation_id(&rp->ctx, emp, day, &p->d, p->violation_id);
+        p->decided_at = rp->wm_shown;
+        out_violation(&rp->w, &rp->ctx, emp, day, p);
+        emit(rp, rp->f_rev);
         rp->st->revisions++;
         if (p->d.pct_u > 0 || p->tpp_sent) {
-                emit(rp, rp->f_tpp, out_tpp(&rp->ctx, emp, day, p));
+                out_tpp(&rp->w, &rp->ctx, emp, day, p);
+                emit(rp, rp->f_tpp);
                 p->tpp_sent = true;
         }
         if (p->newly_active) {
-                emit(rp, rp->f_alert, out_alert_violation(&rp->ctx, emp, day,
-                                                          p, rp->wm_shown));
+                out_alert_violation(&rp->w, &rp->ctx, emp, day, p,
+                                    rp->wm_shown);
+                emit(rp, rp->f_alert);
                 rp->st->alerts++;
         }
 }
@@ -311,20 +330,26 @@ static void raise_not_clocked_in(replay_t *rp, int32_t day)
          * "not clocked in yet" alert for it while a backlog is read. */
         if (ptime_cmp(rp->wm, eval_day_close(&rp->ctx, day)) >= 0)
                 return;
+        /* A clock-in stamped after the alert time does not count: the
+         * alert says who had not clocked in by then, whichever record the
+         * watermark passed it with. */
+        ptime_t due = eval_alert_due(&rp->ctx, day);
         for (size_t i = 0; i < rp->roster->n; i++) {
                 int32_t emp = (int32_t)i;
                 emp_state_t *es = &rp->emps[emp];
                 day_state_t *ds = day_find(es, day);
-                if ((ds && (ds->att.has_in || ds->alerted)) ||
+                if ((ds && ((ds->att.has_in &&
+                             ptime_cmp(ds->att.in_at, due) < 0) ||
+                            ds->alerted)) ||
                     !eval_expected(&rp->ctx, emp, day, true,
                                    (eval_excuses_t){es->ex, es->n_ex}))
                         continue;
                 if (!ds && !(ds = day_get(rp, emp, day)))
                         return;
                 ds->alerted = true;
-                emit(rp, rp->f_alert, out_alert_not_clocked_in(&rp->ctx, emp,
-                                                               day,
-                                                               rp->wm_shown));
+                out_alert_not_clocked_in(&rp->w, &rp->ctx, emp, day,
+                                         rp->wm_shown);
+                emit(rp, rp->f_alert);
                 rp->st->alerts++;
         }
 }
@@ -372,7 +397,7 @@ static void mark_in_service(replay_t *rp, int32_t day)
                                 evaluate(rp, (int32_t)e, day);
 }
 
-static void apply_presence(replay_t *rp, const record_t *r)
+static void apply_presence(replay_t *rp, const record_t *r, const char *id)
 {
         const rec_presence_t *p = &r->u.presence;
         int32_t emp = roster_find(rp->roster, p->employee_id,
@@ -381,7 +406,7 @@ static void apply_presence(replay_t *rp, const record_t *r)
         day_state_t *ds = day_get(rp, emp, day);
         if (!ds)
                 return;
-        eval_att_add(&ds->att, p->clock_out, p->wfh, p->at, r->event_id);
+        eval_att_add(&ds->att, p->clock_out, p->wfh, p->at, id);
         mark_in_service(rp, day);
         evaluate(rp, emp, day);
 }
@@ -507,8 +532,8 @@ static void dead_letter(replay_t *rp, const char *file, long long line,
                         const char *event_id, const char *raw, size_t len)
 {
         out_dlq_src_t src = {file, line, topic, -1, -1, has_ts, ts};
-        emit(rp, rp->f_dlq, out_dlq(&rp->ctx, &src, reason, detail, event_id,
-                                    raw, len));
+        out_dlq(&rp->w, &rp->ctx, &src, reason, detail, event_id, raw, len);
+        emit(rp, rp->f_dlq);
         rp->st->dead[reason]++;
 }
 
@@ -521,61 +546,84 @@ static void advance(replay_t *rp, ptime_t t)
         }
 }
 
+/* The envelope of SPEC §6, checked before its value (SPEC §7). */
 static void handle_line(replay_t *rp, const char *file, long long lineno,
                         const char *s, size_t n)
 {
         char detail[256] = "";
         record_t rec;
-        json_error_t jerr;
+        pj_tok_t tok[RECORD_STACK_TOKENS], *heap = NULL;
+        pj_doc_t d;
+        memset(&rec, 0, sizeof(rec));
         rp->st->lines++;
-        json_t *env = json_loadb(s, n, JSON_DECODE_ANY, &jerr);
-        if (!env || !json_is_object(env)) {
+        bool parsed = pj_parse_any(&d, s, n, tok, RECORD_STACK_TOKENS, &heap);
+        if (!parsed || d.tok[0].type != PJ_OBJECT) {
                 dead_letter(rp, file, lineno, -1, false, PTIME_NEVER,
                             DLQ_MALFORMED,
-                            env ? "envelope is not a JSON object"
-                                : "envelope is not valid JSON",
+                            parsed ? "envelope is not a JSON object"
+                                   : "envelope is not valid JSON",
                             NULL, s, n);
-                json_decref(env);
+                free(heap);
                 return;
         }
-        const json_t *jt = json_object_get(env, "topic");
-        int topic = json_is_string(jt)
-                            ? rec_topic_from_name(json_string_value(jt))
-                            : -1;
-        const json_t *jv = json_object_get(env, "value");
-        const json_t *jts = json_object_get(env, "ts");
-        bool has_ts = jts && !json_is_null(jts);
+        char buf[96];
+        int jt = pj_get(&d, 0, "topic");
+        int topic = -1;
+        if (jt >= 0 && d.tok[jt].type == PJ_STRING &&
+            pj_string(&d, jt, buf, sizeof(buf)) >= 0)
+                topic = rec_topic_from_name(buf);
+        int jv = pj_get(&d, 0, "value");
+        int jts = pj_get(&d, 0, "ts");
+        bool has_ts = jts >= 0 && d.tok[jts].type != PJ_NULL;
         ptime_t ts = PTIME_NEVER;
         dlq_reason_t reason = DLQ_NONE;
         if (topic < 0) {
-                snprintf(detail, sizeof(detail), "unknown topic '%.40s'",
-                         json_is_string(jt) ? json_string_value(jt) : "");
+                int l = jt >= 0 && d.tok[jt].type == PJ_STRING
+                                ? (int)d.tok[jt].len
+                                : 0;
+                snprintf(detail, sizeof(detail), "unknown topic '%.*s'",
+                         l < 40 ? l : 40, l ? s + d.tok[jt].start : "");
                 reason = DLQ_INVALID;
-        } else if (!jv || json_is_null(jv)) {
+        } else if (jv < 0 || d.tok[jv].type == PJ_NULL) {
                 snprintf(detail, sizeof(detail), "envelope without value");
                 reason = DLQ_INVALID;
-        } else if (has_ts && (!json_is_string(jts) ||
-                              !ptime_parse_rfc3339(json_string_value(jts),
-                                                   json_string_length(jts),
-                                                   &ts))) {
-                snprintf(detail, sizeof(detail), "bad envelope ts '%.60s'",
-                         json_is_string(jts) ? json_string_value(jts) : "");
-                reason = DLQ_INVALID;
-                has_ts = false;
+        } else if (has_ts) {
+                int l = d.tok[jts].type == PJ_STRING
+                                ? pj_string(&d, jts, buf, sizeof(buf))
+                                : -1;
+                if (l < 0 || !ptime_parse_rfc3339(buf, (size_t)l, &ts)) {
+                        snprintf(detail, sizeof(detail),
+                                 "bad envelope ts '%.60s'", l < 0 ? "" : buf);
+                        reason = DLQ_INVALID;
+                        has_ts = false;
+                }
         }
         if (reason == DLQ_NONE && has_ts)
                 advance(rp, ts);
         if (reason == DLQ_NONE) {
-                if (json_is_string(jv))
-                        reason = record_decode_bytes(
-                                (rec_topic_t)topic, json_string_value(jv),
-                                json_string_length(jv), &rec, detail,
-                                sizeof(detail));
-                else
-                        reason = record_decode_json((rec_topic_t)topic, jv,
-                                                    &rec, detail,
-                                                    sizeof(detail));
+                if (d.tok[jv].type == PJ_STRING) {
+                        /* the raw bytes of the record, possibly broken */
+                        size_t cap = d.tok[jv].len + 1;
+                        char *raw = malloc(cap);
+                        int l = raw ? pj_string(&d, jv, raw, cap) : -1;
+                        if (l < 0) {
+                                snprintf(detail, sizeof(detail),
+                                         "value is not valid JSON");
+                                reason = DLQ_MALFORMED;
+                                memset(&rec, 0, sizeof(rec));
+                        } else {
+                                reason = record_decode_bytes(
+                                        (rec_topic_t)topic, raw, (size_t)l,
+                                        &rec, detail, sizeof(detail));
+                        }
+                        free(raw);
+                } else {
+                        reason = record_decode_tokens((rec_topic_t)topic, &d,
+                                                      jv, &rec, detail,
+                                                      sizeof(detail));
+                }
         }
+        free(heap);
         if (reason == DLQ_NONE)
                 reason = record_check_roster(&rec, rp->roster, detail,
                                              sizeof(detail));
@@ -584,7 +632,6 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                                                            : rec.event_id;
                 if (strmap_get(rp->seen[rec.topic], key, strlen(key)) >= 0) {
                         rp->st->duplicates++;
-                        json_decref(env);
                         fire_due(rp);
                         return;
                 }
@@ -592,19 +639,21 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                                              detail, sizeof(detail));
         }
         if (reason != DLQ_NONE) {
-                bool decoded = topic >= 0 && jv && !json_is_null(jv) &&
-                               reason != DLQ_MALFORMED;
+                bool decoded = topic >= 0 && jv >= 0 &&
+                               reason != DLQ_MALFORMED &&
+                               !(reason == DLQ_INVALID && !rec.event_id[0]);
                 dead_letter(rp, file, lineno, topic, has_ts, ts, reason,
                             detail, decoded ? rec.event_id : NULL, s, n);
-                json_decref(env);
                 fire_due(rp);
                 return;
         }
-        json_decref(env);
         const char *key = rec.topic == TOPIC_CALLS ? rec.u.call.call_id
                                                    : rec.event_id;
-        if (strmap_put(rp->seen[rec.topic], key, strlen(key), 1, NULL) ==
-            INT32_MIN) {
+        /* the set's copy of the key outlives the record: the presence
+         * summary borrows it as evidence */
+        const char *stored =
+                strmap_intern(rp->seen[rec.topic], key, strlen(key), 1, NULL);
+        if (!stored) {
                 rp->failed = true;
                 return;
         }
@@ -613,7 +662,7 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                 advance(rp, record_time(&rec));
         switch (rec.topic) {
         case TOPIC_PRESENCE:
-                apply_presence(rp, &rec);
+                apply_presence(rp, &rec, stored);
                 break;
         case TOPIC_CALLS:
                 apply_call(rp, &rec);
@@ -691,10 +740,9 @@ static void close_everything(replay_t *rp)
                 }
         for (int32_t d = first; any && d <= last; d++)
                 if (eval_is_workday(&rp->ctx, d) && !in_service(rp, d)) {
-                        emit(rp, rp->f_alert,
-                             out_alert_no_presence(&rp->ctx, d,
-                                                   eval_day_close(&rp->ctx,
-                                                                  d)));
+                        out_alert_no_presence(&rp->w, &rp->ctx, d,
+                                              eval_day_close(&rp->ctx, d));
+                        emit(rp, rp->f_alert);
                         rp->st->alerts++;
                 }
 }
@@ -750,8 +798,9 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
         sort_rp = rp;
         qsort(rows, n, sizeof(*rows), final_cmp);
         for (size_t i = 0; i < n; i++) {
-                emit(rp, f, out_violation(&rp->ctx, rows[i].emp, rows[i].day,
-                                          rows[i].p, rp->wm_shown));
+                out_violation(&rp->w, &rp->ctx, rows[i].emp, rows[i].day,
+                              rows[i].p);
+                emit(rp, f);
                 rp->st->violations++;
                 rp->st->active += rows[i].p->active;
         }
@@ -768,6 +817,8 @@ static FILE *open_out(const char *dir, const char *name, char *errstr,
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, name);
         FILE *f = fopen(path, "w");
+        if (f)
+                setvbuf(f, NULL, _IOFBF, 1 << 20); /* fewer write calls */
         if (!f)
                 snprintf(errstr, errstr_size, "cannot write %s: %s", path,
                          strerror(errno));
@@ -785,6 +836,7 @@ static void replay_free(replay_t *rp)
                                 free(es->days[i]);
                         }
                         free(es->days);
+                        free(es->day_keys);
                         for (uint32_t i = 0; i < es->n_ex; i++)
                                 free((void *)es->ex[i]);
                         free(es->ex);
@@ -801,6 +853,7 @@ static void replay_free(replay_t *rp)
                 rp->calls = next;
         }
         eval_list_free(&rp->scratch);
+        jw_free(&rp->w);
         free(rp->call_buf);
         policy_free(rp->policy);
         roster_free(rp->roster);
@@ -820,6 +873,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
         FILE *f_viol = NULL;
         int rc = 2;
         rp.st = stats ? stats : &local;
+        jw_init(&rp.w);
         memset(rp.st, 0, sizeof(*rp.st));
         if (!(rp.policy = policy_load(o->policy, errstr, errstr_size)) ||
             !(rp.roster = roster_load(o->roster, errstr, errstr_size)) ||

@@ -31,7 +31,7 @@ void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
                 if (!a->has_in || earlier(at, event_id, a->in_at, a->in_event)) {
                         a->has_in = true;
                         a->in_at = at;
-                        set_id(a->in_event, event_id);
+                        a->in_event = event_id;
                 }
         } else {
                 /* the latest clock_out; ties to the smaller id as well */
@@ -39,14 +39,14 @@ void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
                 if (c > 0 || (c == 0 && strcmp(event_id, a->out_event) < 0)) {
                         a->has_out = true;
                         a->out_at = at;
-                        set_id(a->out_event, event_id);
+                        a->out_event = event_id;
                 }
         }
         if (wfh && (!a->has_wfh || earlier(at, event_id, a->wfh_at,
                                            a->wfh_event))) {
                 a->has_wfh = true;
                 a->wfh_at = at;
-                set_id(a->wfh_event, event_id);
+                a->wfh_event = event_id;
         }
 }
 
@@ -450,7 +450,11 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
                                 ledger->cap = nc;
                         }
                         k = ledger->n++;
-                        ledger->v[k] = (eval_pub_t){*d, 1, true, NULL, true, false};
+                        memset(&ledger->v[k], 0, sizeof(ledger->v[k]));
+                        ledger->v[k].d = *d;
+                        ledger->v[k].revision = 1;
+                        ledger->v[k].active = true;
+                        ledger->v[k].newly_active = true;
                         ch[nch++] = k;
                         continue;
                 }

@@ -66,13 +66,16 @@ typedef struct eval_call {
 #define EVAL_CALL_DECLINED 2
 
 /* What the presence records of one employee-day add up to.  Merging is
- * commutative and idempotent, so arrival order does not matter. */
+ * commutative and idempotent, so arrival order does not matter.  The
+ * event ids are borrowed: the caller keeps the strings it passes to
+ * eval_att_add() alive as long as the summary (replay points them into
+ * its de-duplication set, which never moves a key). */
 typedef struct eval_att {
         bool has_in, has_out, has_wfh;
         ptime_t in_at, out_at, wfh_at;
-        char in_event[EVAL_ID_MAX];
-        char out_event[EVAL_ID_MAX];
-        char wfh_event[EVAL_ID_MAX];
+        const char *in_event;
+        const char *out_event;
+        const char *wfh_event;
 } eval_att_t;
 
 void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
@@ -147,7 +150,10 @@ typedef struct eval_pub {
         bool active;          /* false: retracted */
         const char *reason;   /* retraction reason (static string) */
         bool newly_active;    /* set by reconcile: new or reopened */
-        bool tpp_sent;        /* engine's mark: a TPP event went out */
+        /* The engine's record of the publication (reconcile keeps them): */
+        bool tpp_sent;        /* a TPP event went out for this id */
+        ptime_t decided_at;   /* watermark when this revision went out */
+        char violation_id[33];/* cached deterministic id, "" until known */
 } eval_pub_t;
 
 typedef struct eval_ledger {

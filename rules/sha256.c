@@ -92,12 +92,9 @@ void sha256_update(sha256_t *c, const void *data, size_t n)
 
 void sha256_final(sha256_t *c, unsigned char out[32])
 {
+        static const unsigned char pad[64] = {0x80};
         uint64_t bits = c->len * 8;
-        unsigned char pad = 0x80;
-        sha256_update(c, &pad, 1);
-        unsigned char zero = 0;
-        while (c->fill != 56)
-                sha256_update(c, &zero, 1);
+        sha256_update(c, pad, 1 + (119 - c->fill % 64) % 64);
         unsigned char lenbuf[8];
         for (int i = 0; i < 8; i++)
                 lenbuf[i] = (unsigned char)(bits >> (56 - 8 * i));

@@ -125,6 +125,33 @@ static bool grow(strmap_t *m)
         return true;
 }
 
+const char *strmap_intern(strmap_t *m, const char *key, size_t len,
+                          int32_t val, bool *added)
+{
+        uint32_t h = hash_bytes(key, len);
+        struct slot *s = find(m->slots, m->cap, key, len, h);
+        if (added)
+                *added = false;
+        if (s->key)
+                return s->key;
+        if ((m->count + 1) * 4 > m->cap * 3) {
+                if (!grow(m))
+                        return NULL;
+                s = find(m->slots, m->cap, key, len, h);
+        }
+        const char *copy = arena_copy(m, key, len);
+        if (!copy)
+                return NULL;
+        s->key = copy;
+        s->len = (uint32_t)len;
+        s->hash = h;
+        s->val = val;
+        m->count++;
+        if (added)
+                *added = true;
+        return copy;
+}
+
 int32_t strmap_put(strmap_t *m, const char *key, size_t len, int32_t val,
                    bool *added)
 {

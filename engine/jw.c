@@ -1,0 +1,189 @@
+#include "jw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(jw_t *w)
+{
+        memset(w, 0, sizeof(*w));
+        w->first = true;
+}
+
+void jw_free(jw_t *w)
+{
+        free(w->buf);
+        jw_init(w);
+}
+
+void jw_reset(jw_t *w)
+{
+        w->len = 0;
+        w->oom = false;
+        w->first = true;
+        if (w->buf)
+                w->buf[0] = '\0';
+}
+
+static bool reserve(jw_t *w, size_t n)
+{
+        if (w->len + n + 1 <= w->cap)
+                return true;
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < w->len + n + 1)
+                cap *= 2;
+        char *b = realloc(w->buf, cap);
+        if (!b) {
+                w->oom = true;
+                return false;
+        }
+        w->buf = b;
+        w->cap = cap;
+        return true;
+}
+
+void jw_raw(jw_t *w, const char *s, size_t n)
+{
+        if (!reserve(w, n))
+                return;
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+        w->buf[w->len] = '\0';
+}
+
+static void sep(jw_t *w)
+{
+        if (!w->first)
+                jw_raw(w, ",", 1);
+        w->first = false;
+}
+
+void jw_obj_begin(jw_t *w)
+{
+        sep(w);
+        jw_raw(w, "{", 1);
+        w->first = true;
+}
+
+void jw_obj_end(jw_t *w)
+{
+        jw_raw(w, "}", 1);
+        w->first = false;
+}
+
+void jw_arr_begin(jw_t *w)
+{
+        sep(w);
+        jw_raw(w, "[", 1);
+        w->first = true;
+}
+
+void jw_arr_end(jw_t *w)
+{
+        jw_raw(w, "]", 1);
+        w->first = false;
+}
+
+void jw_key(jw_t *w, const char *key)
+{
+        sep(w);
+        jw_raw(w, "\"", 1);
+        jw_raw(w, key, strlen(key));
+        jw_raw(w, "\":", 2);
+        w->first = true; /* the value that follows takes no comma */
+}
+
+/* Values inside arrays get commas; after a key they do not. */
+static void value_sep(jw_t *w)
+{
+        sep(w);
+}
+
+void jw_strn(jw_t *w, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        value_sep(w);
+        if (!reserve(w, n + 2))
+                return;
+        w->buf[w->len++] = '"';
+        size_t run = 0; /* start of bytes not yet copied */
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
+                jw_raw(w, s + run, i - run);
+                char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+                size_t el = 2;
+                switch (c) {
+                case '"':
+                        esc[1] = '"';
+                        break;
+                case '\\':
+                        esc[1] = '\\';
+                        break;
+                case '\n':
+                        esc[1] = 'n';
+                        break;
+                case '\r':
+                        esc[1] = 'r';
+                        break;
+                case '\t':
+                        esc[1] = 't';
+                        break;
+                default:
+                        memcpy(esc + 1, "u00", 3);
+                        esc[4] = hex[c >> 4];
+                        esc[5] = hex[c & 15];
+                        el = 6;
+                }
+                jw_raw(w, esc, el);
+                run = i + 1;
+        }
+        jw_raw(w, s + run, n - run);
+        jw_raw(w, "\"", 1);
+}
+
+void jw_str(jw_t *w, const char *s)
+{
+        if (!s)
+                jw_null(w);
+        else
+                jw_strn(w, s, strlen(s));
+}
+
+void jw_int(jw_t *w, int64_t v)
+{
+        char b[24];
+        int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+        value_sep(w);
+        jw_raw(w, b, (size_t)n);
+}
+
+void jw_null(jw_t *w)
+{
+        value_sep(w);
+        jw_raw(w, "null", 4);
+}
+
+void jw_bool(jw_t *w, bool v)
+{
+        value_sep(w);
+        jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_pct(jw_t *w, double v)
+{
+        if (isfinite(v) && v == (double)(long long)v) {
+                jw_int(w, (long long)v);
+                return;
+        }
+        char b[40];
+        int n = snprintf(b, sizeof(b), "%.6f", v);
+        while (n > 1 && b[n - 1] == '0')
+                n--;
+        if (n > 1 && b[n - 1] == '.')
+                n--;
+        value_sep(w);
+        jw_raw(w, b, (size_t)n);
+}
