@@ -41,10 +41,10 @@ typedef struct pj_tok {
 
 typedef struct pj_doc {
         const char *text;
-        pj_tok_t *tok;   /* caller's array */
-        uint32_t n;      /* tokens used */
+        pj_tok_t *tok; /* caller's array */
+        uint32_t n;    /* tokens used */
         uint32_t cap;
-        bool full;       /* parse failed only for want of tokens */
+        bool full; /* parse failed only for want of tokens */
 } pj_doc_t;
 
 /* Parses one complete JSON text (any value, surrounded by optional white
@@ -58,7 +58,7 @@ bool pj_parse(pj_doc_t *d, const char *text, size_t len, pj_tok_t *tok,
  * success *heap is NULL or an array the caller frees. */
 bool pj_parse_any(pj_doc_t *d, const char *text, size_t len, pj_tok_t *tok,
                   uint32_t cap, pj_tok_t **heap)
-        __attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The value of member `key` of object token `obj`, or -1.  With repeated
  * keys the last one wins, as in jansson. */

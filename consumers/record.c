@@ -11,7 +11,7 @@ static const char *const topic_names[TOPIC__COUNT] = {"presence", "calls",
                                                       "excuses"};
 
 static const char *const reason_names[DLQ__COUNT] = {
-        "", "malformed", "invalid", "unknown_employee", "too_late", "future"};
+    "", "malformed", "invalid", "unknown_employee", "too_late", "future"};
 
 const char *rec_topic_name(rec_topic_t t)
 {
@@ -34,7 +34,10 @@ const char *dlq_reason_name(dlq_reason_t r)
 /* Decoding works on a pjson token array: one pass over the bytes, no
  * allocation.  The members we know are indexed in one walk over the
  * object (the last of repeated keys wins, as in jansson). */
-#define FIELD(s) {s, sizeof(s) - 1}
+#define FIELD(s)                                                               \
+        {                                                                      \
+                s, sizeof(s) - 1                                               \
+        }
 static const struct {
         const char *name;
         size_t len;
@@ -258,9 +261,8 @@ static dlq_reason_t decode_excuse(const src_t *o, record_t *r, char *detail,
         return DLQ_NONE;
 }
 
-dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d,
-                                  int obj, record_t *r, char *detail,
-                                  size_t n)
+dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d, int obj,
+                                  record_t *r, char *detail, size_t n)
 {
         memset(r, 0, sizeof(*r));
         r->topic = topic;
@@ -285,8 +287,8 @@ dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d,
         }
 }
 
-dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
-                                 size_t len, record_t *out, char *detail,
+dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf, size_t len,
+                                 record_t *out, char *detail,
                                  size_t detail_size)
 {
         pj_tok_t tok[RECORD_STACK_TOKENS], *heap;
@@ -298,14 +300,13 @@ dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
                 return DLQ_MALFORMED;
         }
         dlq_reason_t r =
-                record_decode_tokens(topic, &d, 0, out, detail, detail_size);
+            record_decode_tokens(topic, &d, 0, out, detail, detail_size);
         free(heap);
         return r;
 }
 
 dlq_reason_t record_decode_json(rec_topic_t topic, const json_t *value,
-                                record_t *out, char *detail,
-                                size_t detail_size)
+                                record_t *out, char *detail, size_t detail_size)
 {
         char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
         if (!text) {

@@ -88,8 +88,8 @@ typedef struct record {
 
 /* Decodes raw bytes of `topic`: malformed when not UTF-8 JSON or not an
  * object, invalid when a field breaks SPEC §7.  detail gets a hint. */
-dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
-                                 size_t len, record_t *out, char *detail,
+dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf, size_t len,
+                                 record_t *out, char *detail,
                                  size_t detail_size);
 
 /* Tokens parsed on the stack; a record with more (large unknown fields)
@@ -98,8 +98,8 @@ dlq_reason_t record_decode_bytes(rec_topic_t topic, const char *buf,
 
 /* Same from an object token of an already parsed document (replay
  * envelopes carry the record inline). */
-dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d,
-                                  int obj, record_t *out, char *detail,
+dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d, int obj,
+                                  record_t *out, char *detail,
                                   size_t detail_size);
 
 /* Same from a jansson value (convenience for tests and tools; slower). */

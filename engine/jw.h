@@ -15,11 +15,11 @@
 #include <stdint.h>
 
 typedef struct jw {
-        char *buf;    /* owned; NUL-terminated after every call */
+        char *buf; /* owned; NUL-terminated after every call */
         size_t len;
         size_t cap;
-        bool oom;     /* an allocation failed: the text is incomplete */
-        bool first;   /* no member written yet in the current object/array */
+        bool oom;   /* an allocation failed: the text is incomplete */
+        bool first; /* no member written yet in the current object/array */
 } jw_t;
 
 void jw_init(jw_t *w);

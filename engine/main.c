@@ -12,7 +12,8 @@
 static void usage(FILE *f)
 {
         fputs("usage: patuh replay --policy P --roster R --calendar C\n"
-              "                    --events E [--events E2 ...] --out DIR [--table]\n"
+              "                    --events E [--events E2 ...] --out DIR "
+              "[--table]\n"
               "\n"
               "Runs the patuh rule engine over files, without servers.\n"
               "Each events line is an envelope\n"
@@ -65,8 +66,7 @@ static int cmd_replay(int argc, char **argv)
                         }
                         events[o.n_events++] = v;
                 } else {
-                        fprintf(stderr, "patuh replay: unknown option %s\n",
-                                a);
+                        fprintf(stderr, "patuh replay: unknown option %s\n", a);
                         usage(stderr);
                         return 2;
                 }

@@ -10,8 +10,8 @@
 static const char *const hari[] = {"Senin", "Selasa", "Rabu",  "Kamis",
                                    "Jumat", "Sabtu",  "Minggu"};
 static const char *const bulan[] = {
-        "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
-        "Juli",    "Agustus",  "September", "Oktober", "November", "Desember"};
+    "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
+    "Juli",    "Agustus",  "September", "Oktober", "November", "Desember"};
 
 void out_violation_id(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                       const eval_decision_t *d, char id[33])
@@ -37,8 +37,6 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
                  (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
                  off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 }
-
-
 
 /* Indonesian long date: "Jumat, 10 April 2026". */
 static void tanggal(int32_t day, char *buf, size_t n)
@@ -109,8 +107,8 @@ void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                          "tidak menjawab panggilan dinas dari %s pukul %s "
                          "dan tidak membalas dalam %lld menit",
                          d->caller >= 0 && ctx->roster->emp[d->caller].name[0]
-                                 ? ctx->roster->emp[d->caller].name
-                                 : "atasan/rekan kerja",
+                             ? ctx->roster->emp[d->caller].name
+                             : "atasan/rekan kerja",
                          clk, (long long)ctx->policy->callback_minutes);
                 break;
         default:
@@ -295,8 +293,8 @@ void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
                  "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
                  "pada %s.",
                  e->name, e->employee_id, clk, tgl);
-        alert_base(w, ctx, "not_clocked_in", alert_key(e), emp, day, NULL,
-                   text, at);
+        alert_base(w, ctx, "not_clocked_in", alert_key(e), emp, day, NULL, text,
+                   at);
 }
 
 void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
@@ -309,14 +307,14 @@ void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
                  "Kemungkinan sumber data (e-Manuntung) terganggu; keputusan "
                  "kehadiran dan panggilan untuk hari itu tidak dibuat.",
                  tgl);
-        alert_base(w, ctx, "no_presence_data", "operators", -1, day, NULL,
-                   text, at);
+        alert_base(w, ctx, "no_presence_data", "operators", -1, day, NULL, text,
+                   at);
 }
 
 static void base64(const unsigned char *in, size_t n, char *out)
 {
         static const char tb[] =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         size_t j = 0;
         for (size_t i = 0; i < n; i += 3) {
                 uint32_t v = (uint32_t)in[i] << 16;

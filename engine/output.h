@@ -41,9 +41,9 @@ void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
 typedef struct out_dlq_src {
         const char *file;
         long long line;
-        int topic;            /* rec_topic_t, or -1 */
-        int partition;        /* -1 when unknown */
-        long long offset;     /* -1 when unknown */
+        int topic;        /* rec_topic_t, or -1 */
+        int partition;    /* -1 when unknown */
+        long long offset; /* -1 when unknown */
         bool has_ts;
         ptime_t ts;
 } out_dlq_src_t;

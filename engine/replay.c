@@ -19,21 +19,21 @@
 /* State of one employee-day.  Owned by its emp_state. */
 typedef struct day_state {
         int32_t day;
-        bool alerted;                 /* not_clocked_in already raised */
-        eval_att_t att;               /* presence summary */
-        const eval_call_t **calls;    /* owned array; calls live in arena */
+        bool alerted;              /* not_clocked_in already raised */
+        eval_att_t att;            /* presence summary */
+        const eval_call_t **calls; /* owned array; calls live in arena */
         uint32_t n_calls, cap_calls;
-        eval_ledger_t ledger;         /* what was published */
+        eval_ledger_t ledger; /* what was published */
 } day_state_t;
 
 typedef struct emp_state {
         /* days[i] is the state of day day_keys[i]; the keys sit in their
          * own array so that finding a day scans one cache line instead of
          * touching every day's state. */
-        day_state_t **days;           /* owned, unsorted (few per employee) */
-        int32_t *day_keys;            /* owned, parallel to days */
+        day_state_t **days; /* owned, unsorted (few per employee) */
+        int32_t *day_keys;  /* owned, parallel to days */
         uint32_t n_days, cap_days;
-        const eval_excuse_t **ex;     /* owned array of owned versions */
+        const eval_excuse_t **ex; /* owned array of owned versions */
         uint32_t n_ex, cap_ex;
 } emp_state_t;
 
@@ -59,25 +59,25 @@ typedef struct call_chunk {
 
 typedef struct replay {
         eval_ctx_t ctx;
-        policy_t *policy;           /* owned */
-        roster_t *roster;           /* owned */
-        calendar_t *calendar;       /* owned */
-        emp_state_t *emps;          /* owned, one per roster row */
-        date_info_t *dates;         /* owned, sorted by day */
+        policy_t *policy;     /* owned */
+        roster_t *roster;     /* owned */
+        calendar_t *calendar; /* owned */
+        emp_state_t *emps;    /* owned, one per roster row */
+        date_info_t *dates;   /* owned, sorted by day */
         size_t n_dates, cap_dates;
-        timer_t_ *heap;             /* owned min-heap by due */
+        timer_t_ *heap; /* owned min-heap by due */
         size_t n_heap, cap_heap;
         strmap_t *seen[TOPIC__COUNT]; /* accepted event_ids / call_ids */
-        call_chunk_t *calls;        /* owned arena */
-        ptime_t wm;                 /* watermark the rules see */
-        ptime_t wm_shown;           /* last real watermark (decided_at) */
+        call_chunk_t *calls;          /* owned arena */
+        ptime_t wm;                   /* watermark the rules see */
+        ptime_t wm_shown;             /* last real watermark (decided_at) */
         bool has_wm;
         eval_list_t scratch;
         const eval_call_t **call_buf;
         size_t cap_call_buf;
         FILE *f_rev, *f_alert, *f_tpp, *f_dlq;
-        jw_t w;                     /* output line being written */
-        bool failed;                /* out of memory or I/O error */
+        jw_t w;      /* output line being written */
+        bool failed; /* out of memory or I/O error */
         replay_stats_t *st;
 } replay_t;
 
@@ -141,7 +141,7 @@ static date_info_t *date_find(const replay_t *rp, int32_t day)
                         hi = mid;
         }
         return lo < rp->n_dates && rp->dates[lo].day == day ? &rp->dates[lo]
-                                                             : NULL;
+                                                            : NULL;
 }
 
 static bool in_service(const replay_t *rp, int32_t day)
@@ -272,8 +272,7 @@ static void evaluate(replay_t *rp, int32_t emp, int32_t day)
         size_t nc = (ds ? ds->n_calls : 0) + (next ? next->n_calls : 0);
         if (nc > rp->cap_call_buf) {
                 size_t cap = nc * 2;
-                const eval_call_t **b =
-                        realloc(rp->call_buf, cap * sizeof(*b));
+                const eval_call_t **b = realloc(rp->call_buf, cap * sizeof(*b));
                 if (!b) {
                         rp->failed = true;
                         return;
@@ -287,15 +286,15 @@ static void evaluate(replay_t *rp, int32_t emp, int32_t day)
         for (uint32_t i = 0; next && i < next->n_calls; i++)
                 rp->call_buf[k++] = next->calls[i];
         eval_day_in_t in = {
-                .emp = emp,
-                .day = day,
-                .in_service = in_service(rp, day),
-                .att = ds ? &ds->att : NULL,
-                .excuses = {es->ex, es->n_ex},
-                .calls = rp->call_buf,
-                .n_calls = k,
-                .excuses_of = excuses_of,
-                .ud = rp,
+            .emp = emp,
+            .day = day,
+            .in_service = in_service(rp, day),
+            .att = ds ? &ds->att : NULL,
+            .excuses = {es->ex, es->n_ex},
+            .calls = rp->call_buf,
+            .n_calls = k,
+            .excuses_of = excuses_of,
+            .ud = rp,
         };
         int n = eval_day(&rp->ctx, &in, rp->wm, &rp->scratch);
         if (n < 0) {
@@ -307,15 +306,16 @@ static void evaluate(replay_t *rp, int32_t emp, int32_t day)
         if (!ds && !(ds = day_get(rp, emp, day)))
                 return;
         bool excused = eval_excused(&rp->ctx, in.excuses, day);
-        size_t *changed;
-        int nch = eval_reconcile(&ds->ledger, &rp->scratch, excused, &changed);
+        int nch = eval_reconcile(&ds->ledger, &rp->scratch, excused);
         if (nch < 0) {
                 rp->failed = true;
                 return;
         }
-        for (int i = 0; i < nch; i++)
-                publish(rp, emp, day, &ds->ledger.v[changed[i]]);
-        free(changed);
+        for (size_t i = 0; nch > 0 && i < ds->ledger.n; i++)
+                if (ds->ledger.v[i].changed) {
+                        ds->ledger.v[i].changed = false;
+                        publish(rp, emp, day, &ds->ledger.v[i]);
+                }
 }
 
 static void evaluate_all(replay_t *rp, int32_t day)
@@ -338,9 +338,9 @@ static void raise_not_clocked_in(replay_t *rp, int32_t day)
                 int32_t emp = (int32_t)i;
                 emp_state_t *es = &rp->emps[emp];
                 day_state_t *ds = day_find(es, day);
-                if ((ds && ((ds->att.has_in &&
-                             ptime_cmp(ds->att.in_at, due) < 0) ||
-                            ds->alerted)) ||
+                if ((ds &&
+                     ((ds->att.has_in && ptime_cmp(ds->att.in_at, due) < 0) ||
+                      ds->alerted)) ||
                     !eval_expected(&rp->ctx, emp, day, true,
                                    (eval_excuses_t){es->ex, es->n_ex}))
                         continue;
@@ -400,8 +400,8 @@ static void mark_in_service(replay_t *rp, int32_t day)
 static void apply_presence(replay_t *rp, const record_t *r, const char *id)
 {
         const rec_presence_t *p = &r->u.presence;
-        int32_t emp = roster_find(rp->roster, p->employee_id,
-                                  strlen(p->employee_id));
+        int32_t emp =
+            roster_find(rp->roster, p->employee_id, strlen(p->employee_id));
         int32_t day = tz_local_day(rp->policy->tz, p->at);
         day_state_t *ds = day_get(rp, emp, day);
         if (!ds)
@@ -442,12 +442,12 @@ static void apply_call(replay_t *rp, const record_t *r)
         eval_call_t *c = &rp->calls->v[rp->calls->used++];
         memcpy(c->call_id, rc->call_id, sizeof(c->call_id));
         memcpy(c->event_id, r->event_id, sizeof(c->event_id));
-        c->caller = roster_find(rp->roster, rc->caller_id,
-                                strlen(rc->caller_id));
-        c->callee = roster_find(rp->roster, rc->callee_id,
-                                strlen(rc->callee_id));
+        c->caller =
+            roster_find(rp->roster, rc->caller_id, strlen(rc->caller_id));
+        c->callee =
+            roster_find(rp->roster, rc->callee_id, strlen(rc->callee_id));
         c->at = rc->at;
-        c->outcome = rc->outcome == CALL_ANSWERED  ? EVAL_CALL_ANSWERED
+        c->outcome = rc->outcome == CALL_ANSWERED ? EVAL_CALL_ANSWERED
                      : rc->outcome == CALL_MISSED ? EVAL_CALL_MISSED
                                                   : EVAL_CALL_DECLINED;
         int32_t day = tz_local_day(rp->policy->tz, c->at);
@@ -477,8 +477,8 @@ static void apply_excuse(replay_t *rp, const record_t *r, bool has_ts,
                          ptime_t ts)
 {
         const rec_excuse_t *x = &r->u.excuse;
-        int32_t emp = roster_find(rp->roster, x->employee_id,
-                                  strlen(x->employee_id));
+        int32_t emp =
+            roster_find(rp->roster, x->employee_id, strlen(x->employee_id));
         emp_state_t *es = &rp->emps[emp];
         eval_excuse_t *v = calloc(1, sizeof(*v));
         if (!v || (es->n_ex == es->cap_ex &&
@@ -516,8 +516,8 @@ static void apply_excuse(replay_t *rp, const record_t *r, bool has_ts,
                 day_state_t *ds = day_find(es, day);
                 for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
                         const eval_call_t *c = ds->calls[k];
-                        int32_t other = c->callee == emp ? c->caller
-                                                         : c->callee;
+                        int32_t other =
+                            c->callee == emp ? c->caller : c->callee;
                         if (other >= 0 && other != emp)
                                 evaluate(rp, other, day);
                 }
@@ -527,9 +527,9 @@ static void apply_excuse(replay_t *rp, const record_t *r, bool has_ts,
 /* ---- admission of one input line --------------------------------------- */
 
 static void dead_letter(replay_t *rp, const char *file, long long line,
-                        int topic, bool has_ts, ptime_t ts,
-                        dlq_reason_t reason, const char *detail,
-                        const char *event_id, const char *raw, size_t len)
+                        int topic, bool has_ts, ptime_t ts, dlq_reason_t reason,
+                        const char *detail, const char *event_id,
+                        const char *raw, size_t len)
 {
         out_dlq_src_t src = {file, line, topic, -1, -1, has_ts, ts};
         out_dlq(&rp->w, &rp->ctx, &src, reason, detail, event_id, raw, len);
@@ -579,8 +579,8 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
         dlq_reason_t reason = DLQ_NONE;
         if (topic < 0) {
                 int l = jt >= 0 && d.tok[jt].type == PJ_STRING
-                                ? (int)d.tok[jt].len
-                                : 0;
+                            ? (int)d.tok[jt].len
+                            : 0;
                 snprintf(detail, sizeof(detail), "unknown topic '%.*s'",
                          l < 40 ? l : 40, l ? s + d.tok[jt].start : "");
                 reason = DLQ_INVALID;
@@ -589,8 +589,8 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                 reason = DLQ_INVALID;
         } else if (has_ts) {
                 int l = d.tok[jts].type == PJ_STRING
-                                ? pj_string(&d, jts, buf, sizeof(buf))
-                                : -1;
+                            ? pj_string(&d, jts, buf, sizeof(buf))
+                            : -1;
                 if (l < 0 || !ptime_parse_rfc3339(buf, (size_t)l, &ts)) {
                         snprintf(detail, sizeof(detail),
                                  "bad envelope ts '%.60s'", l < 0 ? "" : buf);
@@ -613,14 +613,14 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                                 memset(&rec, 0, sizeof(rec));
                         } else {
                                 reason = record_decode_bytes(
-                                        (rec_topic_t)topic, raw, (size_t)l,
-                                        &rec, detail, sizeof(detail));
+                                    (rec_topic_t)topic, raw, (size_t)l, &rec,
+                                    detail, sizeof(detail));
                         }
                         free(raw);
                 } else {
-                        reason = record_decode_tokens((rec_topic_t)topic, &d,
-                                                      jv, &rec, detail,
-                                                      sizeof(detail));
+                        reason =
+                            record_decode_tokens((rec_topic_t)topic, &d, jv,
+                                                 &rec, detail, sizeof(detail));
                 }
         }
         free(heap);
@@ -642,17 +642,17 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
                 bool decoded = topic >= 0 && jv >= 0 &&
                                reason != DLQ_MALFORMED &&
                                !(reason == DLQ_INVALID && !rec.event_id[0]);
-                dead_letter(rp, file, lineno, topic, has_ts, ts, reason,
-                            detail, decoded ? rec.event_id : NULL, s, n);
+                dead_letter(rp, file, lineno, topic, has_ts, ts, reason, detail,
+                            decoded ? rec.event_id : NULL, s, n);
                 fire_due(rp);
                 return;
         }
-        const char *key = rec.topic == TOPIC_CALLS ? rec.u.call.call_id
-                                                   : rec.event_id;
+        const char *key =
+            rec.topic == TOPIC_CALLS ? rec.u.call.call_id : rec.event_id;
         /* the set's copy of the key outlives the record: the presence
          * summary borrows it as evidence */
         const char *stored =
-                strmap_intern(rp->seen[rec.topic], key, strlen(key), 1, NULL);
+            strmap_intern(rp->seen[rec.topic], key, strlen(key), 1, NULL);
         if (!stored) {
                 rp->failed = true;
                 return;
@@ -702,7 +702,8 @@ static int read_events(replay_t *rp, const char *path, char *errstr,
                 const char *s = line;
                 while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
                         n--;
-                if (lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                if (lineno == 1 && n >= 3 &&
+                    memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
                         s += 3;
                         n -= 3;
                 }
@@ -781,8 +782,7 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
                                 if (n == cap) {
                                         cap *= 2;
                                         report_row_t *nr =
-                                                realloc(rows,
-                                                        cap * sizeof(*nr));
+                                            realloc(rows, cap * sizeof(*nr));
                                         if (!nr) {
                                                 free(rows);
                                                 rp->failed = true;
@@ -790,8 +790,8 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
                                         }
                                         rows = nr;
                                 }
-                                rows[n++] = (report_row_t){
-                                        (int32_t)e, ds->day, &ds->ledger.v[k]};
+                                rows[n++] = (report_row_t){(int32_t)e, ds->day,
+                                                           &ds->ledger.v[k]};
                         }
                 }
         }
@@ -897,12 +897,12 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
         }
         if (!(rp.f_rev = open_out(o->out_dir, "revisions.jsonl", errstr,
                                   errstr_size)) ||
-            !(rp.f_alert = open_out(o->out_dir, "alerts.jsonl", errstr,
-                                    errstr_size)) ||
-            !(rp.f_tpp = open_out(o->out_dir, "tpp.jsonl", errstr,
-                                  errstr_size)) ||
-            !(rp.f_dlq = open_out(o->out_dir, "dlq.jsonl", errstr,
-                                  errstr_size)) ||
+            !(rp.f_alert =
+                  open_out(o->out_dir, "alerts.jsonl", errstr, errstr_size)) ||
+            !(rp.f_tpp =
+                  open_out(o->out_dir, "tpp.jsonl", errstr, errstr_size)) ||
+            !(rp.f_dlq =
+                  open_out(o->out_dir, "dlq.jsonl", errstr, errstr_size)) ||
             !(f_viol = open_out(o->out_dir, "violations.jsonl", errstr,
                                 errstr_size)))
                 goto out;

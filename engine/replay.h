@@ -20,19 +20,19 @@ typedef struct replay_opts {
         const char *const *events; /* files, read in this order */
         size_t n_events;
         const char *out_dir;
-        FILE *table;               /* readable table of the final
-                                      violations; NULL for none */
+        FILE *table; /* readable table of the final
+                        violations; NULL for none */
 } replay_opts_t;
 
 /* Counts a run reports (and tests read). */
 typedef struct replay_stats {
-        long long lines;        /* non-blank input lines */
+        long long lines; /* non-blank input lines */
         long long accepted;
         long long duplicates;
-        long long dead[8];      /* by dlq_reason_t */
+        long long dead[8]; /* by dlq_reason_t */
         long long revisions;
-        long long violations;   /* distinct violation ids */
-        long long active;       /* of which active at the end */
+        long long violations; /* distinct violation ids */
+        long long active;     /* of which active at the end */
         long long alerts;
 } replay_stats_t;
 

@@ -4,10 +4,9 @@
 #include <string.h>
 
 static const char *const labels[VK__COUNT] = {
-        "Terlambat masuk",          "Pulang sebelum waktunya",
-        "Tidak presensi masuk",     "Tidak presensi pulang",
-        "Tidak masuk tanpa ket.",   "WFH tidak diizinkan",
-        "Panggilan tidak dijawab"};
+    "Terlambat masuk",        "Pulang sebelum waktunya", "Tidak presensi masuk",
+    "Tidak presensi pulang",  "Tidak masuk tanpa ket.",  "WFH tidak diizinkan",
+    "Panggilan tidak dijawab"};
 
 const char *report_kind_label(vkind_t k)
 {
@@ -81,8 +80,8 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                         fputc('-', f);
                 fputc('\n', f);
         }
-        unit_sum_t *units = calloc(ctx->roster->n ? ctx->roster->n : 1,
-                                   sizeof(*units));
+        unit_sum_t *units =
+            calloc(ctx->roster->n ? ctx->roster->n : 1, sizeof(*units));
         size_t n_units = 0;
         for (size_t i = 0; i < n; i++) {
                 const eval_pub_t *p = rows[i].p;
@@ -130,10 +129,9 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                         for (int k = 0; k < VK__COUNT; k++)
                                 if (units[u].count[k] && len < sizeof(detail))
                                         len += (size_t)snprintf(
-                                                detail + len,
-                                                sizeof(detail) - len,
-                                                "%s%s %ld", len ? ", " : "",
-                                                labels[k], units[u].count[k]);
+                                            detail + len, sizeof(detail) - len,
+                                            "%s%s %ld", len ? ", " : "",
+                                            labels[k], units[u].count[k]);
                         snprintf(total, sizeof(total), "%ld", units[u].total);
                         thousands(units[u].amount, amt, sizeof(amt));
                         cell(f, units[u].unit_id, 12);

@@ -29,8 +29,7 @@ static bool get_date(const jsonv_t *v, const json_t *o, const char *path,
         if (!j)
                 return jsonv_fail(v, p, "missing");
         if (!json_is_string(j) ||
-            !ptime_parse_date(json_string_value(j), json_string_length(j),
-                              day))
+            !ptime_parse_date(json_string_value(j), json_string_length(j), day))
                 return jsonv_fail(v, p, "expected a date YYYY-MM-DD");
         return true;
 }
@@ -88,8 +87,7 @@ static bool load_days(const jsonv_t *v, const json_t *root, const char *key,
         return true;
 }
 
-static bool load_overrides(const jsonv_t *v, const json_t *root,
-                           calendar_t *c)
+static bool load_overrides(const jsonv_t *v, const json_t *root, calendar_t *c)
 {
         char path[256], p2[256];
         const json_t *arr = json_object_get(root, "hours_overrides");

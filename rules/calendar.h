@@ -23,9 +23,9 @@ typedef struct cal_override {
 } cal_override_t;
 
 typedef struct calendar {
-        cal_day_t *holidays;      /* owned, sorted by day */
+        cal_day_t *holidays; /* owned, sorted by day */
         size_t n_holidays;
-        cal_day_t *suspended;     /* owned, sorted by day */
+        cal_day_t *suspended; /* owned, sorted by day */
         size_t n_suspended;
         cal_override_t *overrides; /* owned, sorted, never overlapping */
         size_t n_overrides;

@@ -28,7 +28,8 @@ void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
                   const char *event_id)
 {
         if (!clock_out) {
-                if (!a->has_in || earlier(at, event_id, a->in_at, a->in_event)) {
+                if (!a->has_in ||
+                    earlier(at, event_id, a->in_at, a->in_event)) {
                         a->has_in = true;
                         a->in_at = at;
                         a->in_event = event_id;
@@ -42,8 +43,8 @@ void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
                         a->out_event = event_id;
                 }
         }
-        if (wfh && (!a->has_wfh || earlier(at, event_id, a->wfh_at,
-                                           a->wfh_event))) {
+        if (wfh &&
+            (!a->has_wfh || earlier(at, event_id, a->wfh_at, a->wfh_event))) {
                 a->has_wfh = true;
                 a->wfh_at = at;
                 a->wfh_event = event_id;
@@ -115,10 +116,10 @@ ptime_t eval_alert_due(const eval_ctx_t *ctx, int32_t day)
         int start, end;
         if (!calendar_hours(ctx->calendar, ctx->policy, day, &start, &end))
                 return PTIME_FOREVER;
-        return (ptime_t){tz_utc_of_local(ctx->policy->tz, day,
-                                         start + ctx->policy
-                                                         ->not_clocked_in_alert_minutes),
-                         0};
+        return (ptime_t){
+            tz_utc_of_local(ctx->policy->tz, day,
+                            start + ctx->policy->not_clocked_in_alert_minutes),
+            0};
 }
 
 ptime_t eval_call_due(const eval_ctx_t *ctx, ptime_t at)
@@ -129,10 +130,9 @@ ptime_t eval_call_due(const eval_ctx_t *ctx, ptime_t at)
         int64_t m = tz_local_minute(tz, at);
         int32_t day = (int32_t)ptime_floordiv(m, 1440);
         int64_t mod = m - (int64_t)day * 1440;
-        return (ptime_t){tz_utc_of_local(tz, day, mod +
-                                                   ctx->policy->callback_minutes +
-                                                   1),
-                         0};
+        return (ptime_t){
+            tz_utc_of_local(tz, day, mod + ctx->policy->callback_minutes + 1),
+            0};
 }
 
 int64_t eval_tpp_amount(int64_t tpp_monthly, int64_t pct_u)
@@ -183,13 +183,12 @@ static void grade(const eval_ctx_t *ctx, eval_decision_t *d, int32_t emp)
                 d->pct = ctx->policy->kind[d->kind].pct;
                 d->pct_u = ctx->policy->kind[d->kind].pct_u;
         }
-        d->amount = eval_tpp_amount(ctx->roster->emp[emp].tpp_monthly,
-                                    d->pct_u);
+        d->amount =
+            eval_tpp_amount(ctx->roster->emp[emp].tpp_monthly, d->pct_u);
 }
 
-static int attendance(const eval_ctx_t *ctx, const eval_day_in_t *in,
-                      int start, int end, bool closed, bool wfh_expected,
-                      eval_list_t *out)
+static int attendance(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
+                      int end, bool closed, bool wfh_expected, eval_list_t *out)
 {
         static const eval_att_t none;
         const eval_att_t *a = in->att ? in->att : &none;
@@ -213,12 +212,12 @@ static int attendance(const eval_ctx_t *ctx, const eval_day_in_t *in,
                                 add_evidence(d, a->out_event);
                         }
                 } else {
-                        int64_t late = tz_local_minute(tz, a->in_at) - base -
-                                       start;
+                        int64_t late =
+                            tz_local_minute(tz, a->in_at) - base - start;
                         const policy_band_t *b =
-                                late >= 1 ? policy_band_for(p->late, p->n_late,
-                                                            late)
-                                          : NULL;
+                            late >= 1
+                                ? policy_band_for(p->late, p->n_late, late)
+                                : NULL;
                         if (b) {
                                 if (!(d = push(out)))
                                         return -1;
@@ -236,12 +235,12 @@ static int attendance(const eval_ctx_t *ctx, const eval_day_in_t *in,
                                 add_evidence(d, a->in_event);
                         }
                 } else if (closed) {
-                        int64_t early = end - (tz_local_minute(tz, a->out_at) -
-                                               base);
+                        int64_t early =
+                            end - (tz_local_minute(tz, a->out_at) - base);
                         const policy_band_t *b =
-                                early >= 1 ? policy_band_for(p->early,
-                                                             p->n_early, early)
-                                           : NULL;
+                            early >= 1
+                                ? policy_band_for(p->early, p->n_early, early)
+                                : NULL;
                         if (b) {
                                 if (!(d = push(out)))
                                         return -1;
@@ -278,8 +277,8 @@ static int cand_cmp(const void *x, const void *y)
         return strcmp(a->c->call_id, b->c->call_id);
 }
 
-static bool is_duty(const eval_ctx_t *ctx, const eval_day_in_t *in,
-                    int32_t x, bool y_wfh)
+static bool is_duty(const eval_ctx_t *ctx, const eval_day_in_t *in, int32_t x,
+                    bool y_wfh)
 {
         const roster_emp_t *ye = &ctx->roster->emp[in->emp];
         const roster_emp_t *xe = &ctx->roster->emp[x];
@@ -287,9 +286,8 @@ static bool is_duty(const eval_ctx_t *ctx, const eval_day_in_t *in,
                 return true;
         if (in->emp == xe->supervisor || in->emp == xe->head) {
                 /* "dan sebaliknya": the caller must be on WFH itself */
-                eval_excuses_t xex = in->excuses_of
-                                             ? in->excuses_of(in->ud, x)
-                                             : (eval_excuses_t){NULL, 0};
+                eval_excuses_t xex = in->excuses_of ? in->excuses_of(in->ud, x)
+                                                    : (eval_excuses_t){NULL, 0};
                 return eval_expected(ctx, x, in->day, true, xex) &&
                        eval_mode_wfh(ctx, x, in->day);
         }
@@ -304,8 +302,9 @@ static bool settled(const eval_ctx_t *ctx, const eval_day_in_t *in,
                 const eval_call_t *a = in->calls[i];
                 if (a->outcome != EVAL_CALL_ANSWERED)
                         continue;
-                bool pair = (a->caller == c->caller && a->callee == c->callee) ||
-                            (a->caller == c->callee && a->callee == c->caller);
+                bool pair =
+                    (a->caller == c->caller && a->callee == c->callee) ||
+                    (a->caller == c->callee && a->callee == c->caller);
                 if (!pair)
                         continue;
                 int64_t am = tz_local_minute(ctx->policy->tz, a->at);
@@ -320,8 +319,10 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
 {
         const tz_t *tz = ctx->policy->tz;
         int64_t base = (int64_t)in->day * 1440;
-        cand_t *cands = NULL;
+        cand_t local[32], *cands = local; /* heap only for busy days */
         size_t n = 0;
+        if (in->n_calls > 32 && !(cands = malloc(in->n_calls * sizeof(*cands))))
+                return -1;
         for (size_t i = 0; i < in->n_calls; i++) {
                 const eval_call_t *c = in->calls[i];
                 if (c->callee != in->emp || c->caller < 0 ||
@@ -333,8 +334,6 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 if (!is_duty(ctx, in, c->caller, y_wfh) ||
                     settled(ctx, in, c, m))
                         continue;
-                if (!cands && !(cands = malloc(in->n_calls * sizeof(*cands))))
-                        return -1;
                 cands[n++] = (cand_t){c, m};
         }
         qsort(cands, n, sizeof(*cands), cand_cmp);
@@ -347,7 +346,8 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 if (ptime_cmp(wm, eval_call_due(ctx, cands[i].c->at)) >= 0) {
                         eval_decision_t *d = push(out);
                         if (!d) {
-                                free(cands);
+                                if (cands != local)
+                                        free(cands);
                                 return -1;
                         }
                         d->kind = VK_UNANSWERED_CALL;
@@ -359,7 +359,8 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 }
                 i = j;
         }
-        free(cands);
+        if (cands != local)
+                free(cands);
         return 0;
 }
 
@@ -367,8 +368,7 @@ int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
              eval_list_t *out)
 {
         out->n = 0;
-        if (!eval_expected(ctx, in->emp, in->day, in->in_service,
-                           in->excuses))
+        if (!eval_expected(ctx, in->emp, in->day, in->in_service, in->excuses))
                 return 0;
         int start, end;
         if (!calendar_hours(ctx->calendar, ctx->policy, in->day, &start, &end))
@@ -422,14 +422,9 @@ static int family(vkind_t k)
         }
 }
 
-int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
-                   size_t **changed)
+int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused)
 {
-        size_t cap = ledger->n + now->n;
-        size_t *ch = malloc((cap ? cap : 1) * sizeof(*ch));
-        if (!ch)
-                return -1;
-        size_t nch = 0;
+        int nch = 0;
         size_t old_n = ledger->n;
         for (size_t i = 0; i < now->n; i++) {
                 const eval_decision_t *d = &now->v[i];
@@ -441,11 +436,9 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
                         if (ledger->n == ledger->cap) {
                                 size_t nc = ledger->cap ? ledger->cap * 2 : 4;
                                 eval_pub_t *v =
-                                        realloc(ledger->v, nc * sizeof(*v));
-                                if (!v) {
-                                        free(ch);
+                                    realloc(ledger->v, nc * sizeof(*v));
+                                if (!v)
                                         return -1;
-                                }
                                 ledger->v = v;
                                 ledger->cap = nc;
                         }
@@ -455,7 +448,8 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
                         ledger->v[k].revision = 1;
                         ledger->v[k].active = true;
                         ledger->v[k].newly_active = true;
-                        ch[nch++] = k;
+                        ledger->v[k].changed = true;
+                        nch++;
                         continue;
                 }
                 eval_pub_t *p = &ledger->v[k];
@@ -465,7 +459,8 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
                         p->revision++;
                         p->active = true;
                         p->reason = NULL;
-                        ch[nch++] = k;
+                        p->changed = true;
+                        nch++;
                 }
         }
         for (size_t k = 0; k < old_n; k++) {
@@ -487,8 +482,8 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused,
                 p->reason = excused    ? "excused"
                             : replaced ? "superseded"
                                        : "late_data";
-                ch[nch++] = k;
+                p->changed = true;
+                nch++;
         }
-        *changed = ch;
-        return (int)nch;
+        return nch;
 }

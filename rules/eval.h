@@ -38,11 +38,11 @@ typedef struct eval_excuse {
         char excuse_id[EVAL_ID_MAX];
         char event_id[EVAL_ID_MAX];
         char kind[64];
-        int32_t from, to;   /* inclusive day numbers */
+        int32_t from, to; /* inclusive day numbers */
         ptime_t updated_at;
         bool revoked;
-        bool has_arrival;   /* false: replay without ts, counts every day */
-        int32_t arrival_day;/* local date of arrival */
+        bool has_arrival;    /* false: replay without ts, counts every day */
+        int32_t arrival_day; /* local date of arrival */
 } eval_excuse_t;
 
 /* The excuses of one employee, as a read-only view. */
@@ -55,10 +55,10 @@ typedef struct eval_excuses {
 typedef struct eval_call {
         char call_id[EVAL_ID_MAX];
         char event_id[EVAL_ID_MAX];
-        int32_t caller;     /* roster row, -1 when the caller is unknown */
-        int32_t callee;     /* roster row */
+        int32_t caller; /* roster row, -1 when the caller is unknown */
+        int32_t callee; /* roster row */
         ptime_t at;
-        int outcome;        /* EVAL_CALL_* */
+        int outcome; /* EVAL_CALL_* */
 } eval_call_t;
 
 #define EVAL_CALL_ANSWERED 0
@@ -83,11 +83,11 @@ void eval_att_add(eval_att_t *a, bool clock_out, bool wfh, ptime_t at,
 
 /* Everything eval_day() reads about employee E on day D. */
 typedef struct eval_day_in {
-        int32_t emp;                   /* roster row of E */
-        int32_t day;                   /* D */
-        bool in_service;               /* SPEC §3.1 */
-        const eval_att_t *att;         /* E's presence on D (may be NULL) */
-        eval_excuses_t excuses;        /* all of E's excuse versions */
+        int32_t emp;            /* roster row of E */
+        int32_t day;            /* D */
+        bool in_service;        /* SPEC §3.1 */
+        const eval_att_t *att;  /* E's presence on D (may be NULL) */
+        eval_excuses_t excuses; /* all of E's excuse versions */
         /* Calls with E on either side whose local date is D or D+1 (the
          * day after only settles calls near midnight). */
         const eval_call_t *const *calls;
@@ -100,14 +100,14 @@ typedef struct eval_day_in {
 
 typedef struct eval_decision {
         vkind_t kind;
-        char subject[EVAL_ID_MAX];      /* "" except unanswered_call */
-        const policy_band_t *band;      /* NULL where none applies */
-        int64_t minutes;                /* -1 where none applies */
-        double pct;                     /* tpp_percent as in the policy */
+        char subject[EVAL_ID_MAX]; /* "" except unanswered_call */
+        const policy_band_t *band; /* NULL where none applies */
+        int64_t minutes;           /* -1 where none applies */
+        double pct;                /* tpp_percent as in the policy */
         int64_t pct_u;
-        int64_t amount;                 /* rupiah */
-        int32_t caller;                 /* unanswered_call: opening caller */
-        ptime_t call_at;                /* unanswered_call: when it rang */
+        int64_t amount;  /* rupiah */
+        int32_t caller;  /* unanswered_call: opening caller */
+        ptime_t call_at; /* unanswered_call: when it rang */
         size_t n_evidence;
         char evidence[EVAL_MAX_EVIDENCE][EVAL_ID_MAX];
 } eval_decision_t;
@@ -145,15 +145,16 @@ int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
 
 /* What has been published for one employee-day. */
 typedef struct eval_pub {
-        eval_decision_t d;    /* content of the last publication */
-        int32_t revision;     /* 1, 2, ... */
-        bool active;          /* false: retracted */
-        const char *reason;   /* retraction reason (static string) */
-        bool newly_active;    /* set by reconcile: new or reopened */
+        eval_decision_t d;  /* content of the last publication */
+        int32_t revision;   /* 1, 2, ... */
+        bool active;        /* false: retracted */
+        const char *reason; /* retraction reason (static string) */
+        bool newly_active;  /* set by reconcile: new or reopened */
+        bool changed;       /* set by reconcile: publish this entry */
         /* The engine's record of the publication (reconcile keeps them): */
-        bool tpp_sent;        /* a TPP event went out for this id */
-        ptime_t decided_at;   /* watermark when this revision went out */
-        char violation_id[33];/* cached deterministic id, "" until known */
+        bool tpp_sent;         /* a TPP event went out for this id */
+        ptime_t decided_at;    /* watermark when this revision went out */
+        char violation_id[33]; /* cached deterministic id, "" until known */
 } eval_pub_t;
 
 typedef struct eval_ledger {
@@ -169,12 +170,11 @@ void eval_ledger_free(eval_ledger_t *l);
  * band or minutes makes a new revision, a decision no longer made is
  * retracted with reason "excused" (E is now excused on D), "superseded"
  * (another decision of the same family replaces it, e.g. absent by
- * missing_clock_out) or "late_data".  Appends the indexes of changed
- * ledger entries to *changed (caller frees).  Returns the number of
- * changes, or -1 on allocation failure.
+ * missing_clock_out) or "late_data".  Entries that changed get their
+ * `changed` flag set (the caller publishes them and clears it).  Returns
+ * the number of changes, or -1 on allocation failure.
  */
-int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now,
-                   bool excused, size_t **changed)
-        __attribute__((warn_unused_result));
+int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused)
+    __attribute__((warn_unused_result));
 
 #endif

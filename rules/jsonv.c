@@ -14,8 +14,8 @@ bool jsonv_fail(const jsonv_t *v, const char *path, const char *fmt, ...)
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         if (path && *path)
-                snprintf(v->errstr, v->errstr_size, "%s: %s: %s", v->what,
-                         path, msg);
+                snprintf(v->errstr, v->errstr_size, "%s: %s: %s", v->what, path,
+                         msg);
         else
                 snprintf(v->errstr, v->errstr_size, "%s: %s", v->what, msg);
         return false;
@@ -58,8 +58,8 @@ static const char *type_name(json_type t)
         return "a value";
 }
 
-const json_t *jsonv_get(const jsonv_t *v, const json_t *obj,
-                        const char *parent, const char *key, json_type type)
+const json_t *jsonv_get(const jsonv_t *v, const json_t *obj, const char *parent,
+                        const char *key, json_type type)
 {
         char path[256];
         jsonv_key(path, sizeof(path), parent, key);

@@ -14,15 +14,15 @@
 
 /* Where an error message goes and what it is about. */
 typedef struct jsonv {
-        const char *what;  /* "policy file x.json", "roster file r.jsonl:3" */
-        char *errstr;      /* caller's buffer */
+        const char *what; /* "policy file x.json", "roster file r.jsonl:3" */
+        char *errstr;     /* caller's buffer */
         size_t errstr_size;
 } jsonv_t;
 
 /* Formats "<what>: <path>: <msg>" into the error buffer; returns false so
  * callers can `return jsonv_fail(...)`. */
 bool jsonv_fail(const jsonv_t *v, const char *path, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Child path "parent.key" or "parent[i]" into buf. */
 const char *jsonv_key(char *buf, size_t n, const char *parent, const char *key);
@@ -35,8 +35,8 @@ bool jsonv_str(const jsonv_t *v, const json_t *obj, const char *parent,
                const char *key, const char **out);
 bool jsonv_num(const jsonv_t *v, const json_t *val, const char *path,
                double min, double *out);
-const json_t *jsonv_get(const jsonv_t *v, const json_t *obj,
-                        const char *parent, const char *key, json_type type);
+const json_t *jsonv_get(const jsonv_t *v, const json_t *obj, const char *parent,
+                        const char *key, json_type type);
 
 /* SPEC §1: identifiers are 1-64 characters of [A-Za-z0-9._:-]. */
 bool jsonv_is_identifier(const char *s, size_t len);

@@ -9,18 +9,17 @@
 #include <string.h>
 
 static const char *const kind_names[VK__COUNT] = {
-        "late_clock_in",   "early_clock_out", "missing_clock_in",
-        "missing_clock_out", "absent",        "wfh_not_permitted",
-        "unanswered_call"};
+    "late_clock_in",     "early_clock_out", "missing_clock_in",
+    "missing_clock_out", "absent",          "wfh_not_permitted",
+    "unanswered_call"};
 
 static const char *const position_names[POSITION__COUNT] = {
-        "jpt_pratama", "administrator", "pengawas", "pelaksana",
-        "fungsional",  "camat",         "lurah"};
+    "jpt_pratama", "administrator", "pengawas", "pelaksana",
+    "fungsional",  "camat",         "lurah"};
 
 static const char *const service_names[SERVICE__COUNT] = {
-        "emergency", "public_order", "sanitation", "civil_registry",
-        "licensing", "health",       "education",  "revenue",
-        "public_service", "asri"};
+    "emergency", "public_order", "sanitation", "civil_registry", "licensing",
+    "health",    "education",    "revenue",    "public_service", "asri"};
 
 const char *vkind_name(vkind_t k)
 {
@@ -87,8 +86,8 @@ static bool copy_str(const jsonv_t *v, const json_t *obj, const char *parent,
 }
 
 /* A list of weekday names into flags; duplicates are refused. */
-static bool load_weekdays(const jsonv_t *v, const json_t *root,
-                          const char *key, bool out[7])
+static bool load_weekdays(const jsonv_t *v, const json_t *root, const char *key,
+                          bool out[7])
 {
         char path[256];
         const json_t *arr = jsonv_get(v, root, "", key, JSON_ARRAY);
@@ -100,8 +99,8 @@ static bool load_weekdays(const jsonv_t *v, const json_t *root,
         {
                 jsonv_idx(path, sizeof(path), key, i);
                 int wd = json_is_string(e)
-                                 ? ptime_weekday_from_name(json_string_value(e))
-                                 : -1;
+                             ? ptime_weekday_from_name(json_string_value(e))
+                             : -1;
                 if (wd < 0)
                         return jsonv_fail(v, path,
                                           "expected a weekday name "
@@ -216,8 +215,7 @@ static bool load_bands(const jsonv_t *v, const json_t *root, const char *key,
         qsort(b, n, sizeof(*b), band_cmp);
         for (size_t i = 1; i < n; i++)
                 if (b[i - 1].to < 0 || b[i - 1].to >= b[i].from)
-                        return jsonv_fail(v, key,
-                                          "bands '%s' and '%s' overlap",
+                        return jsonv_fail(v, key, "bands '%s' and '%s' overlap",
                                           b[i - 1].name, b[i].name);
         return true;
 }
@@ -242,10 +240,10 @@ static bool load_kind(const jsonv_t *v, const json_t *viol, vkind_t k,
         jsonv_key(pp, sizeof(pp), path, "tpp_percent");
         if (!pct)
                 return jsonv_fail(v, pp, "missing");
-        policy_band_t *bands = k == VK_LATE_CLOCK_IN    ? p->late
+        policy_band_t *bands = k == VK_LATE_CLOCK_IN     ? p->late
                                : k == VK_EARLY_CLOCK_OUT ? p->early
                                                          : NULL;
-        size_t nb = k == VK_LATE_CLOCK_IN    ? p->n_late
+        size_t nb = k == VK_LATE_CLOCK_IN     ? p->n_late
                     : k == VK_EARLY_CLOCK_OUT ? p->n_early
                                               : 0;
         if (json_is_object(pct) && bands) {
@@ -258,12 +256,12 @@ static bool load_kind(const jsonv_t *v, const json_t *viol, vkind_t k,
                                 known |= strcmp(bands[i].name, key) == 0;
                         if (!known)
                                 return jsonv_fail(
-                                        v, jsonv_key(bp, sizeof(bp), pp, key),
-                                        "no band of that name");
+                                    v, jsonv_key(bp, sizeof(bp), pp, key),
+                                    "no band of that name");
                 }
                 for (size_t i = 0; i < nb; i++) {
                         const json_t *val2 =
-                                json_object_get(pct, bands[i].name);
+                            json_object_get(pct, bands[i].name);
                         jsonv_key(bp, sizeof(bp), pp, bands[i].name);
                         if (!val2)
                                 return jsonv_fail(v, bp, "missing");
@@ -316,8 +314,8 @@ static bool load_ladder(const jsonv_t *v, const json_t *disc, const char *key,
                               sizeof(s[i].sanction)))
                         return false;
                 if (i > 0 && s[i].from <= s[i - 1].from)
-                        return jsonv_fail(v, path,
-                                          "steps must ascend by %s", from_key);
+                        return jsonv_fail(v, path, "steps must ascend by %s",
+                                          from_key);
         }
         return true;
 }
@@ -332,7 +330,7 @@ static bool load_discipline(const jsonv_t *v, const json_t *disc, policy_t *p)
                        &p->minutes_per_day))
                 return false;
         const json_t *m =
-                jsonv_get(v, disc, "discipline", "minutes", JSON_OBJECT);
+            jsonv_get(v, disc, "discipline", "minutes", JSON_OBJECT);
         if (!m)
                 return false;
         for (int k = 0; k < VK__COUNT; k++)
@@ -389,15 +387,15 @@ static bool load_root(const jsonv_t *v, const json_t *root, policy_t *p,
         if (!load_weekdays(v, root, "workdays", p->workday))
                 return false;
         const json_t *hours = jsonv_get(v, root, "", "hours", JSON_OBJECT);
-        if (!hours || !policy_parse_hours(v, hours, "hours", p->has_hours,
-                                          p->hours))
+        if (!hours ||
+            !policy_parse_hours(v, hours, "hours", p->has_hours, p->hours))
                 return false;
         for (int wd = 0; wd < 7; wd++)
                 if (p->workday[wd] && !p->has_hours[wd])
-                        return jsonv_fail(
-                                v, jsonv_key(path, sizeof(path), "hours",
-                                             ptime_weekday_name(wd)),
-                                "missing for a workday");
+                        return jsonv_fail(v,
+                                          jsonv_key(path, sizeof(path), "hours",
+                                                    ptime_weekday_name(wd)),
+                                          "missing for a workday");
         if (!load_weekdays(v, root, "wfh_days", p->wfh_day))
                 return false;
         const json_t *from = json_object_get(root, "wfh_from");
@@ -433,9 +431,8 @@ static bool load_root(const jsonv_t *v, const json_t *root, policy_t *p,
         {
                 if (vkind_from_name(key) < 0)
                         return jsonv_fail(
-                                v, jsonv_key(path, sizeof(path), "violations",
-                                             key),
-                                "unknown violation kind");
+                            v, jsonv_key(path, sizeof(path), "violations", key),
+                            "unknown violation kind");
         }
         for (int k = 0; k < VK__COUNT; k++)
                 if (!load_kind(v, viol, (vkind_t)k, p))

@@ -44,20 +44,20 @@ typedef struct policy_band {
         char name[32];
         int64_t from;
         int64_t to;
-        double pct;      /* tpp_percent as written, for output */
-        int64_t pct_u;   /* the same in millionths of a percent */
+        double pct;    /* tpp_percent as written, for output */
+        int64_t pct_u; /* the same in millionths of a percent */
 } policy_band_t;
 
 /* Per violation kind: grading and the legal clause behind it. */
 typedef struct policy_kind {
         char severity[32];
         char clause[128];
-        double pct;      /* kinds without bands */
+        double pct; /* kinds without bands */
         int64_t pct_u;
 } policy_kind_t;
 
 typedef struct policy_ladder_step {
-        int64_t from;    /* from_days or from_count */
+        int64_t from; /* from_days or from_count */
         char level[32];
         char sanction[64];
 } policy_ladder_step_t;
@@ -65,20 +65,20 @@ typedef struct policy_ladder_step {
 typedef struct policy {
         char policy_id[65];
         int64_t version;
-        char label[96];              /* "policy_id/version" */
+        char label[96]; /* "policy_id/version" */
         char timezone[64];
-        tz_t *tz;                    /* owned */
-        bool workday[7];             /* index 0 = Monday */
+        tz_t *tz;        /* owned */
+        bool workday[7]; /* index 0 = Monday */
         bool has_hours[7];
-        int hours[7][2];             /* start, end in minutes after 00:00 */
+        int hours[7][2]; /* start, end in minutes after 00:00 */
         bool wfh_day[7];
         bool has_wfh_from;
-        int32_t wfh_from;            /* day number */
+        int32_t wfh_from; /* day number */
         bool exempt_position[POSITION__COUNT];
         bool exempt_service[SERVICE__COUNT];
-        policy_band_t *late;         /* owned */
+        policy_band_t *late; /* owned */
         size_t n_late;
-        policy_band_t *early;        /* owned */
+        policy_band_t *early; /* owned */
         size_t n_early;
         int64_t not_clocked_in_alert_minutes;
         int64_t callback_minutes;
@@ -90,9 +90,9 @@ typedef struct policy {
         bool has_discipline;
         int64_t minutes_per_day;
         int64_t discipline_minutes[VK__COUNT]; /* -1 = "actual" */
-        policy_ladder_step_t *ladder;         /* owned */
+        policy_ladder_step_t *ladder;          /* owned */
         size_t n_ladder;
-        policy_ladder_step_t *call_ladder;    /* owned */
+        policy_ladder_step_t *call_ladder; /* owned */
         size_t n_call_ladder;
 } policy_t;
 
@@ -100,8 +100,8 @@ typedef struct policy {
  * message naming the file and field in errstr.  Caller frees. */
 policy_t *policy_load(const char *path, char *errstr, size_t errstr_size);
 /* Same from a string (tests); `what` names the source in messages. */
-policy_t *policy_load_string(const char *json, const char *what,
-                             char *errstr, size_t errstr_size);
+policy_t *policy_load_string(const char *json, const char *what, char *errstr,
+                             size_t errstr_size);
 void policy_free(policy_t *p);
 
 /* Weekday hours {"mon":["07:30","16:00"], ...} into has/hours (minutes);

@@ -57,7 +57,7 @@ int32_t ptime_days_from_civil(int y, int m, int d)
         const int era = (y >= 0 ? y : y - 399) / 400;
         const unsigned yoe = (unsigned)(y - era * 400);
         const unsigned doy =
-                (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+            (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
         const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         return era * 146097 + (int32_t)doe - 719468;
 }
@@ -68,7 +68,7 @@ void ptime_civil_from_days(int32_t z, int *y, int *m, int *d)
         const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
         const unsigned doe = (unsigned)(z - era * 146097);
         const unsigned yoe =
-                (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+            (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         const int32_t yy = (int32_t)yoe + era * 400;
         const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         const unsigned mp = (5 * doy + 2) / 153;
@@ -104,8 +104,7 @@ bool ptime_parse_rfc3339(const char *s, size_t len, ptime_t *out)
         if (s[10] != 'T' && s[10] != 't')
                 return false;
         if (!digits(s + 11, 2, &hh) || s[13] != ':' ||
-            !digits(s + 14, 2, &mi) || s[16] != ':' ||
-            !digits(s + 17, 2, &ss))
+            !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &ss))
                 return false;
         if (hh > 23 || mi > 59 || ss > 60)
                 return false;

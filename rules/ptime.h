@@ -35,7 +35,7 @@ bool ptime_diff_exceeds(ptime_t a, ptime_t b, int64_t seconds);
  * fraction past nanoseconds are ignored.  Returns false on any deviation.
  */
 bool ptime_parse_rfc3339(const char *s, size_t len, ptime_t *out)
-        __attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Day number of a proleptic Gregorian date (1970-01-01 = 0). */
 int32_t ptime_days_from_civil(int y, int m, int d);
@@ -43,7 +43,7 @@ void ptime_civil_from_days(int32_t day, int *y, int *m, int *d);
 
 /* Strict "YYYY-MM-DD" with a real calendar date. */
 bool ptime_parse_date(const char *s, size_t len, int32_t *day)
-        __attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Writes "YYYY-MM-DD" (11 bytes with the NUL). */
 void ptime_format_date(int32_t day, char buf[static 11]);
@@ -53,7 +53,7 @@ int ptime_weekday(int32_t day);
 
 /* Strict "HH:MM" (00:00..23:59) into minutes after midnight. */
 bool ptime_parse_hhmm(const char *s, int *minutes)
-        __attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Weekday names as the policy spells them ("mon".."sun"); -1 if unknown. */
 int ptime_weekday_from_name(const char *name);

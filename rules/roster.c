@@ -69,8 +69,8 @@ static bool load_emp(const jsonv_t *v, const json_t *o, roster_emp_t *e)
         if (!pc)
                 return jsonv_fail(v, "position_class", "missing");
         e->position = json_is_string(pc)
-                              ? policy_position_from_name(json_string_value(pc))
-                              : -1;
+                          ? policy_position_from_name(json_string_value(pc))
+                          : -1;
         if (e->position < 0)
                 return jsonv_fail(v, "position_class",
                                   "expected one of jpt_pratama, "
@@ -79,17 +79,17 @@ static bool load_emp(const jsonv_t *v, const json_t *o, roster_emp_t *e)
         const json_t *sc = json_object_get(o, "service_class");
         e->service = -1;
         if (sc && !json_is_null(sc)) {
-                e->service = json_is_string(sc) ? policy_service_from_name(
-                                                          json_string_value(sc))
-                                                : -1;
+                e->service =
+                    json_is_string(sc)
+                        ? policy_service_from_name(json_string_value(sc))
+                        : -1;
                 if (e->service < 0)
                         return jsonv_fail(v, "service_class",
                                           "expected null or a service class "
                                           "of SPEC 1.4");
         }
         int64_t tpp;
-        if (!jsonv_int(v, o, "", "tpp_monthly", 0, INT64_MAX / 100000000,
-                       &tpp))
+        if (!jsonv_int(v, o, "", "tpp_monthly", 0, INT64_MAX / 100000000, &tpp))
                 return false;
         e->tpp_monthly = tpp;
         const json_t *ex = json_object_get(o, "wfh_exempt");
@@ -153,9 +153,9 @@ roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
                 if (!ok)
                         goto fail;
                 bool added;
-                int32_t row = strmap_put(r->index, e->employee_id,
-                                         strlen(e->employee_id),
-                                         (int32_t)(r->n - 1), &added);
+                int32_t row =
+                    strmap_put(r->index, e->employee_id, strlen(e->employee_id),
+                               (int32_t)(r->n - 1), &added);
                 if (row == INT32_MIN || !added) {
                         jsonv_fail(&v, "employee_id", "repeated employee_id %s",
                                    e->employee_id);
@@ -165,12 +165,12 @@ roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
         for (size_t i = 0; i < r->n; i++) {
                 roster_emp_t *e = &r->emp[i];
                 e->supervisor = e->supervisor_id
-                                        ? roster_find(r, e->supervisor_id,
-                                                      strlen(e->supervisor_id))
-                                        : -1;
-                e->head = e->head_id ? roster_find(r, e->head_id,
-                                                   strlen(e->head_id))
-                                     : -1;
+                                    ? roster_find(r, e->supervisor_id,
+                                                  strlen(e->supervisor_id))
+                                    : -1;
+                e->head = e->head_id
+                              ? roster_find(r, e->head_id, strlen(e->head_id))
+                              : -1;
         }
         return r;
 fail:

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 typedef struct roster_emp {
-        char *employee_id;   /* owned strings, never NULL ("" if absent) */
+        char *employee_id; /* owned strings, never NULL ("" if absent) */
         char *name;
         char *unit_id;
         char *unit_name;
@@ -34,7 +34,7 @@ typedef struct roster_emp {
 typedef struct roster {
         roster_emp_t *emp; /* owned, n rows */
         size_t n;
-        strmap_t *index;   /* employee_id -> row */
+        strmap_t *index; /* employee_id -> row */
 } roster_t;
 
 roster_t *roster_load(const char *path, char *errstr, size_t errstr_size);

@@ -125,8 +125,8 @@ static bool grow(strmap_t *m)
         return true;
 }
 
-const char *strmap_intern(strmap_t *m, const char *key, size_t len,
-                          int32_t val, bool *added)
+const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
+                          bool *added)
 {
         uint32_t h = hash_bytes(key, len);
         struct slot *s = find(m->slots, m->cap, key, len, h);

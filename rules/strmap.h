@@ -29,8 +29,8 @@ int32_t strmap_put(strmap_t *m, const char *key, size_t len, int32_t val,
 
 /* Like strmap_put, returning the map's own copy of the key, which stays
  * valid and unmoved until strmap_free(); NULL when out of memory. */
-const char *strmap_intern(strmap_t *m, const char *key, size_t len,
-                          int32_t val, bool *added);
+const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
+                          bool *added);
 
 size_t strmap_count(const strmap_t *m);
 

@@ -11,15 +11,15 @@ struct tz_type {
 };
 
 struct tz {
-        int64_t *at;           /* transition instants, ascending */
-        uint8_t *idx;          /* type index of each transition */
+        int64_t *at;  /* transition instants, ascending */
+        uint8_t *idx; /* type index of each transition */
         size_t n_at;
         struct tz_type *types; /* local time types */
         size_t n_types;
-        char *chars;           /* abbreviation strings */
+        char *chars; /* abbreviation strings */
         size_t n_chars;
-        int32_t footer_off;    /* fixed offset after the last transition */
-        int footer_type;       /* type index used for the footer's abbr */
+        int32_t footer_off; /* fixed offset after the last transition */
+        int footer_type;    /* type index used for the footer's abbr */
 };
 
 static uint32_t be32(const unsigned char *p)
@@ -147,8 +147,8 @@ tz_t *tz_load(const char *name, char *errstr, size_t errstr_size)
                timecnt = be32(h + 32), typecnt = be32(h + 36),
                charcnt = be32(h + 40);
         const unsigned char *p = h + 44;
-        size_t need = timecnt * 9 + typecnt * 6 + charcnt + leap * 12 +
-                      isstd + isut;
+        size_t need =
+            timecnt * 9 + typecnt * 6 + charcnt + leap * 12 + isstd + isut;
         if (typecnt == 0 || (size_t)(p - buf) + need > len)
                 goto bad;
         tz->n_at = timecnt;
@@ -185,7 +185,7 @@ tz_t *tz_load(const char *name, char *errstr, size_t errstr_size)
         tz->footer_off = tz->types[tz->footer_type].utoff;
         if ((size_t)(p - buf) < len && *p == '\n') {
                 const unsigned char *e =
-                        memchr(p + 1, '\n', len - (size_t)(p - buf) - 1);
+                    memchr(p + 1, '\n', len - (size_t)(p - buf) - 1);
                 if (e && e > p + 1) {
                         char footer[128];
                         size_t fl = (size_t)(e - p - 1);

@@ -47,8 +47,7 @@ static json_t *load_jsonl(const char *path, size_t *count)
                 json_t *o = json_loadb(s, n, 0, NULL);
                 assert_non_null(o);
                 (*count)++;
-                if (strcmp(sget(o, "status"),
-                           "retracted") != 0)
+                if (strcmp(sget(o, "status"), "retracted") != 0)
                         json_array_append(arr, o);
                 json_decref(o);
         }
@@ -58,10 +57,9 @@ static json_t *load_jsonl(const char *path, size_t *count)
 
 static void rm_out(const char *dir)
 {
-        static const char *const f[] = {"violations.jsonl", "revisions.jsonl",
-                                        "alerts.jsonl",     "tpp.jsonl",
-                                        "dlq.jsonl",        "policy.json",
-                                        "events.jsonl"};
+        static const char *const f[] = {
+            "violations.jsonl", "revisions.jsonl", "alerts.jsonl", "tpp.jsonl",
+            "dlq.jsonl",        "policy.json",     "events.jsonl"};
         char p[256];
         for (size_t i = 0; i < 7; i++) {
                 snprintf(p, sizeof(p), "%s/%s", dir, f[i]);
@@ -161,7 +159,7 @@ static void test_hours_shift(void **state)
         const char *day;
         json_t *span;
         json_object_foreach(hours, day, span)
-                json_array_set_new(span, 0, json_string("08:00"));
+            json_array_set_new(span, 0, json_string("08:00"));
         replay("02-late-bands", pol, NULL, &b);
         size_t i, checked = 0;
         const json_t *v;
@@ -226,10 +224,10 @@ static void test_percent(void **state)
         (void)state;
         run_t b;
         json_t *pol = base_policy("02-late-bands");
-        json_t *pct = json_object_get(
-                json_object_get(json_object_get(pol, "violations"),
-                                "late_clock_in"),
-                "tpp_percent");
+        json_t *pct =
+            json_object_get(json_object_get(json_object_get(pol, "violations"),
+                                            "late_clock_in"),
+                            "tpp_percent");
         json_object_set_new(pct, "TL1", json_real(0.75));
         replay("02-late-bands", pol, NULL, &b);
         char ros[256];
@@ -248,9 +246,9 @@ static void test_percent(void **state)
                         if (strcmp(sget(e, "employee_id"),
                                    sget(v, "employee_id")) != 0)
                                 continue;
-                        assert_int_equal(iget(v, "tpp_amount"),
-                                         eval_tpp_amount(iget(e, "tpp_monthly"),
-                                                         750000));
+                        assert_int_equal(
+                            iget(v, "tpp_amount"),
+                            eval_tpp_amount(iget(e, "tpp_monthly"), 750000));
                         seen++;
                 }
         }
@@ -263,24 +261,24 @@ static void test_percent(void **state)
 /* A supervisor call answered back after 20 minutes: settled within a
  * 30-minute window, unanswered with a 10-minute one. */
 static const char call_events[] =
-        "{\"topic\":\"presence\",\"ts\":\"2026-04-10T07:10:05+08:00\","
-        "\"value\":{\"event_id\":\"p1\",\"employee_id\":\"198703152010011002\","
-        "\"type\":\"clock_in\",\"mode\":\"wfh\","
-        "\"at\":\"2026-04-10T07:10:00+08:00\"}}\n"
-        "{\"topic\":\"calls\",\"ts\":\"2026-04-10T09:00:05+08:00\","
-        "\"value\":{\"event_id\":\"c1\",\"call_id\":\"call-1\","
-        "\"caller_id\":\"198206212008012004\","
-        "\"callee_id\":\"198703152010011002\","
-        "\"at\":\"2026-04-10T09:00:00+08:00\",\"outcome\":\"missed\"}}\n"
-        "{\"topic\":\"calls\",\"ts\":\"2026-04-10T09:20:05+08:00\","
-        "\"value\":{\"event_id\":\"c2\",\"call_id\":\"call-2\","
-        "\"caller_id\":\"198703152010011002\","
-        "\"callee_id\":\"198206212008012004\","
-        "\"at\":\"2026-04-10T09:20:00+08:00\",\"outcome\":\"answered\"}}\n"
-        "{\"topic\":\"presence\",\"ts\":\"2026-04-10T16:40:05+08:00\","
-        "\"value\":{\"event_id\":\"p2\",\"employee_id\":\"198703152010011002\","
-        "\"type\":\"clock_out\",\"mode\":\"wfh\","
-        "\"at\":\"2026-04-10T16:40:00+08:00\"}}\n";
+    "{\"topic\":\"presence\",\"ts\":\"2026-04-10T07:10:05+08:00\","
+    "\"value\":{\"event_id\":\"p1\",\"employee_id\":\"198703152010011002\","
+    "\"type\":\"clock_in\",\"mode\":\"wfh\","
+    "\"at\":\"2026-04-10T07:10:00+08:00\"}}\n"
+    "{\"topic\":\"calls\",\"ts\":\"2026-04-10T09:00:05+08:00\","
+    "\"value\":{\"event_id\":\"c1\",\"call_id\":\"call-1\","
+    "\"caller_id\":\"198206212008012004\","
+    "\"callee_id\":\"198703152010011002\","
+    "\"at\":\"2026-04-10T09:00:00+08:00\",\"outcome\":\"missed\"}}\n"
+    "{\"topic\":\"calls\",\"ts\":\"2026-04-10T09:20:05+08:00\","
+    "\"value\":{\"event_id\":\"c2\",\"call_id\":\"call-2\","
+    "\"caller_id\":\"198703152010011002\","
+    "\"callee_id\":\"198206212008012004\","
+    "\"at\":\"2026-04-10T09:20:00+08:00\",\"outcome\":\"answered\"}}\n"
+    "{\"topic\":\"presence\",\"ts\":\"2026-04-10T16:40:05+08:00\","
+    "\"value\":{\"event_id\":\"p2\",\"employee_id\":\"198703152010011002\","
+    "\"type\":\"clock_out\",\"mode\":\"wfh\","
+    "\"at\":\"2026-04-10T16:40:00+08:00\"}}\n";
 
 static void test_callback_window(void **state)
 {
@@ -344,12 +342,12 @@ static void test_timezone(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_hours_shift),
-                cmocka_unit_test(test_band_edge),
-                cmocka_unit_test(test_percent),
-                cmocka_unit_test(test_callback_window),
-                cmocka_unit_test(test_horizon),
-                cmocka_unit_test(test_timezone),
+            cmocka_unit_test(test_hours_shift),
+            cmocka_unit_test(test_band_edge),
+            cmocka_unit_test(test_percent),
+            cmocka_unit_test(test_callback_window),
+            cmocka_unit_test(test_horizon),
+            cmocka_unit_test(test_timezone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,8 +57,7 @@ static const char *sget(const json_t *o, const char *k)
 static bool same_value(const json_t *a, const json_t *b)
 {
         if (json_is_number(a) && json_is_number(b))
-                return fabs(json_number_value(a) - json_number_value(b)) <
-                       1e-9;
+                return fabs(json_number_value(a) - json_number_value(b)) < 1e-9;
         return json_equal((json_t *)a, (json_t *)b);
 }
 
@@ -92,15 +91,14 @@ static int diff_violations(const char *name, json_t *expected, json_t *got)
                                 continue;
                         found = true;
                         for (size_t f = 0; f < 4; f++)
-                                if (!same_value(json_object_get(e, fields[f]),
-                                                json_object_get(g,
-                                                                fields[f]))) {
+                                if (!same_value(
+                                        json_object_get(e, fields[f]),
+                                        json_object_get(g, fields[f]))) {
                                         print_error("%s: %s %s %s: %s "
                                                     "differs\n",
                                                     name, sget(e, "kind"),
                                                     sget(e, "employee_id"),
-                                                    sget(e, "date"),
-                                                    fields[f]);
+                                                    sget(e, "date"), fields[f]);
                                         bad++;
                                 }
                 }
@@ -142,15 +140,15 @@ static int diff_dlq(const char *name, json_t *expected, json_t *got)
         {
                 bool found = false;
                 json_array_foreach(got, j, g) found |=
-                        json_integer_value(json_object_get(g, "line")) ==
-                                json_integer_value(json_object_get(e, "line")) &&
-                        strcmp(sget(g, "reason"), sget(e, "reason")) == 0;
+                    json_integer_value(json_object_get(g, "line")) ==
+                        json_integer_value(json_object_get(e, "line")) &&
+                    strcmp(sget(g, "reason"), sget(e, "reason")) == 0;
                 if (!found) {
                         print_error("%s: line %lld should be dead-lettered "
                                     "as %s\n",
                                     name,
                                     (long long)json_integer_value(
-                                            json_object_get(e, "line")),
+                                        json_object_get(e, "line")),
                                     sget(e, "reason"));
                         bad++;
                 }
@@ -183,8 +181,8 @@ static char *tmpdir(void)
 static void rmtree(const char *d)
 {
         static const char *const files[] = {
-                "violations.jsonl", "revisions.jsonl", "alerts.jsonl",
-                "tpp.jsonl",        "dlq.jsonl",       "events.jsonl"};
+            "violations.jsonl", "revisions.jsonl", "alerts.jsonl",
+            "tpp.jsonl",        "dlq.jsonl",       "events.jsonl"};
         char p[1024];
         for (size_t i = 0; i < 6; i++) {
                 snprintf(p, sizeof(p), "%s/%s", d, files[i]);
@@ -208,8 +206,7 @@ static char **list_scenarios(size_t *count)
         struct dirent *de;
         while ((de = readdir(d))) {
                 char p[1024];
-                snprintf(p, sizeof(p), "%s/%s/expected", SCENARIOS,
-                         de->d_name);
+                snprintf(p, sizeof(p), "%s/%s/expected", SCENARIOS, de->d_name);
                 if (de->d_name[0] == '.' || access(p, F_OK) != 0)
                         continue;
                 names = realloc(names, (n + 2) * sizeof(*names));
@@ -267,8 +264,8 @@ static void test_public_scenarios(void **state)
                 snprintf(ev, sizeof(ev), "%s/events.jsonl", dir);
                 char *out = tmpdir();
                 int bad = run(dir, ev, out) != 0
-                                  ? 1
-                                  : check_outputs(names[i], dir, out, true);
+                              ? 1
+                              : check_outputs(names[i], dir, out, true);
                 if (bad)
                         failed++;
                 rmtree(out);
@@ -299,8 +296,7 @@ static char *dedup_key(const char *line)
                 v = parsed = json_loads(json_string_value(v), 0, NULL);
         const char *topic = json_string_value(json_object_get(env, "topic"));
         const char *id = json_string_value(json_object_get(
-                v, topic && strcmp(topic, "calls") == 0 ? "call_id"
-                                                        : "event_id"));
+            v, topic && strcmp(topic, "calls") == 0 ? "call_id" : "event_id"));
         char *key;
         if (topic && id) {
                 size_t n = strlen(topic) + strlen(id) + 2;
@@ -373,8 +369,8 @@ static void write_shuffled(const char *src, const char *dst, uint64_t seed)
         for (size_t a = 0; a < count; a++) {
                 fprintf(f, "%s\n", lines[perm[a]]);
                 for (size_t b = 0; b <= a; b++)
-                        if (due[b] == a || (a == count - 1 && due[b] != SIZE_MAX &&
-                                            due[b] > a))
+                        if (due[b] == a || (a == count - 1 &&
+                                            due[b] != SIZE_MAX && due[b] > a))
                                 fprintf(f, "%s\n", lines[perm[b]]);
         }
         free(due);
@@ -407,9 +403,8 @@ static void test_shuffled_and_duplicated(void **state)
                         snprintf(label, sizeof(label), "%s (shuffle %llu)",
                                  names[i], (unsigned long long)seed);
                         int bad = run(dir, dst, out) != 0
-                                          ? 1
-                                          : check_outputs(label, dir, out,
-                                                          false);
+                                      ? 1
+                                      : check_outputs(label, dir, out, false);
                         if (bad)
                                 failed++;
                         rmtree(out);
@@ -423,8 +418,8 @@ static void test_shuffled_and_duplicated(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_public_scenarios),
-                cmocka_unit_test(test_shuffled_and_duplicated),
+            cmocka_unit_test(test_public_scenarios),
+            cmocka_unit_test(test_shuffled_and_duplicated),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
