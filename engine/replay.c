@@ -764,6 +764,83 @@ static int final_cmp(const void *a, const void *b)
         return strcmp(x->p->d.subject, y->p->d.subject);
 }
 
+static int digest_cmp(const void *a, const void *b)
+{
+        const report_digest_t *x = a, *y = b;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        return strcmp(x->unit_id, y->unit_id);
+}
+
+/* The daily digest per unit over every date in service. */
+static void print_digest(replay_t *rp, FILE *f)
+{
+        size_t cap = 64, n = 0;
+        report_digest_t *rows = calloc(cap, sizeof(*rows));
+        for (size_t di = 0; rows && di < rp->n_dates; di++) {
+                int32_t day = rp->dates[di].day;
+                if (!rp->dates[di].in_service)
+                        continue;
+                size_t first = n;
+                for (size_t e = 0; e < rp->roster->n && rows; e++) {
+                        emp_state_t *es = &rp->emps[e];
+                        const roster_emp_t *re = &rp->roster->emp[e];
+                        if (!eval_expected(&rp->ctx, (int32_t)e, day, true,
+                                           (eval_excuses_t){es->ex, es->n_ex}))
+                                continue;
+                        size_t u;
+                        for (u = first; u < n; u++)
+                                if (strcmp(rows[u].unit_id, re->unit_id) == 0)
+                                        break;
+                        if (u == n) {
+                                if (n == cap) {
+                                        cap *= 2;
+                                        report_digest_t *nr = realloc(
+                                                rows, cap * sizeof(*nr));
+                                        if (!nr) {
+                                                free(rows);
+                                                rows = NULL;
+                                                break;
+                                        }
+                                        rows = nr;
+                                }
+                                memset(&rows[n], 0, sizeof(rows[n]));
+                                rows[n].day = day;
+                                rows[n].unit_id = re->unit_id;
+                                rows[n].unit_name = re->unit_name;
+                                n++;
+                        }
+                        report_digest_t *r = &rows[u];
+                        r->expected++;
+                        day_state_t *ds = day_find(es, day);
+                        bool late = false, any = false;
+                        for (size_t k = 0; ds && k < ds->ledger.n; k++) {
+                                const eval_pub_t *p = &ds->ledger.v[k];
+                                if (!p->active)
+                                        continue;
+                                any = true;
+                                late |= p->d.kind == VK_LATE_CLOCK_IN;
+                                r->by_kind[p->d.kind]++;
+                        }
+                        r->compliant += !any;
+                        if (ds && (ds->att.has_in || ds->att.has_out)) {
+                                if (ds->att.has_wfh)
+                                        r->present_wfh++;
+                                else
+                                        r->present_wfo++;
+                        }
+                        r->on_time += ds && ds->att.has_in && !late;
+                }
+        }
+        if (!rows) {
+                rp->failed = true;
+                return;
+        }
+        qsort(rows, n, sizeof(*rows), digest_cmp);
+        report_print_digest(f, rows, n);
+        free(rows);
+}
+
 /* violations.jsonl: one line per violation_id with its final revision,
  * sorted by date, employee, kind and subject for people reading it. */
 static void write_final(replay_t *rp, FILE *f, FILE *table)
@@ -804,12 +881,37 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
                 rp->st->violations++;
                 rp->st->active += rows[i].p->active;
         }
-        if (table)
+        if (table) {
                 report_print(table, &rp->ctx, rows, n);
+                print_digest(rp, table);
+        }
         free(rows);
 }
 
 /* ---- set-up and tear-down ---------------------------------------------- */
+
+/* mkdir -p: the output folder and its missing parents. */
+static int make_dirs(const char *dir)
+{
+        char path[4096];
+        size_t n = strlen(dir);
+        if (n == 0 || n >= sizeof(path)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        memcpy(path, dir, n + 1);
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                        return -1;
+                *p = '/';
+        }
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                return -1;
+        return 0;
+}
 
 static FILE *open_out(const char *dir, const char *name, char *errstr,
                       size_t errstr_size)
@@ -889,7 +991,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
-        if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+        if (make_dirs(o->out_dir) != 0) {
                 snprintf(errstr, errstr_size, "cannot create %s: %s",
                          o->out_dir, strerror(errno));
                 rc = 2;

@@ -92,6 +92,9 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                 ptime_format_date(rows[i].day, date);
                 snprintf(mins, sizeof(mins), "%lld", (long long)p->d.minutes);
                 snprintf(pct, sizeof(pct), "%g", p->d.pct);
+                for (char *c = pct; *c; c++)
+                        if (*c == '.')
+                                *c = ','; /* Indonesian decimal comma */
                 thousands(p->d.amount, amt, sizeof(amt));
                 cell(f, date, 10);
                 cell(f, e->employee_id, 18);
@@ -141,4 +144,54 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                 }
         }
         free(units);
+}
+
+void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
+{
+        fprintf(f, "\nRekap harian per unit kerja (kepatuhan = pegawai wajib "
+                   "hadir tanpa pelanggaran aktif / pegawai wajib hadir)\n\n");
+        cell(f, "Tanggal", 10);
+        cell(f, "Unit", 12);
+        cell(f, "Wajib", 5);
+        cell(f, "WFO", 4);
+        cell(f, "WFH", 4);
+        cell(f, "Tepat", 5);
+        cell(f, "Patuh", 5);
+        cell(f, "Kepatuhan", 9);
+        fputs("Pelanggaran\n", f);
+        for (size_t i = 0; i < n; i++) {
+                const report_digest_t *r = &rows[i];
+                char date[11], b[5][16], rate[16], detail[512] = "";
+                size_t len = 0;
+                ptime_format_date(r->day, date);
+                snprintf(b[0], sizeof(b[0]), "%ld", r->expected);
+                snprintf(b[1], sizeof(b[1]), "%ld", r->present_wfo);
+                snprintf(b[2], sizeof(b[2]), "%ld", r->present_wfh);
+                snprintf(b[3], sizeof(b[3]), "%ld", r->on_time);
+                snprintf(b[4], sizeof(b[4]), "%ld", r->compliant);
+                if (r->expected)
+                        snprintf(rate, sizeof(rate), "%.1f%%",
+                                 100.0 * (double)r->compliant /
+                                         (double)r->expected);
+                else
+                        snprintf(rate, sizeof(rate), "-");
+                for (char *c = rate; *c; c++)
+                        if (*c == '.')
+                                *c = ',';
+                for (int k = 0; k < VK__COUNT; k++)
+                        if (r->by_kind[k] && len < sizeof(detail))
+                                len += (size_t)snprintf(
+                                        detail + len, sizeof(detail) - len,
+                                        "%s%s %ld", len ? ", " : "", labels[k],
+                                        r->by_kind[k]);
+                cell(f, date, 10);
+                cell(f, r->unit_id, 12);
+                cell(f, b[0], 5);
+                cell(f, b[1], 4);
+                cell(f, b[2], 4);
+                cell(f, b[3], 5);
+                cell(f, b[4], 5);
+                cell(f, rate, 9);
+                fprintf(f, "%s\n", len ? detail : "-");
+        }
 }

@@ -19,6 +19,22 @@ typedef struct report_row {
 /* Indonesian label of a violation kind ("Terlambat masuk"). */
 const char *report_kind_label(vkind_t k);
 
+/* One unit on one date (SPEC §4.4 daily digest, the counting part). */
+typedef struct report_digest {
+        int32_t day;
+        const char *unit_id;   /* borrowed from the roster */
+        const char *unit_name;
+        long expected;         /* expected employees */
+        long present_wfo;      /* expected and with presence, all at office */
+        long present_wfh;      /* expected and with some presence as WFH */
+        long on_time;          /* clocked in without late_clock_in */
+        long compliant;        /* expected without an active violation */
+        long by_kind[VK__COUNT];
+} report_digest_t;
+
+/* Prints the digest rows (sorted by the caller) as a table. */
+void report_print_digest(FILE *f, const report_digest_t *rows, size_t n);
+
 /* Prints the active violations of rows (sorted by the caller) as a table,
  * then per unit: expected count of violations by kind and TPP total. */
 void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,

@@ -160,6 +160,9 @@ static int run(const char *dir, const char *events, const char *out)
 {
         char policy[1024], roster[1024], calendar[1024], err[1024];
         snprintf(policy, sizeof(policy), "%s/policy.json", dir);
+        if (access(policy, R_OK) != 0) /* the sample uses the shipped one */
+                snprintf(policy, sizeof(policy), "%s",
+                         PATUH_SOURCE_DIR "/rules/balikpapan-se737-2026.json");
         snprintf(roster, sizeof(roster), "%s/roster.jsonl", dir);
         snprintf(calendar, sizeof(calendar), "%s/calendar.json", dir);
         const char *ev[] = {events};
