@@ -306,8 +306,12 @@ static bool parse_value(parser_t *p)
                 t = new_tok(p, PJ_NUMBER);
                 ok = t >= 0 && parse_number(p, t);
         }
-        if (ok)
+        if (ok) {
                 p->d->tok[t].end = p->d->n;
+                if (c == 't' || c == 'f' || c == 'n')
+                        p->d->tok[t].len =
+                            (uint32_t)(p->pos - p->d->tok[t].start);
+        }
         return ok;
 }
 

@@ -172,7 +172,7 @@ void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
                 if (r->expected)
                         snprintf(rate, sizeof(rate), "%.1f%%",
                                  100.0 * (double)r->compliant /
-                                         (double)r->expected);
+                                     (double)r->expected);
                 else
                         snprintf(rate, sizeof(rate), "-");
                 for (char *c = rate; *c; c++)
@@ -181,9 +181,9 @@ void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
                 for (int k = 0; k < VK__COUNT; k++)
                         if (r->by_kind[k] && len < sizeof(detail))
                                 len += (size_t)snprintf(
-                                        detail + len, sizeof(detail) - len,
-                                        "%s%s %ld", len ? ", " : "", labels[k],
-                                        r->by_kind[k]);
+                                    detail + len, sizeof(detail) - len,
+                                    "%s%s %ld", len ? ", " : "", labels[k],
+                                    r->by_kind[k]);
                 cell(f, date, 10);
                 cell(f, r->unit_id, 12);
                 cell(f, b[0], 5);

@@ -14,6 +14,7 @@ typedef struct report_row {
         int32_t emp;
         int32_t day;
         const eval_pub_t *p;
+        const char *employee_id; /* borrowed from the roster, for sorting */
 } report_row_t;
 
 /* Indonesian label of a violation kind ("Terlambat masuk"). */
@@ -22,13 +23,13 @@ const char *report_kind_label(vkind_t k);
 /* One unit on one date (SPEC §4.4 daily digest, the counting part). */
 typedef struct report_digest {
         int32_t day;
-        const char *unit_id;   /* borrowed from the roster */
+        const char *unit_id; /* borrowed from the roster */
         const char *unit_name;
-        long expected;         /* expected employees */
-        long present_wfo;      /* expected and with presence, all at office */
-        long present_wfh;      /* expected and with some presence as WFH */
-        long on_time;          /* clocked in without late_clock_in */
-        long compliant;        /* expected without an active violation */
+        long expected;    /* expected employees */
+        long present_wfo; /* expected and with presence, all at office */
+        long present_wfh; /* expected and with some presence as WFH */
+        long on_time;     /* clocked in without late_clock_in */
+        long compliant;   /* expected without an active violation */
         long by_kind[VK__COUNT];
 } report_digest_t;
 

@@ -1,0 +1,865 @@
+#include "core.h"
+
+#include "../rules/strmap.h"
+#include "../rules/tz.h"
+#include "jw.h"
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* State of one employee-day.  Owned by its emp_state. */
+typedef struct day_state {
+        int32_t day;
+        bool alerted;              /* not_clocked_in already raised */
+        eval_att_t att;            /* presence summary */
+        const eval_call_t **calls; /* owned array; calls live in arena */
+        uint32_t n_calls, cap_calls;
+        eval_ledger_t ledger; /* what was published */
+} day_state_t;
+
+typedef struct emp_state {
+        /* days[i] is the state of day day_keys[i]; the keys sit in their
+         * own array so that finding a day scans one cache line instead of
+         * touching every day's state. */
+        day_state_t **days; /* owned, unsorted (few per employee) */
+        int32_t *day_keys;  /* owned, parallel to days */
+        uint32_t n_days, cap_days;
+        const eval_excuse_t **ex; /* owned array of owned versions */
+        uint32_t n_ex, cap_ex;
+} emp_state_t;
+
+typedef struct date_info {
+        int32_t day;
+        bool in_service;
+} date_info_t;
+
+enum timer_type { T_CLOSE, T_ALERT, T_CALL };
+
+typedef struct timer {
+        ptime_t due;
+        int type;
+        int32_t emp;
+        int32_t day;
+} timer_t_;
+
+typedef struct call_chunk {
+        struct call_chunk *next;
+        size_t used;
+        eval_call_t v[1024];
+} call_chunk_t;
+
+struct core {
+        const eval_ctx_t *ctx;  /* borrowed */
+        const roster_t *roster; /* = ctx->roster */
+        const policy_t *policy; /* = ctx->policy */
+        core_sink_t sink;
+        emp_state_t *emps;  /* owned, one per roster row */
+        date_info_t *dates; /* owned, sorted by day */
+        size_t n_dates, cap_dates;
+        timer_t_ *heap; /* owned min-heap by due */
+        size_t n_heap, cap_heap;
+        strmap_t *seen[TOPIC__COUNT]; /* accepted event_ids / call_ids */
+        call_chunk_t *calls;          /* owned arena */
+        ptime_t wm;                   /* watermark the rules see */
+        ptime_t wm_shown;             /* last finite watermark (decided_at) */
+        bool has_wm;
+        eval_list_t scratch;
+        const eval_call_t **call_buf;
+        size_t cap_call_buf;
+        jw_t w;              /* output being written */
+        int32_t outage_next; /* first day not yet checked for
+                                no_presence_data (live) */
+        bool failed;         /* out of memory */
+        core_stats_t st;
+};
+
+/* ---- small containers -------------------------------------------------- */
+
+static bool grow(void **v, uint32_t *cap, size_t elem)
+{
+        uint32_t nc = *cap ? *cap * 2 : 4;
+        void *nv = realloc(*v, (size_t)nc * elem);
+        if (!nv)
+                return false;
+        *v = nv;
+        *cap = nc;
+        return true;
+}
+
+static day_state_t *day_find(const emp_state_t *es, int32_t day)
+{
+        for (uint32_t i = es->n_days; i-- > 0;)
+                if (es->day_keys[i] == day)
+                        return es->days[i];
+        return NULL;
+}
+
+static day_state_t *day_get(core_t *c, int32_t emp, int32_t day)
+{
+        emp_state_t *es = &c->emps[emp];
+        day_state_t *ds = day_find(es, day);
+        if (ds)
+                return ds;
+        if (es->n_days == es->cap_days) {
+                uint32_t cap = es->cap_days;
+                if (!grow((void **)&es->days, &cap, sizeof(*es->days)))
+                        goto oom;
+                int32_t *keys = realloc(es->day_keys, cap * sizeof(*keys));
+                if (!keys)
+                        goto oom;
+                es->day_keys = keys;
+                es->cap_days = cap;
+        }
+        ds = calloc(1, sizeof(*ds));
+        if (!ds)
+                goto oom;
+        ds->day = day;
+        es->day_keys[es->n_days] = day;
+        es->days[es->n_days++] = ds;
+        return ds;
+oom:
+        c->failed = true;
+        return NULL;
+}
+
+static date_info_t *date_find(const core_t *c, int32_t day)
+{
+        size_t lo = 0, hi = c->n_dates;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (c->dates[mid].day < day)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < c->n_dates && c->dates[lo].day == day ? &c->dates[lo]
+                                                          : NULL;
+}
+
+static bool in_service(const core_t *c, int32_t day)
+{
+        const date_info_t *d = date_find(c, day);
+        return d && d->in_service;
+}
+
+static date_info_t *date_add(core_t *c, int32_t day)
+{
+        if (c->n_dates == c->cap_dates) {
+                size_t nc = c->cap_dates ? c->cap_dates * 2 : 64;
+                date_info_t *v = realloc(c->dates, nc * sizeof(*v));
+                if (!v) {
+                        c->failed = true;
+                        return NULL;
+                }
+                c->dates = v;
+                c->cap_dates = nc;
+        }
+        size_t i = c->n_dates;
+        while (i > 0 && c->dates[i - 1].day > day) {
+                c->dates[i] = c->dates[i - 1];
+                i--;
+        }
+        c->dates[i] = (date_info_t){day, false};
+        c->n_dates++;
+        return &c->dates[i];
+}
+
+static void timer_push(core_t *c, ptime_t due, int type, int32_t emp,
+                       int32_t day)
+{
+        if (c->n_heap == c->cap_heap) {
+                size_t nc = c->cap_heap ? c->cap_heap * 2 : 256;
+                timer_t_ *v = realloc(c->heap, nc * sizeof(*v));
+                if (!v) {
+                        c->failed = true;
+                        return;
+                }
+                c->heap = v;
+                c->cap_heap = nc;
+        }
+        size_t i = c->n_heap++;
+        c->heap[i] = (timer_t_){due, type, emp, day};
+        while (i > 0) {
+                size_t up = (i - 1) / 2;
+                if (ptime_cmp(c->heap[up].due, c->heap[i].due) <= 0)
+                        break;
+                timer_t_ t = c->heap[up];
+                c->heap[up] = c->heap[i];
+                c->heap[i] = t;
+                i = up;
+        }
+}
+
+static timer_t_ timer_pop(core_t *c)
+{
+        timer_t_ top = c->heap[0];
+        c->heap[0] = c->heap[--c->n_heap];
+        size_t i = 0;
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                if (l < c->n_heap &&
+                    ptime_cmp(c->heap[l].due, c->heap[m].due) < 0)
+                        m = l;
+                if (r < c->n_heap &&
+                    ptime_cmp(c->heap[r].due, c->heap[m].due) < 0)
+                        m = r;
+                if (m == i)
+                        break;
+                timer_t_ t = c->heap[m];
+                c->heap[m] = c->heap[i];
+                c->heap[i] = t;
+                i = m;
+        }
+        return top;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void emit(core_t *c, core_out_t out, const char *key)
+{
+        if (c->w.oom)
+                c->failed = true;
+        else
+                c->sink.emit(c->sink.ud, out, key, c->w.buf, c->w.len);
+        jw_reset(&c->w);
+}
+
+static const char *alert_key(const roster_emp_t *e)
+{
+        return e->supervisor_id ? e->supervisor_id
+               : e->head_id     ? e->head_id
+                                : "operators";
+}
+
+static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
+{
+        const roster_emp_t *e = &c->roster->emp[emp];
+        if (!p->violation_id[0])
+                out_violation_id(c->ctx, emp, day, &p->d, p->violation_id);
+        p->decided_at = c->wm_shown;
+        out_violation(&c->w, c->ctx, emp, day, p);
+        emit(c, CORE_OUT_REVISION, p->violation_id);
+        c->st.revisions++;
+        if (p->d.pct_u > 0 || p->tpp_sent) {
+                out_tpp(&c->w, c->ctx, emp, day, p);
+                emit(c, CORE_OUT_TPP, e->employee_id);
+                p->tpp_sent = true;
+        }
+        if (p->newly_active) {
+                out_alert_violation(&c->w, c->ctx, emp, day, p, c->wm_shown);
+                emit(c, CORE_OUT_ALERT, alert_key(e));
+                c->st.alerts++;
+        }
+        if (c->sink.touched)
+                c->sink.touched(c->sink.ud, emp, day);
+}
+
+/* ---- evaluation -------------------------------------------------------- */
+
+static eval_excuses_t excuses_of(void *ud, int32_t emp)
+{
+        const core_t *c = ud;
+        const emp_state_t *es = &c->emps[emp];
+        return (eval_excuses_t){es->ex, es->n_ex};
+}
+
+/* Re-evaluates (emp, day) against the current watermark and publishes
+ * whatever changed. */
+static void evaluate(core_t *c, int32_t emp, int32_t day)
+{
+        emp_state_t *es = &c->emps[emp];
+        day_state_t *ds = day_find(es, day);
+        day_state_t *next = day_find(es, day + 1);
+        size_t nc = (ds ? ds->n_calls : 0) + (next ? next->n_calls : 0);
+        if (nc > c->cap_call_buf) {
+                size_t cap = nc * 2;
+                const eval_call_t **b = realloc(c->call_buf, cap * sizeof(*b));
+                if (!b) {
+                        c->failed = true;
+                        return;
+                }
+                c->call_buf = b;
+                c->cap_call_buf = cap;
+        }
+        size_t k = 0;
+        for (uint32_t i = 0; ds && i < ds->n_calls; i++)
+                c->call_buf[k++] = ds->calls[i];
+        for (uint32_t i = 0; next && i < next->n_calls; i++)
+                c->call_buf[k++] = next->calls[i];
+        eval_day_in_t in = {
+            .emp = emp,
+            .day = day,
+            .in_service = in_service(c, day),
+            .att = ds ? &ds->att : NULL,
+            .excuses = {es->ex, es->n_ex},
+            .calls = c->call_buf,
+            .n_calls = k,
+            .excuses_of = excuses_of,
+            .ud = c,
+        };
+        int n = eval_day(c->ctx, &in, c->wm, &c->scratch);
+        if (n < 0) {
+                c->failed = true;
+                return;
+        }
+        if (n == 0 && (!ds || ds->ledger.n == 0))
+                return;
+        if (!ds && !(ds = day_get(c, emp, day)))
+                return;
+        bool excused = eval_excused(c->ctx, in.excuses, day);
+        int nch = eval_reconcile(&ds->ledger, &c->scratch, excused);
+        if (nch < 0) {
+                c->failed = true;
+                return;
+        }
+        for (size_t i = 0; nch > 0 && i < ds->ledger.n; i++)
+                if (ds->ledger.v[i].changed) {
+                        ds->ledger.v[i].changed = false;
+                        publish(c, emp, day, &ds->ledger.v[i]);
+                }
+}
+
+static void evaluate_all(core_t *c, int32_t day)
+{
+        for (size_t e = 0; e < c->roster->n; e++)
+                evaluate(c, (int32_t)e, day);
+}
+
+static void raise_not_clocked_in(core_t *c, int32_t day)
+{
+        /* A day whose close has passed is history: nobody is helped by a
+         * "not clocked in yet" alert for it while a backlog is read. */
+        if (ptime_cmp(c->wm, eval_day_close(c->ctx, day)) >= 0)
+                return;
+        /* A clock-in stamped after the alert time does not count: the
+         * alert says who had not clocked in by then, whichever record the
+         * watermark passed it with. */
+        ptime_t due = eval_alert_due(c->ctx, day);
+        for (size_t i = 0; i < c->roster->n; i++) {
+                int32_t emp = (int32_t)i;
+                emp_state_t *es = &c->emps[emp];
+                day_state_t *ds = day_find(es, day);
+                if ((ds &&
+                     ((ds->att.has_in && ptime_cmp(ds->att.in_at, due) < 0) ||
+                      ds->alerted)) ||
+                    !eval_expected(c->ctx, emp, day, true,
+                                   (eval_excuses_t){es->ex, es->n_ex}))
+                        continue;
+                if (!ds && !(ds = day_get(c, emp, day)))
+                        return;
+                ds->alerted = true;
+                out_alert_not_clocked_in(&c->w, c->ctx, emp, day, c->wm_shown);
+                emit(c, CORE_OUT_ALERT, alert_key(&c->roster->emp[emp]));
+                c->st.alerts++;
+                if (c->sink.touched)
+                        c->sink.touched(c->sink.ud, emp, day);
+        }
+}
+
+static void fire_due(core_t *c)
+{
+        while (c->n_heap > 0 && !c->failed &&
+               ptime_cmp(c->heap[0].due, c->wm) <= 0) {
+                timer_t_ t = timer_pop(c);
+                switch (t.type) {
+                case T_CLOSE:
+                        evaluate_all(c, t.day);
+                        break;
+                case T_ALERT:
+                        raise_not_clocked_in(c, t.day);
+                        break;
+                case T_CALL:
+                        evaluate(c, t.emp, t.day);
+                        break;
+                }
+        }
+}
+
+/* ---- applying accepted records ----------------------------------------- */
+
+static void mark_in_service(core_t *c, int32_t day)
+{
+        date_info_t *d = date_find(c, day);
+        if (!d && !(d = date_add(c, day)))
+                return;
+        if (d->in_service)
+                return;
+        d->in_service = true;
+        ptime_t close = eval_day_close(c->ctx, day);
+        timer_push(c, close, T_CLOSE, -1, day);
+        ptime_t alert = eval_alert_due(c->ctx, day);
+        if (ptime_cmp(alert, PTIME_FOREVER) != 0)
+                timer_push(c, alert, T_ALERT, -1, day);
+        /* Calls already stored for the day were not duty calls while it
+         * was out of service; now they may be.  (After the close, the
+         * T_CLOSE timer about to fire covers everyone.) */
+        if (ptime_cmp(c->wm, close) < 0)
+                for (size_t e = 0; e < c->roster->n; e++)
+                        if (day_find(&c->emps[e], day))
+                                evaluate(c, (int32_t)e, day);
+}
+
+static void apply_presence(core_t *c, const record_t *r, const char *id)
+{
+        const rec_presence_t *p = &r->u.presence;
+        int32_t emp =
+            roster_find(c->roster, p->employee_id, strlen(p->employee_id));
+        int32_t day = tz_local_day(c->policy->tz, p->at);
+        day_state_t *ds = day_get(c, emp, day);
+        if (!ds)
+                return;
+        eval_att_add(&ds->att, p->clock_out, p->wfh, p->at, id);
+        mark_in_service(c, day);
+        evaluate(c, emp, day);
+}
+
+static bool add_call(core_t *c, int32_t emp, int32_t day, const eval_call_t *k)
+{
+        day_state_t *ds = day_get(c, emp, day);
+        if (!ds)
+                return false;
+        if (ds->n_calls == ds->cap_calls &&
+            !grow((void **)&ds->calls, &ds->cap_calls, sizeof(*ds->calls))) {
+                c->failed = true;
+                return false;
+        }
+        ds->calls[ds->n_calls++] = k;
+        return true;
+}
+
+static void apply_call(core_t *c, const record_t *r)
+{
+        const rec_call_t *rc = &r->u.call;
+        if (!c->calls || c->calls->used == 1024) {
+                call_chunk_t *ch = malloc(sizeof(*ch));
+                if (!ch) {
+                        c->failed = true;
+                        return;
+                }
+                ch->next = c->calls;
+                ch->used = 0;
+                c->calls = ch;
+        }
+        eval_call_t *k = &c->calls->v[c->calls->used++];
+        memcpy(k->call_id, rc->call_id, sizeof(k->call_id));
+        memcpy(k->event_id, r->event_id, sizeof(k->event_id));
+        k->caller =
+            roster_find(c->roster, rc->caller_id, strlen(rc->caller_id));
+        k->callee =
+            roster_find(c->roster, rc->callee_id, strlen(rc->callee_id));
+        k->at = rc->at;
+        k->outcome = rc->outcome == CALL_ANSWERED ? EVAL_CALL_ANSWERED
+                     : rc->outcome == CALL_MISSED ? EVAL_CALL_MISSED
+                                                  : EVAL_CALL_DECLINED;
+        int32_t day = tz_local_day(c->policy->tz, k->at);
+        if (!add_call(c, k->callee, day, k))
+                return;
+        if (k->caller >= 0 && k->caller != k->callee &&
+            !add_call(c, k->caller, day, k))
+                return;
+        if (k->outcome != EVAL_CALL_ANSWERED)
+                timer_push(c, eval_call_due(c->ctx, k->at), T_CALL, k->callee,
+                           day);
+        evaluate(c, k->callee, day);
+        if (k->caller >= 0)
+                evaluate(c, k->caller, day);
+        /* An answer just after midnight may settle the previous day's
+         * last calls. */
+        int64_t m = tz_local_minute(c->policy->tz, k->at);
+        if (k->outcome == EVAL_CALL_ANSWERED &&
+            m - (int64_t)day * 1440 < c->policy->callback_minutes) {
+                evaluate(c, k->callee, day - 1);
+                if (k->caller >= 0)
+                        evaluate(c, k->caller, day - 1);
+        }
+}
+
+static void apply_excuse(core_t *c, const record_t *r, bool has_ts, ptime_t ts)
+{
+        const rec_excuse_t *x = &r->u.excuse;
+        int32_t emp =
+            roster_find(c->roster, x->employee_id, strlen(x->employee_id));
+        emp_state_t *es = &c->emps[emp];
+        eval_excuse_t *v = calloc(1, sizeof(*v));
+        if (!v || (es->n_ex == es->cap_ex &&
+                   !grow((void **)&es->ex, &es->cap_ex, sizeof(*es->ex)))) {
+                free(v);
+                c->failed = true;
+                return;
+        }
+        memcpy(v->excuse_id, x->excuse_id, sizeof(v->excuse_id));
+        memcpy(v->event_id, r->event_id, sizeof(v->event_id));
+        memcpy(v->kind, x->kind, sizeof(v->kind));
+        v->from = x->from;
+        v->to = x->to;
+        v->updated_at = x->updated_at;
+        v->revoked = x->revoked;
+        v->has_arrival = has_ts;
+        v->arrival_day = has_ts ? tz_local_day(c->policy->tz, ts) : 0;
+        es->ex[es->n_ex++] = v;
+
+        /* Every in-service day any version of this excuse touches may
+         * change, and so may the calls of those days' counterparts. */
+        int32_t lo = x->from, hi = x->to;
+        for (uint32_t i = 0; i < es->n_ex; i++)
+                if (strcmp(es->ex[i]->excuse_id, x->excuse_id) == 0) {
+                        if (es->ex[i]->from < lo)
+                                lo = es->ex[i]->from;
+                        if (es->ex[i]->to > hi)
+                                hi = es->ex[i]->to;
+                }
+        for (size_t i = 0; i < c->n_dates; i++) {
+                int32_t day = c->dates[i].day;
+                if (day < lo || day > hi || !c->dates[i].in_service)
+                        continue;
+                evaluate(c, emp, day);
+                day_state_t *ds = day_find(es, day);
+                for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
+                        const eval_call_t *call = ds->calls[k];
+                        int32_t other =
+                            call->callee == emp ? call->caller : call->callee;
+                        if (other >= 0 && other != emp)
+                                evaluate(c, other, day);
+                }
+        }
+}
+
+static int final_cmp(const void *a, const void *b)
+{
+        const report_row_t *x = a, *y = b;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        int c = strcmp(x->employee_id, y->employee_id);
+        if (c)
+                return c;
+        if (x->p->d.kind != y->p->d.kind)
+                return x->p->d.kind < y->p->d.kind ? -1 : 1;
+        return strcmp(x->p->d.subject, y->p->d.subject);
+}
+
+static int digest_cmp(const void *a, const void *b)
+{
+        const report_digest_t *x = a, *y = b;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        return strcmp(x->unit_id, y->unit_id);
+}
+
+/* The daily digest per unit over every date in service. */
+long core_digest(const core_t *c, report_digest_t **out)
+{
+        size_t cap = 64, n = 0;
+        report_digest_t *rows = calloc(cap, sizeof(*rows));
+        for (size_t di = 0; rows && di < c->n_dates; di++) {
+                int32_t day = c->dates[di].day;
+                if (!c->dates[di].in_service)
+                        continue;
+                size_t first = n;
+                for (size_t e = 0; e < c->roster->n && rows; e++) {
+                        emp_state_t *es = &c->emps[e];
+                        const roster_emp_t *re = &c->roster->emp[e];
+                        if (!eval_expected(c->ctx, (int32_t)e, day, true,
+                                           (eval_excuses_t){es->ex, es->n_ex}))
+                                continue;
+                        size_t u;
+                        for (u = first; u < n; u++)
+                                if (strcmp(rows[u].unit_id, re->unit_id) == 0)
+                                        break;
+                        if (u == n) {
+                                if (n == cap) {
+                                        cap *= 2;
+                                        report_digest_t *nr =
+                                            realloc(rows, cap * sizeof(*nr));
+                                        if (!nr) {
+                                                free(rows);
+                                                rows = NULL;
+                                                break;
+                                        }
+                                        rows = nr;
+                                }
+                                memset(&rows[n], 0, sizeof(rows[n]));
+                                rows[n].day = day;
+                                rows[n].unit_id = re->unit_id;
+                                rows[n].unit_name = re->unit_name;
+                                n++;
+                        }
+                        report_digest_t *r = &rows[u];
+                        r->expected++;
+                        day_state_t *ds = day_find(es, day);
+                        bool late = false, any = false;
+                        for (size_t k = 0; ds && k < ds->ledger.n; k++) {
+                                const eval_pub_t *p = &ds->ledger.v[k];
+                                if (!p->active)
+                                        continue;
+                                any = true;
+                                late |= p->d.kind == VK_LATE_CLOCK_IN;
+                                r->by_kind[p->d.kind]++;
+                        }
+                        r->compliant += !any;
+                        if (ds && (ds->att.has_in || ds->att.has_out)) {
+                                if (ds->att.has_wfh)
+                                        r->present_wfh++;
+                                else
+                                        r->present_wfo++;
+                        }
+                        r->on_time += ds && ds->att.has_in && !late;
+                }
+        }
+        if (!rows)
+                return -1;
+        qsort(rows, n, sizeof(*rows), digest_cmp);
+        *out = rows;
+        return (long)n;
+}
+
+long core_final(const core_t *c, report_row_t **out)
+{
+        size_t n = 0, cap = 1024;
+        report_row_t *rows = malloc(cap * sizeof(*rows));
+        if (!rows)
+                return -1;
+        for (size_t e = 0; e < c->roster->n; e++) {
+                const emp_state_t *es = &c->emps[e];
+                for (uint32_t i = 0; i < es->n_days; i++) {
+                        const day_state_t *ds = es->days[i];
+                        for (size_t k = 0; k < ds->ledger.n; k++) {
+                                if (n == cap) {
+                                        cap *= 2;
+                                        report_row_t *nr =
+                                            realloc(rows, cap * sizeof(*nr));
+                                        if (!nr) {
+                                                free(rows);
+                                                return -1;
+                                        }
+                                        rows = nr;
+                                }
+                                rows[n++] = (report_row_t){
+                                    (int32_t)e, ds->day, &ds->ledger.v[k],
+                                    c->roster->emp[e].employee_id};
+                        }
+                }
+        }
+        qsort(rows, n, sizeof(*rows), final_cmp);
+        *out = rows;
+        return (long)n;
+}
+
+/* ---- admission ---------------------------------------------------------- */
+
+dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
+                        bool *duplicate, char *detail, size_t detail_size)
+{
+        *duplicate = false;
+        dlq_reason_t reason =
+            record_check_roster(rec, c->roster, detail, detail_size);
+        if (reason != DLQ_NONE) {
+                c->st.dead[reason]++;
+                return reason;
+        }
+        const char *key =
+            rec->topic == TOPIC_CALLS ? rec->u.call.call_id : rec->event_id;
+        size_t klen = strlen(key);
+        if (strmap_get(c->seen[rec->topic], key, klen) >= 0) {
+                *duplicate = true;
+                c->st.duplicates++;
+                return DLQ_NONE;
+        }
+        reason = record_check_timing(rec, c->policy, has_ts, ts, detail,
+                                     detail_size);
+        if (reason != DLQ_NONE) {
+                c->st.dead[reason]++;
+                return reason;
+        }
+        /* the set's copy of the key outlives the record: the presence
+         * summary borrows it as evidence */
+        const char *stored =
+            strmap_intern(c->seen[rec->topic], key, klen, 1, NULL);
+        if (!stored) {
+                c->failed = true;
+                return DLQ_NONE;
+        }
+        c->st.accepted++;
+        switch (rec->topic) {
+        case TOPIC_PRESENCE:
+                apply_presence(c, rec, stored);
+                break;
+        case TOPIC_CALLS:
+                apply_call(c, rec);
+                break;
+        case TOPIC_EXCUSES:
+                apply_excuse(c, rec, has_ts, ts);
+                break;
+        default:
+                break;
+        }
+        return DLQ_NONE;
+}
+
+void core_set_watermark(core_t *c, ptime_t wm)
+{
+        if (!c->has_wm || ptime_cmp(wm, c->wm) > 0) {
+                c->wm = wm;
+                if (ptime_cmp(wm, PTIME_FOREVER) != 0)
+                        c->wm_shown = wm;
+                c->has_wm = true;
+        }
+}
+
+ptime_t core_watermark(const core_t *c)
+{
+        return c->has_wm ? c->wm : PTIME_NEVER;
+}
+
+void core_fire(core_t *c)
+{
+        if (c->has_wm)
+                fire_due(c);
+}
+
+static void raise_outage(core_t *c, int32_t day)
+{
+        out_alert_no_presence(&c->w, c->ctx, day, eval_day_close(c->ctx, day));
+        emit(c, CORE_OUT_ALERT, "operators");
+        c->st.alerts++;
+}
+
+void core_finish(core_t *c)
+{
+        c->wm = PTIME_FOREVER; /* SPEC §6: at end of input every day closes */
+        c->has_wm = true;
+        fire_due(c);
+        int32_t first = 0, last = -1;
+        bool any = false;
+        for (size_t i = 0; i < c->n_dates; i++)
+                if (c->dates[i].in_service) {
+                        if (!any)
+                                first = c->dates[i].day;
+                        last = c->dates[i].day;
+                        any = true;
+                }
+        for (int32_t d = first; any && d <= last; d++)
+                if (eval_is_workday(c->ctx, d) && !in_service(c, d))
+                        raise_outage(c, d);
+}
+
+void core_alert_closed_outages(core_t *c, int32_t since)
+{
+        if (!c->has_wm)
+                return;
+        if (c->outage_next < since)
+                c->outage_next = since;
+        /* only up to the last closed day, and only once per day */
+        while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) <= 0 &&
+               ptime_cmp(c->wm, PTIME_FOREVER) != 0) {
+                int32_t d = c->outage_next++;
+                if (eval_is_workday(c->ctx, d) && !in_service(c, d))
+                        raise_outage(c, d);
+        }
+}
+
+const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day)
+{
+        const day_state_t *ds = day_find(&c->emps[emp], day);
+        return ds ? &ds->ledger : NULL;
+}
+
+bool core_alerted(const core_t *c, int32_t emp, int32_t day)
+{
+        const day_state_t *ds = day_find(&c->emps[emp], day);
+        return ds && ds->alerted;
+}
+
+bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p)
+{
+        day_state_t *ds = day_get(c, emp, day);
+        if (!ds)
+                return false;
+        eval_ledger_t *l = &ds->ledger;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 4;
+                eval_pub_t *v = realloc(l->v, cap * sizeof(*v));
+                if (!v)
+                        return false;
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n] = *p;
+        l->v[l->n].changed = false;
+        l->v[l->n].newly_active = false;
+        l->n++;
+        return true;
+}
+
+bool core_restore_alerted(core_t *c, int32_t emp, int32_t day)
+{
+        day_state_t *ds = day_get(c, emp, day);
+        if (ds)
+                ds->alerted = true;
+        return ds != NULL;
+}
+
+const core_stats_t *core_stats(const core_t *c)
+{
+        return &c->st;
+}
+
+bool core_failed(const core_t *c)
+{
+        return c->failed;
+}
+
+core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink)
+{
+        core_t *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        c->ctx = ctx;
+        c->roster = ctx->roster;
+        c->policy = ctx->policy;
+        c->sink = *sink;
+        jw_init(&c->w);
+        c->outage_next = INT32_MIN;
+        c->emps = calloc(c->roster->n ? c->roster->n : 1, sizeof(*c->emps));
+        bool ok = c->emps != NULL;
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                ok &= (c->seen[t] = strmap_new()) != NULL;
+        if (!ok) {
+                core_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+void core_free(core_t *c)
+{
+        if (!c)
+                return;
+        for (size_t e = 0; c->emps && e < c->roster->n; e++) {
+                emp_state_t *es = &c->emps[e];
+                for (uint32_t i = 0; i < es->n_days; i++) {
+                        free(es->days[i]->calls);
+                        eval_ledger_free(&es->days[i]->ledger);
+                        free(es->days[i]);
+                }
+                free(es->days);
+                free(es->day_keys);
+                for (uint32_t i = 0; i < es->n_ex; i++)
+                        free((void *)es->ex[i]);
+                free(es->ex);
+        }
+        free(c->emps);
+        free(c->dates);
+        free(c->heap);
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                strmap_free(c->seen[t]);
+        while (c->calls) {
+                call_chunk_t *next = c->calls->next;
+                free(c->calls);
+                c->calls = next;
+        }
+        eval_list_free(&c->scratch);
+        free(c->call_buf);
+        jw_free(&c->w);
+        free(c);
+}

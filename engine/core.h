@@ -1,0 +1,101 @@
+/*
+ * core — the engine's state machine around the pure evaluator.
+ *
+ * It admits decoded records (roster, duplicate and timing checks of SPEC
+ * §7), keeps every employee's accepted facts, the days in service, the
+ * ledger of what was published and the pending decision times, and
+ * re-evaluates whatever a record or the watermark touches.  Publications
+ * leave through a sink as ready JSON text with their Kafka key, so the
+ * replay driver writes files and patuhd writes Kafka and PostgreSQL from
+ * the very same decisions.  The core does no I/O itself.
+ */
+#ifndef PATUH_CORE_H
+#define PATUH_CORE_H
+
+#include "../consumers/record.h"
+#include "../rules/eval.h"
+#include "report.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct core core_t;
+
+typedef enum core_out {
+        CORE_OUT_REVISION, /* a violation revision (patuh.violations) */
+        CORE_OUT_TPP,      /* a TPP deduction event (patuh.tpp) */
+        CORE_OUT_ALERT     /* an alert (patuh.alerts) */
+} core_out_t;
+
+typedef struct core_sink {
+        void *ud;
+        /* One publication: JSON text without newline and its Kafka key.
+         * Both are valid only during the call. */
+        void (*emit)(void *ud, core_out_t out, const char *key,
+                     const char *json, size_t len);
+        /* The ledger of (emp, day) changed; may be NULL. */
+        void (*touched)(void *ud, int32_t emp, int32_t day);
+} core_sink_t;
+
+typedef struct core_stats {
+        long long accepted;
+        long long duplicates;
+        long long dead[DLQ__COUNT];
+        long long revisions;
+        long long alerts;
+} core_stats_t;
+
+/* ctx (policy, calendar, roster) must outlive the core. */
+core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink);
+void core_free(core_t *c);
+
+/*
+ * Admission of one decoded record (SPEC §7 order after the form checks):
+ * roster, duplicate, timing.  An accepted record is applied at once and
+ * every employee-day it can affect is re-evaluated at the current
+ * watermark.  Returns DLQ_NONE when accepted or ignored as a duplicate
+ * (*duplicate tells which), else the dead-letter reason with detail.
+ * has_ts/ts: the arrival time (Kafka timestamp); without it the record's
+ * own time stands in and the future check is skipped.
+ */
+dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
+                        bool *duplicate, char *detail, size_t detail_size);
+
+/* Raises the watermark (never lowers it); decisions fire on core_fire. */
+void core_set_watermark(core_t *c, ptime_t wm);
+ptime_t core_watermark(const core_t *c);
+/* Fires every decision whose time the watermark has reached. */
+void core_fire(core_t *c);
+
+/* End of input (replay): every day closes, then no_presence_data alerts
+ * for the workdays between the first and last date in service that are
+ * not in service (SPEC §7). */
+void core_finish(core_t *c);
+
+/* Raises no_presence_data for closed workdays not in service since the
+ * last call (live engine, SPEC §4.3); `since` is the first day to look at. */
+void core_alert_closed_outages(core_t *c, int32_t since);
+
+/* The ledger of (emp, day), or NULL (read-only view for persistence). */
+const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day);
+/* Whether the not_clocked_in alert of (emp, day) went out. */
+bool core_alerted(const core_t *c, int32_t emp, int32_t day);
+
+/* Restores a published ledger entry / the alert mark (live restart):
+ * called before the accepted records are admitted again, so that
+ * re-evaluation finds nothing new to publish. */
+bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p);
+bool core_restore_alerted(core_t *c, int32_t emp, int32_t day);
+
+/* Every violation ever published, sorted by date, employee, kind, subject
+ * (caller frees *rows).  Returns the count or -1. */
+long core_final(const core_t *c, report_row_t **rows);
+
+/* The daily digest per unit over the dates in service (caller frees). */
+long core_digest(const core_t *c, report_digest_t **rows);
+
+const core_stats_t *core_stats(const core_t *c);
+/* True after an allocation failure: the caller must stop. */
+bool core_failed(const core_t *c);
+
+#endif
