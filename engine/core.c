@@ -216,12 +216,13 @@ static timer_t_ timer_pop(core_t *c)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void emit(core_t *c, core_out_t out, const char *key)
+static void emit(core_t *c, core_out_t out, const char *key,
+                 const eval_pub_t *p)
 {
         if (c->w.oom)
                 c->failed = true;
         else
-                c->sink.emit(c->sink.ud, out, key, c->w.buf, c->w.len);
+                c->sink.emit(c->sink.ud, out, key, c->w.buf, c->w.len, p);
         jw_reset(&c->w);
 }
 
@@ -239,16 +240,16 @@ static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
                 out_violation_id(c->ctx, emp, day, &p->d, p->violation_id);
         p->decided_at = c->wm_shown;
         out_violation(&c->w, c->ctx, emp, day, p);
-        emit(c, CORE_OUT_REVISION, p->violation_id);
+        emit(c, CORE_OUT_REVISION, p->violation_id, p);
         c->st.revisions++;
         if (p->d.pct_u > 0 || p->tpp_sent) {
                 out_tpp(&c->w, c->ctx, emp, day, p);
-                emit(c, CORE_OUT_TPP, e->employee_id);
+                emit(c, CORE_OUT_TPP, e->employee_id, p);
                 p->tpp_sent = true;
         }
         if (p->newly_active) {
                 out_alert_violation(&c->w, c->ctx, emp, day, p, c->wm_shown);
-                emit(c, CORE_OUT_ALERT, alert_key(e));
+                emit(c, CORE_OUT_ALERT, alert_key(e), p);
                 c->st.alerts++;
         }
         if (c->sink.touched)
@@ -350,7 +351,7 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                         return;
                 ds->alerted = true;
                 out_alert_not_clocked_in(&c->w, c->ctx, emp, day, c->wm_shown);
-                emit(c, CORE_OUT_ALERT, alert_key(&c->roster->emp[emp]));
+                emit(c, CORE_OUT_ALERT, alert_key(&c->roster->emp[emp]), NULL);
                 c->st.alerts++;
                 if (c->sink.touched)
                         c->sink.touched(c->sink.ud, emp, day);
@@ -720,7 +721,7 @@ void core_fire(core_t *c)
 static void raise_outage(core_t *c, int32_t day)
 {
         out_alert_no_presence(&c->w, c->ctx, day, eval_day_close(c->ctx, day));
-        emit(c, CORE_OUT_ALERT, "operators");
+        emit(c, CORE_OUT_ALERT, "operators", NULL);
         c->st.alerts++;
 }
 

@@ -29,10 +29,11 @@ typedef enum core_out {
 
 typedef struct core_sink {
         void *ud;
-        /* One publication: JSON text without newline and its Kafka key.
-         * Both are valid only during the call. */
+        /* One publication: JSON text without newline, its Kafka key and
+         * the violation behind it (NULL for alerts of other kinds).  All
+         * are valid only during the call. */
         void (*emit)(void *ud, core_out_t out, const char *key,
-                     const char *json, size_t len);
+                     const char *json, size_t len, const eval_pub_t *p);
         /* The ledger of (emp, day) changed; may be NULL. */
         void (*touched)(void *ud, int32_t emp, int32_t day);
 } core_sink_t;

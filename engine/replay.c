@@ -36,10 +36,11 @@ static void write_line(replay_t *rp, FILE *f, const char *s, size_t n)
 
 /* core_sink_t.emit: each publication is one line of its file. */
 static void sink_emit(void *ud, core_out_t out, const char *key,
-                      const char *json, size_t len)
+                      const char *json, size_t len, const eval_pub_t *p)
 {
         replay_t *rp = ud;
         (void)key;
+        (void)p;
         FILE *f = out == CORE_OUT_REVISION ? rp->f_rev
                   : out == CORE_OUT_TPP    ? rp->f_tpp
                                            : rp->f_alert;
