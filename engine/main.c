@@ -1,7 +1,10 @@
 /*
  * patuh — command-line entry point.  Subcommands:
- *   replay   run the evaluator over files (SPEC §6), no servers needed
+ *   replay      run the evaluator over files (SPEC §6), no servers needed
+ *   produce     send replay envelopes to Kafka (for patuhd)
+ *   violations  print the final violations from PostgreSQL
  */
+#include "cli_live.h"
 #include "replay.h"
 
 #include <stdio.h>
@@ -26,7 +29,15 @@ static void usage(FILE *f)
               "\n"
               "Exit status: 0 done, 2 bad arguments or a refused policy,\n"
               "roster or calendar (the message names the file and field),\n"
-              "1 an I/O error.\n",
+              "1 an I/O error.\n"
+              "\n"
+              "       patuh produce --events FILE [--events FILE ...]\n"
+              "         sends the envelopes' values to Kafka "
+              "($PATUH_KAFKA_BOOTSTRAP)\n"
+              "       patuh violations [--format jsonl|table] [--all]\n"
+              "         prints the final violations from PostgreSQL "
+              "($PATUH_PG_CONNINFO)\n"
+              "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
 
@@ -111,6 +122,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[1], "replay") == 0)
                 return cmd_replay(argc - 2, argv + 2);
+        if (strcmp(argv[1], "produce") == 0)
+                return cli_produce(argc - 2, argv + 2);
+        if (strcmp(argv[1], "violations") == 0)
+                return cli_violations(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;
