@@ -70,6 +70,7 @@ struct core {
         jw_t w;              /* output being written */
         int32_t outage_next; /* first day not yet checked for
                                 no_presence_data (live) */
+        bool restoring;      /* admitting stored records: facts only */
         bool failed;         /* out of memory */
         core_stats_t st;
 };
@@ -269,6 +270,8 @@ static eval_excuses_t excuses_of(void *ud, int32_t emp)
  * whatever changed. */
 static void evaluate(core_t *c, int32_t emp, int32_t day)
 {
+        if (c->restoring)
+                return; /* core_restore_end() evaluates everything once */
         emp_state_t *es = &c->emps[emp];
         day_state_t *ds = day_find(es, day);
         day_state_t *next = day_find(es, day + 1);
@@ -333,16 +336,18 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
          * "not clocked in yet" alert for it while a backlog is read. */
         if (ptime_cmp(c->wm, eval_day_close(c->ctx, day)) >= 0)
                 return;
-        /* A clock-in stamped after the alert time does not count: the
-         * alert says who had not clocked in by then, whichever record the
-         * watermark passed it with. */
+        /* A clock-in stamped after the alert minute does not count: the
+         * alert says who had not clocked in by then (at minute resolution,
+         * like every clock comparison), whichever record the watermark
+         * passed it with. */
         ptime_t due = eval_alert_due(c->ctx, day);
         for (size_t i = 0; i < c->roster->n; i++) {
                 int32_t emp = (int32_t)i;
                 emp_state_t *es = &c->emps[emp];
                 day_state_t *ds = day_find(es, day);
                 if ((ds &&
-                     ((ds->att.has_in && ptime_cmp(ds->att.in_at, due) < 0) ||
+                     ((ds->att.has_in &&
+                       ds->att.in_at.sec < due.sec + 60) ||
                       ds->alerted)) ||
                     !eval_expected(c->ctx, emp, day, true,
                                    (eval_excuses_t){es->ex, es->n_ex}))
@@ -361,7 +366,7 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
 static void fire_due(core_t *c)
 {
         while (c->n_heap > 0 && !c->failed &&
-               ptime_cmp(c->heap[0].due, c->wm) <= 0) {
+               ptime_cmp(c->heap[0].due, c->wm) < 0) {
                 timer_t_ t = timer_pop(c);
                 switch (t.type) {
                 case T_CLOSE:
@@ -744,16 +749,25 @@ void core_finish(core_t *c)
                         raise_outage(c, d);
 }
 
-void core_alert_closed_outages(core_t *c, int32_t since)
+void core_alert_closed_outages(core_t *c, int32_t today)
 {
-        if (!c->has_wm)
+        int32_t first = INT32_MAX, last = INT32_MIN;
+        for (size_t i = 0; i < c->n_dates; i++)
+                if (c->dates[i].in_service) {
+                        if (first == INT32_MAX)
+                                first = c->dates[i].day;
+                        last = c->dates[i].day;
+                }
+        if (!c->has_wm || first == INT32_MAX ||
+            ptime_cmp(c->wm, PTIME_FOREVER) == 0)
                 return;
-        if (c->outage_next < since)
-                c->outage_next = since;
-        /* only up to the last closed day, and only once per day */
-        while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) <= 0 &&
-               ptime_cmp(c->wm, PTIME_FOREVER) != 0) {
-                int32_t d = c->outage_next++;
+        if (c->outage_next < first)
+                c->outage_next = first;
+        while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) <= 0) {
+                int32_t d = c->outage_next;
+                if (d > last && d < today - 1)
+                        break; /* history after the data: not yet a gap */
+                c->outage_next++;
                 if (eval_is_workday(c->ctx, d) && !in_service(c, d))
                         raise_outage(c, d);
         }
@@ -798,6 +812,32 @@ bool core_restore_alerted(core_t *c, int32_t emp, int32_t day)
         if (ds)
                 ds->alerted = true;
         return ds != NULL;
+}
+
+void core_restore_begin(core_t *c, ptime_t wm)
+{
+        c->restoring = true;
+        if (ptime_cmp(wm, PTIME_NEVER) != 0)
+                core_set_watermark(c, wm);
+}
+
+void core_restore_end(core_t *c)
+{
+        c->restoring = false;
+        for (size_t e = 0; e < c->roster->n; e++) {
+                emp_state_t *es = &c->emps[e];
+                /* evaluate() may add days: walk a copy of the keys */
+                uint32_t n = es->n_days;
+                int32_t *days = malloc((n ? n : 1) * sizeof(*days));
+                if (!days) {
+                        c->failed = true;
+                        return;
+                }
+                memcpy(days, es->day_keys, n * sizeof(*days));
+                for (uint32_t i = 0; i < n; i++)
+                        evaluate(c, (int32_t)e, days[i]);
+                free(days);
+        }
 }
 
 const core_stats_t *core_stats(const core_t *c)

@@ -73,18 +73,29 @@ void core_fire(core_t *c);
  * not in service (SPEC §7). */
 void core_finish(core_t *c);
 
-/* Raises no_presence_data for closed workdays not in service since the
- * last call (live engine, SPEC §4.3); `since` is the first day to look at. */
-void core_alert_closed_outages(core_t *c, int32_t since);
+/* Live engine (SPEC §4.3): raises no_presence_data once for each closed
+ * workday that is not in service and lies after the first date in
+ * service — either between two dates in service (a gap a backfill shows)
+ * or no older than the day before `today` (a current outage).  Old days
+ * after the last date in service are left alone: while history is being
+ * read they are not outages yet. */
+void core_alert_closed_outages(core_t *c, int32_t today);
 
 /* The ledger of (emp, day), or NULL (read-only view for persistence). */
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day);
 /* Whether the not_clocked_in alert of (emp, day) went out. */
 bool core_alerted(const core_t *c, int32_t emp, int32_t day);
 
-/* Restores a published ledger entry / the alert mark (live restart):
- * called before the accepted records are admitted again, so that
- * re-evaluation finds nothing new to publish. */
+/*
+ * Live restart: core_restore_begin() with the watermark the engine had
+ * reached, then the ledger (core_restore_pub, core_restore_alerted) and
+ * the accepted records (core_admit: facts only, nothing is evaluated
+ * meanwhile), then core_restore_end() evaluates every employee-day once.
+ * With a complete store that finds nothing new to publish; whatever it
+ * does find goes out with the first batch.
+ */
+void core_restore_begin(core_t *c, ptime_t wm);
+void core_restore_end(core_t *c);
 bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p);
 bool core_restore_alerted(core_t *c, int32_t emp, int32_t day);
 

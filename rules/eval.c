@@ -282,6 +282,8 @@ static bool is_duty(const eval_ctx_t *ctx, const eval_day_in_t *in, int32_t x,
 {
         const roster_emp_t *ye = &ctx->roster->emp[in->emp];
         const roster_emp_t *xe = &ctx->roster->emp[x];
+        if (x == in->emp)
+                return false; /* a self-call is nobody's duty call */
         if ((x == ye->supervisor || x == ye->head) && y_wfh)
                 return true;
         if (in->emp == xe->supervisor || in->emp == xe->head) {
@@ -294,24 +296,37 @@ static bool is_duty(const eval_ctx_t *ctx, const eval_day_in_t *in, int32_t x,
         return false;
 }
 
-static bool settled(const eval_ctx_t *ctx, const eval_day_in_t *in,
-                    const eval_call_t *c, int64_t m)
+/* Answered calls of E's day, by counterpart then minute, so that each
+ * candidate's settlement is a binary search instead of a scan (a busy day
+ * of calls would otherwise cost the cube of its size). */
+typedef struct answered {
+        int32_t other;
+        int64_t minute;
+} answered_t;
+
+static int answered_cmp(const void *x, const void *y)
 {
-        int64_t cb = ctx->policy->callback_minutes;
-        for (size_t i = 0; i < in->n_calls; i++) {
-                const eval_call_t *a = in->calls[i];
-                if (a->outcome != EVAL_CALL_ANSWERED)
-                        continue;
-                bool pair =
-                    (a->caller == c->caller && a->callee == c->callee) ||
-                    (a->caller == c->callee && a->callee == c->caller);
-                if (!pair)
-                        continue;
-                int64_t am = tz_local_minute(ctx->policy->tz, a->at);
-                if (am >= m && am <= m + cb)
-                        return true;
+        const answered_t *a = x, *b = y;
+        if (a->other != b->other)
+                return a->other < b->other ? -1 : 1;
+        return a->minute < b->minute ? -1 : a->minute > b->minute;
+}
+
+/* An answered call between E and `other` rang in [m, m + callback]. */
+static bool settled(const eval_ctx_t *ctx, const answered_t *ans, size_t n,
+                    int32_t other, int64_t m)
+{
+        size_t lo = 0, hi = n; /* first entry >= (other, m) */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (ans[mid].other < other ||
+                    (ans[mid].other == other && ans[mid].minute < m))
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        return false;
+        return lo < n && ans[lo].other == other &&
+               ans[lo].minute <= m + ctx->policy->callback_minutes;
 }
 
 static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
@@ -320,9 +335,27 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
         const tz_t *tz = ctx->policy->tz;
         int64_t base = (int64_t)in->day * 1440;
         cand_t local[32], *cands = local; /* heap only for busy days */
-        size_t n = 0;
-        if (in->n_calls > 32 && !(cands = malloc(in->n_calls * sizeof(*cands))))
-                return -1;
+        answered_t alocal[32], *ans = alocal;
+        size_t n = 0, na = 0;
+        if (in->n_calls > 32) {
+                cands = malloc(in->n_calls * sizeof(*cands));
+                ans = malloc(in->n_calls * sizeof(*ans));
+                if (!cands || !ans) {
+                        free(cands);
+                        free(ans);
+                        return -1;
+                }
+        }
+        for (size_t i = 0; i < in->n_calls; i++) {
+                const eval_call_t *c = in->calls[i];
+                if (c->outcome != EVAL_CALL_ANSWERED ||
+                    (c->caller != in->emp && c->callee != in->emp))
+                        continue;
+                ans[na++] = (answered_t){c->caller == in->emp ? c->callee
+                                                              : c->caller,
+                                         tz_local_minute(tz, c->at)};
+        }
+        qsort(ans, na, sizeof(*ans), answered_cmp);
         for (size_t i = 0; i < in->n_calls; i++) {
                 const eval_call_t *c = in->calls[i];
                 if (c->callee != in->emp || c->caller < 0 ||
@@ -332,7 +365,7 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 if (m - base < start || m - base > end)
                         continue; /* also drops the calls of D+1 */
                 if (!is_duty(ctx, in, c->caller, y_wfh) ||
-                    settled(ctx, in, c, m))
+                    settled(ctx, ans, na, c->caller, m))
                         continue;
                 cands[n++] = (cand_t){c, m};
         }
@@ -343,11 +376,13 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 while (j < n && cands[j].c->caller == cands[i].c->caller &&
                        cands[j].minute <= cands[i].minute + cb)
                         j++;
-                if (ptime_cmp(wm, eval_call_due(ctx, cands[i].c->at)) >= 0) {
+                if (ptime_cmp(wm, eval_call_due(ctx, cands[i].c->at)) > 0) {
                         eval_decision_t *d = push(out);
                         if (!d) {
-                                if (cands != local)
+                                if (cands != local) {
                                         free(cands);
+                                        free(ans);
+                                }
                                 return -1;
                         }
                         d->kind = VK_UNANSWERED_CALL;
@@ -359,8 +394,10 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 }
                 i = j;
         }
-        if (cands != local)
+        if (cands != local) {
                 free(cands);
+                free(ans);
+        }
         return 0;
 }
 
@@ -373,7 +410,7 @@ int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
         int start, end;
         if (!calendar_hours(ctx->calendar, ctx->policy, in->day, &start, &end))
                 return 0;
-        bool closed = ptime_cmp(wm, eval_day_close(ctx, in->day)) >= 0;
+        bool closed = ptime_cmp(wm, eval_day_close(ctx, in->day)) > 0;
         bool y_wfh = eval_mode_wfh(ctx, in->emp, in->day);
         if (attendance(ctx, in, start, end, closed, y_wfh, out) < 0 ||
             calls(ctx, in, start, end, y_wfh, wm, out) < 0)

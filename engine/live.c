@@ -1,0 +1,1168 @@
+#include "live.h"
+
+#include "../consumers/record.h"
+#include "../rules/calendar.h"
+#include "../rules/policy.h"
+#include "../rules/roster.h"
+#include "../rules/tz.h"
+#include "cli_live.h"
+#include "core.h"
+#include "jw.h"
+#include "output.h"
+#include "store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Output topics, in core_out_t order, then the dead letters. */
+enum { OUT_VIOLATIONS, OUT_TPP, OUT_ALERTS, OUT_DLQ, OUT__COUNT };
+static const char *const out_names[OUT__COUNT] = {"violations", "tpp",
+                                                  "alerts", "dlq"};
+
+/* One input partition and how far it has been read (SPEC §4.2). */
+typedef struct part {
+        int topic;           /* rec_topic_t */
+        int32_t partition;
+        bool assigned;
+        bool at_end;         /* consumed to its end (EOF, nothing newer) */
+        bool has_msg;        /* a record was consumed since assignment */
+        ptime_t last_ts;     /* arrival time of the last record consumed */
+        int64_t next_offset; /* offset to store once the batch is durable */
+        int64_t stored;      /* offset stored last */
+} part_t;
+
+/* A publication or dead letter waiting to be made durable. */
+typedef struct out_item {
+        int out;          /* OUT_* */
+        char *key;        /* owned; Kafka key */
+        char *json;       /* owned */
+        size_t len;
+        int32_t revision; /* of the violation behind it, or 0 */
+} out_item_t;
+
+/* An accepted record to append to its Redis list. */
+typedef struct rec_item {
+        char key[160];
+        char *json; /* owned */
+        size_t len;
+} rec_item_t;
+
+typedef struct touched {
+        int32_t emp, day;
+} touched_t;
+
+enum phase { PH_IDLE, PH_PG, PH_KAFKA, PH_REDIS };
+
+typedef struct live {
+        const config_t *cfg;
+        bool until_idle;
+        policy_t *policy;
+        roster_t *roster;
+        calendar_t *calendar;
+        eval_ctx_t ctx;
+        core_t *core;
+        struct event_base *base;
+        struct event *ev_queue, *ev_tick, *ev_term, *ev_int, *ev_retry;
+        struct event *ev_pg_read, *ev_pg_write;
+        rd_kafka_t *cons;
+        rd_kafka_queue_t *cq;
+        int pipefd[2];
+        rd_kafka_t *prod;
+        char in_topics[TOPIC__COUNT][256];
+        char out_topics[OUT__COUNT][256];
+        long prod_failed;
+        char redis_host[256];
+        int redis_port, redis_db;
+        redisAsyncContext *redis;
+        bool redis_up;
+        int redis_pending;
+        bool redis_error;
+        PGconn *pg;
+        bool pg_flushing;
+        bool pg_error;
+        part_t *parts;
+        size_t n_parts, cap_parts;
+        int expected_parts;
+        /* the batch being built or made durable */
+        out_item_t *outs;
+        size_t n_outs, cap_outs;
+        rec_item_t *recs;
+        size_t n_recs, cap_recs;
+        touched_t *touched;
+        size_t n_touched, cap_touched;
+        bool offsets_dirty;
+        int phase;
+        int backoff_ms;
+        bool stopping;
+        int exit_code;
+        jw_t w;
+        long long consumed, batches;
+} live_t;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Log lines never carry a configuration value: conninfo may hold a
+ * password. */
+static void logf_(const char *fmt, ...)
+{
+        char ts[40];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(stderr, "%s patuhd: ", ts);
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static ptime_t wall_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (ptime_t){ts.tv_sec, (int32_t)ts.tv_nsec};
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+        char *d = malloc(n + 1);
+        if (d) {
+                memcpy(d, s, n);
+                d[n] = '\0';
+        }
+        return d;
+}
+
+static bool grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+        if (n < *cap)
+                return true;
+        size_t nc = *cap ? *cap * 2 : 64;
+        void *nv = realloc(*v, nc * elem);
+        if (!nv)
+                return false;
+        *v = nv;
+        *cap = nc;
+        return true;
+}
+
+/* ---- batch contents ----------------------------------------------------- */
+
+static void add_out(live_t *l, int out, const char *key, const char *json,
+                    size_t len, int32_t revision)
+{
+        if (!grow((void **)&l->outs, &l->cap_outs, l->n_outs,
+                  sizeof(*l->outs))) {
+                l->exit_code = 1;
+                l->stopping = true;
+                return;
+        }
+        out_item_t *o = &l->outs[l->n_outs++];
+        o->out = out;
+        o->key = dup_n(key ? key : "", key ? strlen(key) : 0);
+        o->json = dup_n(json, len);
+        o->len = len;
+        o->revision = revision;
+}
+
+static void sink_emit(void *ud, core_out_t out, const char *key,
+                      const char *json, size_t len, const eval_pub_t *p)
+{
+        live_t *l = ud;
+        add_out(l,
+                out == CORE_OUT_REVISION ? OUT_VIOLATIONS
+                : out == CORE_OUT_TPP    ? OUT_TPP
+                                         : OUT_ALERTS,
+                key, json, len, p ? p->revision : 0);
+}
+
+static void sink_touched(void *ud, int32_t emp, int32_t day)
+{
+        live_t *l = ud;
+        for (size_t i = l->n_touched; i-- > 0 && i + 8 >= l->n_touched;)
+                if (l->touched[i].emp == emp && l->touched[i].day == day)
+                        return; /* common case: the same day again */
+        if (!grow((void **)&l->touched, &l->cap_touched, l->n_touched,
+                  sizeof(*l->touched))) {
+                l->exit_code = 1;
+                l->stopping = true;
+                return;
+        }
+        l->touched[l->n_touched++] = (touched_t){emp, day};
+}
+
+static void batch_clear(live_t *l)
+{
+        for (size_t i = 0; i < l->n_outs; i++) {
+                free(l->outs[i].key);
+                free(l->outs[i].json);
+        }
+        for (size_t i = 0; i < l->n_recs; i++)
+                free(l->recs[i].json);
+        l->n_outs = l->n_recs = l->n_touched = 0;
+        l->offsets_dirty = false;
+}
+
+static bool batch_empty(const live_t *l)
+{
+        return !l->n_outs && !l->n_recs && !l->n_touched && !l->offsets_dirty;
+}
+
+/* ---- partitions and the watermark --------------------------------------- */
+
+static part_t *part_get(live_t *l, int topic, int32_t partition)
+{
+        for (size_t i = 0; i < l->n_parts; i++)
+                if (l->parts[i].topic == topic &&
+                    l->parts[i].partition == partition)
+                        return &l->parts[i];
+        if (!grow((void **)&l->parts, &l->cap_parts, l->n_parts,
+                  sizeof(*l->parts)))
+                return NULL;
+        part_t *p = &l->parts[l->n_parts++];
+        memset(p, 0, sizeof(*p));
+        p->topic = topic;
+        p->partition = partition;
+        p->next_offset = p->stored = -1;
+        return p;
+}
+
+static int topic_index(const live_t *l, const char *name)
+{
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                if (strcmp(l->in_topics[t], name) == 0)
+                        return t;
+        return -1;
+}
+
+/* SPEC §4.2: read up to T when every input partition is at its end or
+ * past a record stamped later than T; the engine's watermark is the
+ * minimum over the partitions (wall clock for those at their end).
+ * Nothing fires until every partition is assigned and has been read. */
+static bool watermark(const live_t *l, ptime_t *wm)
+{
+        int assigned = 0;
+        ptime_t now = wall_now(), min = PTIME_FOREVER;
+        for (size_t i = 0; i < l->n_parts; i++) {
+                const part_t *p = &l->parts[i];
+                if (!p->assigned)
+                        continue;
+                assigned++;
+                ptime_t t = p->at_end    ? now
+                            : p->has_msg ? p->last_ts
+                                         : PTIME_NEVER;
+                if (ptime_cmp(t, min) < 0)
+                        min = t;
+        }
+        if (assigned == 0 || assigned < l->expected_parts ||
+            ptime_cmp(min, PTIME_NEVER) == 0)
+                return false;
+        *wm = min;
+        return true;
+}
+
+static bool all_at_end(const live_t *l)
+{
+        int assigned = 0;
+        for (size_t i = 0; i < l->n_parts; i++) {
+                if (!l->parts[i].assigned)
+                        continue;
+                assigned++;
+                if (!l->parts[i].at_end)
+                        return false;
+        }
+        return assigned > 0 && assigned >= l->expected_parts;
+}
+
+/* ---- one input message --------------------------------------------------- */
+
+/* The arrival time: patuh produce's exact ts header, its "no ts" header
+ * (replay semantics), or the Kafka message timestamp. */
+static bool arrival(const rd_kafka_message_t *m, ptime_t *ts)
+{
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t n;
+        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (rd_kafka_header_get_last(h, PATUH_HDR_NO_TS, &v, &n) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR)
+                        return false;
+                if (rd_kafka_header_get_last(h, PATUH_HDR_TS, &v, &n) ==
+                            RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    v && ptime_parse_rfc3339(v, n, ts))
+                        return true;
+        }
+        rd_kafka_timestamp_type_t tt;
+        int64_t ms = rd_kafka_message_timestamp(m, &tt);
+        if (ms < 0)
+                return false;
+        ts->sec = ptime_floordiv(ms, 1000);
+        ts->nsec = (int32_t)(ptime_floormod(ms, 1000) * 1000000);
+        return true;
+}
+
+static void persist_record(live_t *l, const record_t *rec, bool has_ts,
+                           ptime_t ts, const rd_kafka_message_t *m)
+{
+        const char *emp_id = record_subject_id(rec);
+        if (!grow((void **)&l->recs, &l->cap_recs, l->n_recs,
+                  sizeof(*l->recs))) {
+                l->exit_code = 1;
+                l->stopping = true;
+                return;
+        }
+        rec_item_t *r = &l->recs[l->n_recs];
+        if (rec->topic == TOPIC_EXCUSES)
+                store_key_excuses(emp_id, r->key, sizeof(r->key));
+        else
+                store_key_records(emp_id,
+                                  tz_local_day(l->policy->tz,
+                                               record_time(rec)),
+                                  r->key, sizeof(r->key));
+        store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
+                       m->payload ? m->payload : "", m->len);
+        r->json = dup_n(l->w.buf, l->w.len);
+        r->len = l->w.len;
+        jw_reset(&l->w);
+        l->n_recs++;
+}
+
+static void handle_message(live_t *l, const rd_kafka_message_t *m)
+{
+        int topic = topic_index(l, rd_kafka_topic_name(m->rkt));
+        if (topic < 0)
+                return;
+        part_t *p = part_get(l, topic, m->partition);
+        ptime_t ts = PTIME_NEVER;
+        bool has_ts = arrival(m, &ts);
+        if (p) {
+                p->has_msg = true;
+                p->at_end = false;
+                p->next_offset = m->offset + 1;
+                rd_kafka_timestamp_type_t tt;
+                int64_t ms = rd_kafka_message_timestamp(m, &tt);
+                p->last_ts = has_ts ? ts
+                                    : (ptime_t){ptime_floordiv(ms, 1000), 0};
+                l->offsets_dirty = true;
+        }
+        l->consumed++;
+        record_t rec;
+        char detail[256] = "";
+        bool dup = false;
+        dlq_reason_t reason = record_decode_bytes(
+                (rec_topic_t)topic, m->payload ? m->payload : "", m->len,
+                &rec, detail, sizeof(detail));
+        if (reason == DLQ_NONE)
+                reason = core_admit(l->core, &rec, has_ts, ts, &dup, detail,
+                                    sizeof(detail));
+        if (reason != DLQ_NONE) {
+                /* SPEC §5: with the original bytes and where they came
+                 * from; the partition moves on */
+                out_dlq_src_t src = {NULL,         -1,     topic,
+                                     m->partition, m->offset, has_ts,
+                                     ts};
+                out_dlq(&l->w, &l->ctx, &src, reason, detail,
+                        reason == DLQ_MALFORMED ? NULL : rec.event_id,
+                        m->payload ? m->payload : "", m->len);
+                add_out(l, OUT_DLQ, m->key ? (const char *)m->key : "",
+                        l->w.buf, l->w.len, 0);
+                jw_reset(&l->w);
+                return;
+        }
+        if (!dup)
+                persist_record(l, &rec, has_ts, ts, m);
+}
+
+/* ---- commit: outputs, then state, then offsets --------------------------- */
+
+static void phase_pg(live_t *l);
+static void phase_kafka(live_t *l);
+static void phase_redis(live_t *l);
+static void phase_offsets(live_t *l);
+static void consume(live_t *l);
+
+/* Something failed: try the same phase again later, longer each time. */
+static void retry_later(live_t *l, const char *what)
+{
+        l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 100;
+        if (l->backoff_ms > 5000)
+                l->backoff_ms = 5000;
+        logf_("%s; retrying in %d ms (consumption paused)", what,
+              l->backoff_ms);
+        struct timeval tv = {l->backoff_ms / 1000,
+                             (l->backoff_ms % 1000) * 1000};
+        evtimer_add(l->ev_retry, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        switch (l->phase) {
+        case PH_PG:
+                phase_pg(l);
+                break;
+        case PH_KAFKA:
+                phase_kafka(l);
+                break;
+        case PH_REDIS:
+                phase_redis(l);
+                break;
+        default:
+                break;
+        }
+}
+
+static bool pg_connect(live_t *l)
+{
+        if (l->pg && PQstatus(l->pg) == CONNECTION_OK)
+                return true;
+        if (l->ev_pg_read) {
+                event_free(l->ev_pg_read);
+                l->ev_pg_read = NULL;
+        }
+        if (l->ev_pg_write) {
+                event_free(l->ev_pg_write);
+                l->ev_pg_write = NULL;
+        }
+        if (l->pg)
+                PQfinish(l->pg);
+        /* connect_timeout keeps a dead server from stalling the loop */
+        const char *keys[] = {"dbname", "connect_timeout", NULL};
+        const char *vals[] = {l->cfg->pg_conninfo, "3", NULL};
+        l->pg = PQconnectdbParams(keys, vals, 1);
+        if (PQstatus(l->pg) != CONNECTION_OK) {
+                logf_("PostgreSQL: cannot connect: %s",
+                      PQerrorMessage(l->pg));
+                return false;
+        }
+        if (PQsetnonblocking(l->pg, 1) != 0 || !PQenterPipelineMode(l->pg)) {
+                logf_("PostgreSQL: cannot enter pipeline mode");
+                PQfinish(l->pg);
+                l->pg = NULL;
+                return false;
+        }
+        return true;
+}
+
+static void pg_done(live_t *l, bool ok)
+{
+        event_del(l->ev_pg_read);
+        event_del(l->ev_pg_write);
+        if (!ok) {
+                retry_later(l, "PostgreSQL write failed");
+                return;
+        }
+        phase_kafka(l);
+}
+
+static void on_pg_write(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        int r = PQflush(l->pg);
+        if (r < 0)
+                pg_done(l, false);
+        else if (r == 0)
+                event_del(l->ev_pg_write);
+}
+
+static void on_pg_read(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        if (!PQconsumeInput(l->pg)) {
+                pg_done(l, false);
+                return;
+        }
+        while (!PQisBusy(l->pg)) {
+                PGresult *r = PQgetResult(l->pg);
+                if (!r)
+                        continue; /* end of one statement's results */
+                ExecStatusType st = PQresultStatus(r);
+                if (st == PGRES_FATAL_ERROR) {
+                        logf_("PostgreSQL: %s", PQresultErrorMessage(r));
+                        l->pg_error = true;
+                } else if (st == PGRES_PIPELINE_ABORTED) {
+                        l->pg_error = true;
+                }
+                PQclear(r);
+                if (st == PGRES_PIPELINE_SYNC) {
+                        pg_done(l, !l->pg_error);
+                        return;
+                }
+        }
+}
+
+/* Outputs, part 1: every revision, TPP event and dead letter of the batch
+ * in one pipelined transaction (idempotent upserts). */
+static void phase_pg(live_t *l)
+{
+        l->phase = PH_PG;
+        size_t n = 0;
+        for (size_t i = 0; i < l->n_outs; i++)
+                n += l->outs[i].out != OUT_ALERTS;
+        if (n == 0) {
+                phase_kafka(l);
+                return;
+        }
+        if (!pg_connect(l)) {
+                retry_later(l, "PostgreSQL is down");
+                return;
+        }
+        if (!l->ev_pg_read) {
+                l->ev_pg_read = event_new(l->base, PQsocket(l->pg),
+                                          EV_READ | EV_PERSIST, on_pg_read, l);
+                l->ev_pg_write = event_new(l->base, PQsocket(l->pg),
+                                           EV_WRITE | EV_PERSIST, on_pg_write,
+                                           l);
+        }
+        l->pg_error = false;
+        bool ok = PQsendQueryParams(l->pg, "BEGIN", 0, NULL, NULL, NULL, NULL,
+                                    0);
+        for (size_t i = 0; ok && i < l->n_outs; i++) {
+                const out_item_t *o = &l->outs[i];
+                char rev[16];
+                snprintf(rev, sizeof(rev), "%d", o->revision);
+                const char *params[2] = {o->json, rev};
+                const char *sql =
+                        o->out == OUT_VIOLATIONS
+                                ? "SELECT patuh_publish_revision($1::jsonb)"
+                        : o->out == OUT_TPP
+                                ? "SELECT patuh_publish_tpp($1::jsonb, "
+                                  "$2::int)"
+                        : o->out == OUT_DLQ
+                                ? "SELECT patuh_dead_letter($1::jsonb)"
+                                : NULL;
+                if (sql)
+                        ok = PQsendQueryParams(l->pg, sql,
+                                               o->out == OUT_TPP ? 2 : 1, NULL,
+                                               params, NULL, NULL, 0);
+        }
+        ok = ok &&
+             PQsendQueryParams(l->pg, "COMMIT", 0, NULL, NULL, NULL, NULL,
+                               0) &&
+             PQpipelineSync(l->pg);
+        if (!ok) {
+                logf_("PostgreSQL: %s", PQerrorMessage(l->pg));
+                PQfinish(l->pg);
+                l->pg = NULL;
+                event_free(l->ev_pg_read);
+                event_free(l->ev_pg_write);
+                l->ev_pg_read = l->ev_pg_write = NULL;
+                retry_later(l, "PostgreSQL write failed");
+                return;
+        }
+        event_add(l->ev_pg_read, NULL);
+        event_add(l->ev_pg_write, NULL);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                        void *opaque)
+{
+        (void)opaque;
+        live_t *l = rd_kafka_opaque(rk);
+        if (m->err) {
+                l->prod_failed++;
+                logf_("Kafka delivery to %s failed: %s",
+                      rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        }
+}
+
+/* Outputs, part 2: the idempotent producer; the tick waits until every
+ * message is acknowledged. */
+static void phase_kafka(live_t *l)
+{
+        l->phase = PH_KAFKA;
+        l->prod_failed = 0;
+        for (size_t i = 0; i < l->n_outs; i++) {
+                const out_item_t *o = &l->outs[i];
+                rd_kafka_resp_err_t err;
+                do {
+                        err = rd_kafka_producev(
+                                l->prod,
+                                RD_KAFKA_V_TOPIC(l->out_topics[o->out]),
+                                RD_KAFKA_V_KEY(o->key, strlen(o->key)),
+                                RD_KAFKA_V_VALUE(o->json, o->len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_END);
+                        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                rd_kafka_poll(l->prod, 50);
+                } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+                if (err) {
+                        l->prod_failed++;
+                        logf_("Kafka produce: %s", rd_kafka_err2str(err));
+                }
+        }
+        rd_kafka_poll(l->prod, 0);
+}
+
+static void kafka_check(live_t *l)
+{
+        rd_kafka_poll(l->prod, 0);
+        if (rd_kafka_outq_len(l->prod) > 0)
+                return;
+        if (l->prod_failed) {
+                retry_later(l, "Kafka outputs not acknowledged");
+                l->phase = PH_KAFKA; /* on_retry produces them again */
+                return;
+        }
+        phase_redis(l);
+}
+
+static void redis_connect(live_t *l);
+
+static void on_redis_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+        live_t *l = ac->data;
+        redisReply *r = reply;
+        (void)priv;
+        if (!l)
+                return;
+        if (!r || r->type == REDIS_REPLY_ERROR ||
+            (priv && r->type != REDIS_REPLY_ARRAY)) /* EXEC aborted */
+                l->redis_error = true;
+        if (l->phase == PH_REDIS && --l->redis_pending == 0) {
+                if (l->redis_error)
+                        retry_later(l, "Redis write failed");
+                else
+                        phase_offsets(l);
+        }
+}
+
+static void on_redis_connect(const redisAsyncContext *ac, int status)
+{
+        live_t *l = ac->data;
+        if (status != REDIS_OK) {
+                logf_("Redis: cannot connect: %s", ac->errstr);
+                l->redis = NULL; /* hiredis frees the context */
+                return;
+        }
+        l->redis_up = true;
+        logf_("Redis: connected");
+}
+
+static void on_redis_disconnect(const redisAsyncContext *ac, int status)
+{
+        live_t *l = ac->data;
+        (void)status;
+        l->redis = NULL;
+        l->redis_up = false;
+        if (l->phase == PH_REDIS && l->redis_pending > 0) {
+                l->redis_pending = 0;
+                retry_later(l, "Redis connection lost");
+        }
+}
+
+static void redis_connect(live_t *l)
+{
+        if (l->redis)
+                return;
+        l->redis = redisAsyncConnect(l->redis_host, l->redis_port);
+        if (!l->redis || l->redis->err) {
+                logf_("Redis: %s", l->redis ? l->redis->errstr : "no memory");
+                if (l->redis)
+                        redisAsyncFree(l->redis);
+                l->redis = NULL;
+                return;
+        }
+        l->redis->data = l;
+        redisLibeventAttach(l->redis, l->base);
+        redisAsyncSetConnectCallback(l->redis, on_redis_connect);
+        redisAsyncSetDisconnectCallback(l->redis, on_redis_disconnect);
+        char db[16];
+        snprintf(db, sizeof(db), "%d", l->redis_db);
+        const char *argv[2] = {"SELECT", db};
+        redisAsyncCommandArgv(l->redis, NULL, NULL, 2, argv, NULL);
+}
+
+static void redis_cmd(live_t *l, int argc, const char **argv,
+                      const size_t *lens, bool is_exec)
+{
+        l->redis_pending++;
+        if (redisAsyncCommandArgv(l->redis, on_redis_reply,
+                                  is_exec ? (void *)l : NULL, argc, argv,
+                                  lens) != REDIS_OK) {
+                l->redis_pending--;
+                l->redis_error = true;
+        }
+}
+
+static int touched_cmp(const void *a, const void *b)
+{
+        const touched_t *x = a, *y = b;
+        if (x->emp != y->emp)
+                return x->emp < y->emp ? -1 : 1;
+        return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/* State: the batch's accepted records and the ledgers it changed, in one
+ * MULTI/EXEC so that records and ledgers never disagree. */
+static void phase_redis(live_t *l)
+{
+        l->phase = PH_REDIS;
+        if (!l->n_recs && !l->n_touched && !l->offsets_dirty) {
+                phase_offsets(l);
+                return;
+        }
+        if (!l->redis || !l->redis_up) {
+                redis_connect(l);
+                retry_later(l, "Redis is not connected");
+                return;
+        }
+        l->redis_error = false;
+        l->redis_pending = 0;
+        const char *multi[1] = {"MULTI"};
+        redis_cmd(l, 1, multi, NULL, false);
+        char ttl[32];
+        snprintf(ttl, sizeof(ttl), "%lld", (long long)store_ttl(&l->ctx));
+        for (size_t i = 0; i < l->n_recs; i++) {
+                const rec_item_t *r = &l->recs[i];
+                const char *push[3] = {"RPUSH", r->key, r->json};
+                size_t pl[3] = {5, strlen(r->key), r->len};
+                redis_cmd(l, 3, push, pl, false);
+                const char *ex[3] = {"EXPIRE", r->key, ttl};
+                redis_cmd(l, 3, ex, NULL, false);
+        }
+        qsort(l->touched, l->n_touched, sizeof(*l->touched), touched_cmp);
+        for (size_t i = 0; i < l->n_touched; i++) {
+                if (i && !touched_cmp(&l->touched[i - 1], &l->touched[i]))
+                        continue;
+                int32_t emp = l->touched[i].emp, day = l->touched[i].day;
+                char key[160];
+                store_key_ledger(l->roster->emp[emp].employee_id, day, key,
+                                 sizeof(key));
+                const char *del[2] = {"DEL", key};
+                redis_cmd(l, 2, del, NULL, false);
+                const eval_ledger_t *led = core_ledger(l->core, emp, day);
+                size_t n = led ? led->n : 0;
+                size_t argc = 2 + 2 * n + 2;
+                const char **argv = malloc(argc * sizeof(*argv));
+                size_t *lens = malloc(argc * sizeof(*lens));
+                char **own = calloc(2 * n + 1, sizeof(*own));
+                if (!argv || !lens || !own) {
+                        free(argv);
+                        free(lens);
+                        free(own);
+                        l->redis_error = true;
+                        continue;
+                }
+                size_t a = 0, k = 0;
+                argv[a] = "HSET";
+                lens[a++] = 4;
+                argv[a] = key;
+                lens[a++] = strlen(key);
+                for (size_t j = 0; j < n; j++) {
+                        const eval_pub_t *p = &led->v[j];
+                        char field[EVAL_ID_MAX + 32];
+                        int fl = snprintf(field, sizeof(field), "%s|%s",
+                                          vkind_name(p->d.kind),
+                                          p->d.subject);
+                        own[k] = dup_n(field, (size_t)fl);
+                        argv[a] = own[k++];
+                        lens[a++] = (size_t)fl;
+                        store_pub(&l->w, &l->ctx, p);
+                        own[k] = dup_n(l->w.buf, l->w.len);
+                        argv[a] = own[k++];
+                        lens[a++] = l->w.len;
+                        jw_reset(&l->w);
+                }
+                if (core_alerted(l->core, emp, day)) {
+                        argv[a] = "!alerted";
+                        lens[a++] = 8;
+                        argv[a] = "1";
+                        lens[a++] = 1;
+                }
+                if (a > 2)
+                        redis_cmd(l, (int)a, argv, lens, false);
+                const char *ex[3] = {"EXPIRE", key, ttl};
+                if (a > 2)
+                        redis_cmd(l, 3, ex, NULL, false);
+                for (size_t j = 0; j < k; j++)
+                        free(own[j]);
+                free(own);
+                free(argv);
+                free(lens);
+        }
+        ptime_t wm = core_watermark(l->core);
+        if (ptime_cmp(wm, PTIME_NEVER) != 0) {
+                char wms[32];
+                snprintf(wms, sizeof(wms), "%lld", (long long)wm.sec);
+                const char *set[3] = {"SET", "patuh:watermark", wms};
+                redis_cmd(l, 3, set, NULL, false);
+        }
+        const char *execv[1] = {"EXEC"};
+        redis_cmd(l, 1, execv, NULL, true);
+}
+
+/* Offsets last: only now is the batch's input safe to skip. */
+static void phase_offsets(live_t *l)
+{
+        rd_kafka_topic_partition_list_t *list =
+                rd_kafka_topic_partition_list_new((int)l->n_parts);
+        for (size_t i = 0; i < l->n_parts; i++) {
+                part_t *p = &l->parts[i];
+                if (!p->assigned || p->next_offset <= p->stored)
+                        continue;
+                rd_kafka_topic_partition_list_add(list, l->in_topics[p->topic],
+                                                  p->partition)
+                        ->offset = p->next_offset;
+                p->stored = p->next_offset;
+        }
+        if (list->cnt > 0) {
+                rd_kafka_resp_err_t err = rd_kafka_offsets_store(l->cons, list);
+                if (err)
+                        logf_("offsets store: %s", rd_kafka_err2str(err));
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        batch_clear(l);
+        l->batches++;
+        l->backoff_ms = 0;
+        l->phase = PH_IDLE;
+        if (!l->stopping)
+                event_active(l->ev_queue, EV_READ, 0);
+}
+
+/* ---- consumption ---------------------------------------------------------- */
+
+static void finish(live_t *l)
+{
+        if (l->cons) {
+                rd_kafka_commit(l->cons, NULL, 0); /* stored offsets, sync */
+                rd_kafka_consumer_close(l->cons);
+        }
+        event_base_loopbreak(l->base);
+}
+
+static void count_expected(live_t *l)
+{
+        const struct rd_kafka_metadata *md;
+        if (rd_kafka_metadata(l->cons, 1, NULL, &md, 5000) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return;
+        int n = 0;
+        for (int i = 0; i < md->topic_cnt; i++)
+                if (topic_index(l, md->topics[i].topic) >= 0 &&
+                    !md->topics[i].err)
+                        n += md->topics[i].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        l->expected_parts = n;
+}
+
+static void consume(live_t *l)
+{
+        if (l->phase != PH_IDLE)
+                return;
+        if (l->stopping) {
+                finish(l);
+                return;
+        }
+        long n = 0;
+        while (n < l->cfg->batch_max_records) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(l->cons, 0);
+                if (!m)
+                        break;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        int t = topic_index(l, rd_kafka_topic_name(m->rkt));
+                        part_t *p = t >= 0 ? part_get(l, t, m->partition)
+                                           : NULL;
+                        if (p)
+                                p->at_end = true;
+                } else if (m->err) {
+                        logf_("Kafka: %s", rd_kafka_message_errstr(m));
+                } else {
+                        handle_message(l, m);
+                        n++;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        ptime_t wm;
+        if (watermark(l, &wm)) {
+                core_set_watermark(l->core, wm);
+                core_fire(l->core);
+                core_alert_closed_outages(l->core,
+                                          tz_local_day(l->policy->tz,
+                                                       wall_now()));
+        }
+        if (core_failed(l->core)) {
+                logf_("out of memory");
+                l->exit_code = 1;
+                l->stopping = true;
+        }
+        if (!batch_empty(l)) {
+                phase_pg(l);
+                return;
+        }
+        if (l->until_idle && n == 0 && all_at_end(l) &&
+            rd_kafka_outq_len(l->prod) == 0) {
+                logf_("idle: every partition consumed, every due decision "
+                      "published and durable (%lld records, %lld batches)",
+                      l->consumed, l->batches);
+                l->stopping = true;
+                finish(l);
+        }
+}
+
+static void on_queue(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        char buf[256];
+        (void)what;
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        consume(l);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        if (l->phase == PH_KAFKA && !evtimer_pending(l->ev_retry, NULL))
+                kafka_check(l);
+        else
+                rd_kafka_poll(l->prod, 0);
+        if (!l->redis)
+                redis_connect(l);
+        consume(l);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)what;
+        logf_("signal %d: draining and committing", (int)sig);
+        l->stopping = true;
+        if (l->phase == PH_IDLE)
+                finish(l);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        live_t *l = opaque;
+        (void)rk;
+        for (int i = 0; i < parts->cnt; i++) {
+                int t = topic_index(l, parts->elems[i].topic);
+                part_t *p = t >= 0 ? part_get(l, t, parts->elems[i].partition)
+                                   : NULL;
+                if (!p)
+                        continue;
+                p->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+                p->at_end = p->has_msg = false;
+                p->next_offset = p->stored = -1;
+        }
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                logf_("assigned %d partitions", parts->cnt);
+                rd_kafka_assign(l->cons, parts);
+                count_expected(l);
+        } else {
+                logf_("revoked %d partitions", parts->cnt);
+                rd_kafka_commit(l->cons, NULL, 0);
+                rd_kafka_assign(l->cons, NULL);
+        }
+}
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v,
+                  char *err, size_t n)
+{
+        return rd_kafka_conf_set(c, k, v, err, n) == RD_KAFKA_CONF_OK;
+}
+
+static rd_kafka_conf_t *base_conf(const live_t *l, char *err, size_t n)
+{
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        bool ok = kconf(c, "bootstrap.servers", l->cfg->kafka_bootstrap, err,
+                        n);
+        for (size_t i = 0; ok && i < l->cfg->n_kafka; i++)
+                ok = kconf(c, l->cfg->kafka[i].key, l->cfg->kafka[i].value,
+                           err, n);
+        if (!ok) {
+                rd_kafka_conf_destroy(c);
+                return NULL;
+        }
+        return c;
+}
+
+static int setup_kafka(live_t *l, char *err, size_t n)
+{
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                snprintf(l->in_topics[t], sizeof(l->in_topics[t]), "%s%s",
+                         l->cfg->topic_prefix, rec_topic_name((rec_topic_t)t));
+        for (int o = 0; o < OUT__COUNT; o++)
+                snprintf(l->out_topics[o], sizeof(l->out_topics[o]), "%s%s",
+                         l->cfg->topic_prefix, out_names[o]);
+        rd_kafka_conf_t *pc = base_conf(l, err, n);
+        if (!pc || !kconf(pc, "enable.idempotence", "true", err, n) ||
+            !kconf(pc, "linger.ms", "5", err, n)) {
+                if (pc)
+                        rd_kafka_conf_destroy(pc);
+                return -1;
+        }
+        rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
+        rd_kafka_conf_set_opaque(pc, l);
+        if (!(l->prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, n)))
+                return -1;
+        rd_kafka_conf_t *cc = base_conf(l, err, n);
+        /* offsets are stored by us once a batch is durable; the DESIGN's
+         * 2.0.2 measurement asks for a deep pre-fetch queue */
+        if (!cc || !kconf(cc, "group.id", l->cfg->kafka_group, err, n) ||
+            !kconf(cc, "enable.auto.offset.store", "false", err, n) ||
+            !kconf(cc, "enable.auto.commit", "true", err, n) ||
+            !kconf(cc, "auto.commit.interval.ms", "500", err, n) ||
+            !kconf(cc, "auto.offset.reset", "earliest", err, n) ||
+            !kconf(cc, "enable.partition.eof", "true", err, n) ||
+            !kconf(cc, "queued.min.messages", "1000000", err, n)) {
+                if (cc)
+                        rd_kafka_conf_destroy(cc);
+                return -1;
+        }
+        rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+        rd_kafka_conf_set_opaque(cc, l);
+        if (!(l->cons = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, n)))
+                return -1;
+        rd_kafka_poll_set_consumer(l->cons);
+        rd_kafka_topic_partition_list_t *sub =
+                rd_kafka_topic_partition_list_new(TOPIC__COUNT);
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                rd_kafka_topic_partition_list_add(sub, l->in_topics[t],
+                                                  RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t e = rd_kafka_subscribe(l->cons, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (e) {
+                snprintf(err, n, "subscribe: %s", rd_kafka_err2str(e));
+                return -1;
+        }
+        /* librdkafka writes to the pipe when the queue turns non-empty:
+         * the loop wakes on data instead of polling */
+        if (pipe(l->pipefd) != 0)
+                return -1;
+        fcntl(l->pipefd[0], F_SETFL, O_NONBLOCK);
+        fcntl(l->pipefd[1], F_SETFL, O_NONBLOCK);
+        l->cq = rd_kafka_queue_get_consumer(l->cons);
+        rd_kafka_queue_io_event_enable(l->cq, l->pipefd[1], "1", 1);
+        count_expected(l);
+        return 0;
+}
+
+int live_run(const live_opts_t *o)
+{
+        live_t l;
+        memset(&l, 0, sizeof(l));
+        l.cfg = o->config;
+        l.until_idle = o->until_idle;
+        l.pipefd[0] = l.pipefd[1] = -1;
+        jw_init(&l.w);
+        char err[1024];
+        int rc = 2;
+        if (!(l.policy = policy_load(l.cfg->policy_file, err, sizeof(err))) ||
+            !(l.roster = roster_load(l.cfg->roster_file, err, sizeof(err))) ||
+            !(l.calendar = calendar_load(l.cfg->calendar_file, err,
+                                         sizeof(err)))) {
+                logf_("%s", err);
+                goto out;
+        }
+        l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
+        core_sink_t sink = {&l, sink_emit, sink_touched};
+        rc = 1;
+        if (!(l.core = core_new(&l.ctx, &sink)))
+                goto out;
+        config_redis_url(l.cfg->redis_url, l.redis_host,
+                         sizeof(l.redis_host), &l.redis_port, &l.redis_db);
+        long restored = store_restore(l.core, &l.ctx, l.redis_host,
+                                      l.redis_port, l.redis_db, err,
+                                      sizeof(err));
+        if (restored < 0) {
+                logf_("cannot restore state: %s", err);
+                goto out;
+        }
+        logf_("restored %ld accepted records from Redis", restored);
+        if (!pg_connect(&l)) {
+                logf_("PostgreSQL is required at start");
+                goto out;
+        }
+        l.base = event_base_new();
+        if (!l.base || setup_kafka(&l, err, sizeof(err)) != 0) {
+                logf_("Kafka: %s", err);
+                rc = 2;
+                goto out;
+        }
+        l.ev_queue = event_new(l.base, l.pipefd[0], EV_READ | EV_PERSIST,
+                               on_queue, &l);
+        l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
+        l.ev_retry = evtimer_new(l.base, on_retry, &l);
+        l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
+        l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
+        struct timeval tick = {0, l.cfg->batch_max_ms * 1000};
+        event_add(l.ev_queue, NULL);
+        event_add(l.ev_tick, &tick);
+        event_add(l.ev_term, NULL);
+        event_add(l.ev_int, NULL);
+        redis_connect(&l);
+        logf_("consuming %s, %s, %s as group %s", l.in_topics[0],
+              l.in_topics[1], l.in_topics[2], l.cfg->kafka_group);
+        event_base_dispatch(l.base);
+        rc = l.exit_code;
+        logf_("stopped: %lld records consumed, %lld batches made durable",
+              l.consumed, l.batches);
+out:
+        batch_clear(&l);
+        free(l.outs);
+        free(l.recs);
+        free(l.touched);
+        free(l.parts);
+        if (l.cq) {
+                rd_kafka_queue_io_event_enable(l.cq, -1, NULL, 0);
+                rd_kafka_queue_destroy(l.cq);
+        }
+        if (l.cons)
+                rd_kafka_destroy(l.cons);
+        if (l.prod) {
+                rd_kafka_flush(l.prod, 10000);
+                rd_kafka_destroy(l.prod);
+        }
+        if (l.redis)
+                redisAsyncFree(l.redis);
+        if (l.ev_pg_read)
+                event_free(l.ev_pg_read);
+        if (l.ev_pg_write)
+                event_free(l.ev_pg_write);
+        if (l.pg)
+                PQfinish(l.pg);
+        struct event *evs[] = {l.ev_queue, l.ev_tick, l.ev_retry, l.ev_term,
+                               l.ev_int};
+        for (size_t i = 0; i < 5; i++)
+                if (evs[i])
+                        event_free(evs[i]);
+        if (l.base)
+                event_base_free(l.base);
+        if (l.pipefd[0] >= 0) {
+                close(l.pipefd[0]);
+                close(l.pipefd[1]);
+        }
+        core_free(l.core);
+        jw_free(&l.w);
+        policy_free(l.policy);
+        roster_free(l.roster);
+        calendar_free(l.calendar);
+        return rc;
+}

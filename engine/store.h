@@ -1,0 +1,66 @@
+/*
+ * store — patuhd's state in Redis.
+ *
+ * The state of the rules is a pure function of the accepted records
+ * (SPEC §3.4), so Redis keeps exactly those, plus the ledger of what was
+ * published; everything else (days in service, duplicate sets, pending
+ * decision times) is rebuilt by admitting the records again at start.
+ * Keys carry the employee as a hash tag so that a Redis Cluster shards by
+ * employee, and expire past the amend horizon (store_ttl):
+ *
+ *   patuh:{E}:r:YYYY-MM-DD  list  accepted presence/call records of E's
+ *                                 work date (calls under the callee)
+ *   patuh:{E}:x             list  accepted excuse records of E
+ *   patuh:{E}:l:YYYY-MM-DD  hash  ledger: "kind|subject" -> publication,
+ *                                 "!alerted" -> 1 once not_clocked_in went out
+ *
+ * A stored record is a replay envelope with its Kafka coordinates:
+ * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":"<raw bytes>"}.
+ */
+#ifndef PATUH_STORE_H
+#define PATUH_STORE_H
+
+#include "../consumers/record.h"
+#include "../rules/eval.h"
+#include "core.h"
+#include "jw.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 3339 in UTC with nanoseconds ("2026-04-06T23:18:32.000000000Z"). */
+void store_format_utc(ptime_t t, char buf[40]);
+
+/* The key names above. */
+void store_key_records(const char *employee_id, int32_t day, char *buf,
+                       size_t n);
+void store_key_excuses(const char *employee_id, char *buf, size_t n);
+void store_key_ledger(const char *employee_id, int32_t day, char *buf,
+                      size_t n);
+
+/* How long a key lives after its last write, in seconds: the amend
+ * horizon plus two days.  Relative to the write, not to the work date, so
+ * that a backfill of old days survives a restart as long as a live day
+ * would (in live operation a day's keys are written on the day). */
+int64_t store_ttl(const eval_ctx_t *ctx);
+
+void store_envelope(jw_t *w, rec_topic_t topic, bool has_ts, ptime_t ts,
+                    int32_t partition, int64_t offset, const char *value,
+                    size_t len);
+
+/* A ledger entry and back (band resolved by name in the policy). */
+void store_pub(jw_t *w, const eval_ctx_t *ctx, const eval_pub_t *p);
+bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
+                     eval_pub_t *out);
+
+/*
+ * Rebuilds the core from Redis at start: ledgers first, then every stored
+ * record admitted again in (topic, partition, offset) order.  Uses a
+ * blocking connection (start-up only).  Returns the number of records
+ * restored, or -1 with errstr set.
+ */
+long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
+                   int port, int db, char *errstr, size_t errstr_size);
+
+#endif
