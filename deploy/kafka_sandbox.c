@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 static const char *const topics[] = {
-        "presence", "calls", "excuses", "violations", "tpp", "alerts", "dlq"};
+    "presence", "calls", "excuses", "violations", "tpp", "alerts", "dlq"};
 
 static volatile sig_atomic_t stop;
 
@@ -73,9 +73,8 @@ static void control(rd_kafka_mock_cluster_t *mc, char *line)
         } else if (argc == 4 && strcmp(argv[0], "leader") == 0 &&
                    parse_int(argv[2], 0, 100000, &b) == 0 &&
                    parse_int(argv[3], -1, 64, &c) == 0) {
-                err = rd_kafka_mock_partition_set_leader(mc, argv[1],
-                                                         (int32_t)b,
-                                                         (int32_t)c);
+                err = rd_kafka_mock_partition_set_leader(
+                    mc, argv[1], (int32_t)b, (int32_t)c);
         } else if (argc == 3 && strcmp(argv[0], "topic") == 0 &&
                    parse_int(argv[2], 1, 10000, &b) == 0) {
                 err = rd_kafka_mock_topic_create(mc, argv[1], (int)b, 1);
@@ -91,12 +90,13 @@ usage:
 
 static void usage(void)
 {
-        fputs("usage: patuh-kafka-sandbox [--brokers N] [--partitions P]\n"
-              "         [--prefix patuh.] [--bootstrap-file F] [--control FIFO]\n"
-              "Starts a librdkafka mock cluster on 127.0.0.1, creates the "
-              "patuh topics,\nprints the bootstrap address and runs until "
-              "SIGTERM.\n",
-              stderr);
+        fputs(
+            "usage: patuh-kafka-sandbox [--brokers N] [--partitions P]\n"
+            "         [--prefix patuh.] [--bootstrap-file F] [--control FIFO]\n"
+            "Starts a librdkafka mock cluster on 127.0.0.1, creates the "
+            "patuh topics,\nprints the bootstrap address and runs until "
+            "SIGTERM.\n",
+            stderr);
 }
 
 int main(int argc, char **argv)
@@ -129,13 +129,13 @@ int main(int argc, char **argv)
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
         rd_kafka_t *rk =
-                rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!rk) {
                 fprintf(stderr, "sandbox: %s\n", errstr);
                 return 1;
         }
         rd_kafka_mock_cluster_t *mc =
-                rd_kafka_mock_cluster_new(rk, (int)brokers);
+            rd_kafka_mock_cluster_new(rk, (int)brokers);
         if (!mc) {
                 fprintf(stderr, "sandbox: cannot start the mock cluster\n");
                 rd_kafka_destroy(rk);
@@ -145,8 +145,7 @@ int main(int argc, char **argv)
                 char name[256];
                 snprintf(name, sizeof(name), "%s%s", prefix, topics[t]);
                 rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-                        mc, name, (int)partitions,
-                        brokers < 3 ? (int)brokers : 3);
+                    mc, name, (int)partitions, brokers < 3 ? (int)brokers : 3);
                 if (err)
                         fprintf(stderr, "sandbox: topic %s: %s\n", name,
                                 rd_kafka_err2str(err));

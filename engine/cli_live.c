@@ -61,16 +61,17 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                 if (envelope_parse(&env, s, n, detail, sizeof(detail)) !=
                     DLQ_NONE) {
                         /* no topic to send it to: said here, not lost */
-                        fprintf(stderr, "patuh produce: %s line %ld: %s "
-                                        "(not sent)\n",
+                        fprintf(stderr,
+                                "patuh produce: %s line %ld: %s "
+                                "(not sent)\n",
                                 path, lineno, detail);
                         (*skipped)++;
                         envelope_free(&env);
                         continue;
                 }
                 record_t rec;
-                bool ok = envelope_record(&env, &rec, detail,
-                                          sizeof(detail)) == DLQ_NONE;
+                bool ok = envelope_record(&env, &rec, detail, sizeof(detail)) ==
+                          DLQ_NONE;
                 /* SPEC §1: the key is the employee (the callee for calls);
                  * a broken record keeps no key and patuhd dead-letters it */
                 const char *key = ok ? record_key(&rec) : NULL;
@@ -78,15 +79,15 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                             : ok       ? record_time(&rec)
                                        : PTIME_NEVER;
                 int64_t ms = ptime_cmp(t, PTIME_NEVER) == 0
-                                     ? 0
-                                     : t.sec * 1000 + t.nsec / 1000000;
+                                 ? 0
+                                 : t.sec * 1000 + t.nsec / 1000000;
                 char topic[256], tsbuf[96] = "";
                 snprintf(topic, sizeof(topic), "%s%s", prefix,
                          rec_topic_name((rec_topic_t)env.topic));
-                int tl = env.has_ts ? pj_string(&env.doc,
-                                                pj_get(&env.doc, 0, "ts"),
-                                                tsbuf, sizeof(tsbuf))
-                                    : 0;
+                int tl = env.has_ts
+                             ? pj_string(&env.doc, pj_get(&env.doc, 0, "ts"),
+                                         tsbuf, sizeof(tsbuf))
+                             : 0;
                 rd_kafka_headers_t *h = rd_kafka_headers_new(1);
                 if (env.has_ts && tl > 0)
                         rd_kafka_header_add(h, PATUH_HDR_TS, -1, tsbuf, tl);
@@ -95,13 +96,12 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                 rd_kafka_resp_err_t err;
                 for (;;) {
                         err = rd_kafka_producev(
-                                rk, RD_KAFKA_V_TOPIC(topic),
-                                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                                RD_KAFKA_V_VALUE((void *)env.value,
-                                                 env.value_len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_TIMESTAMP(ms > 0 ? ms : 0),
-                                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+                            rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                            RD_KAFKA_V_VALUE((void *)env.value, env.value_len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_TIMESTAMP(ms > 0 ? ms : 0),
+                            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
                         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 break;
                         rd_kafka_poll(rk, 100); /* let the queue drain */
@@ -172,8 +172,8 @@ int cli_produce(int argc, char **argv)
         }
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_conf_set_opaque(conf, &failed);
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err,
-                                      sizeof(err));
+        rd_kafka_t *rk =
+            rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         if (!rk) {
                 fprintf(stderr, "patuh produce: %s\n", err);
                 return 2;
@@ -252,8 +252,9 @@ int cli_violations(int argc, char **argv)
         }
         PGconn *pg = PQconnectdb(conninfo);
         if (PQstatus(pg) != CONNECTION_OK) {
-                fprintf(stderr, "patuh violations: cannot connect to "
-                                "PostgreSQL: %s",
+                fprintf(stderr,
+                        "patuh violations: cannot connect to "
+                        "PostgreSQL: %s",
                         PQerrorMessage(pg));
                 PQfinish(pg);
                 return 1;
@@ -312,8 +313,7 @@ int cli_violations(int argc, char **argv)
                         printf("\nRekap per unit kerja\n\n");
                         for (int i = 0; i < PQntuples(r); i++)
                                 printf("  %-12s %-18s %4s  potongan Rp%s\n",
-                                       PQgetvalue(r, i, 0),
-                                       PQgetvalue(r, i, 1),
+                                       PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                                        PQgetvalue(r, i, 2),
                                        PQgetvalue(r, i, 3));
                 }

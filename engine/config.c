@@ -70,17 +70,15 @@ void config_free(config_t *c)
 static bool apply(config_t *c, const char *key, const char *value,
                   const char *where, char *errstr, size_t n)
 {
-        char **str = strcmp(key, "policy.file") == 0     ? &c->policy_file
-                     : strcmp(key, "roster.file") == 0   ? &c->roster_file
-                     : strcmp(key, "calendar.file") == 0 ? &c->calendar_file
-                     : strcmp(key, "kafka.bootstrap") == 0
-                             ? &c->kafka_bootstrap
-                     : strcmp(key, "kafka.group") == 0 ? &c->kafka_group
-                     : strcmp(key, "kafka.topic_prefix") == 0
-                             ? &c->topic_prefix
-                     : strcmp(key, "redis.url") == 0   ? &c->redis_url
-                     : strcmp(key, "pg.conninfo") == 0 ? &c->pg_conninfo
-                                                       : NULL;
+        char **str = strcmp(key, "policy.file") == 0       ? &c->policy_file
+                     : strcmp(key, "roster.file") == 0     ? &c->roster_file
+                     : strcmp(key, "calendar.file") == 0   ? &c->calendar_file
+                     : strcmp(key, "kafka.bootstrap") == 0 ? &c->kafka_bootstrap
+                     : strcmp(key, "kafka.group") == 0     ? &c->kafka_group
+                     : strcmp(key, "kafka.topic_prefix") == 0 ? &c->topic_prefix
+                     : strcmp(key, "redis.url") == 0          ? &c->redis_url
+                     : strcmp(key, "pg.conninfo") == 0        ? &c->pg_conninfo
+                                                              : NULL;
         if (str) {
                 if (!*value) {
                         snprintf(errstr, n, "%s: %s: empty value", where, key);
@@ -94,7 +92,8 @@ static bool apply(config_t *c, const char *key, const char *value,
                 if (!parse_long(value, 1, rec ? 1000000 : 60000,
                                 rec ? &c->batch_max_records
                                     : &c->batch_max_ms)) {
-                        snprintf(errstr, n, "%s: %s: expected an integer "
+                        snprintf(errstr, n,
+                                 "%s: %s: expected an integer "
                                  "between 1 and %d",
                                  where, key, rec ? 1000000 : 60000);
                         return false;
@@ -103,7 +102,7 @@ static bool apply(config_t *c, const char *key, const char *value,
         }
         if (strncmp(key, "kafka.", 6) == 0 && key[6]) {
                 config_kv_t *kv =
-                        realloc(c->kafka, (c->n_kafka + 1) * sizeof(*kv));
+                    realloc(c->kafka, (c->n_kafka + 1) * sizeof(*kv));
                 if (!kv)
                         return false;
                 c->kafka = kv;
@@ -147,8 +146,8 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
                 if (n == 0 || s[0] == '#')
                         continue;
                 char where[600];
-                snprintf(where, sizeof(where), "config file %s line %zu",
-                         path, line);
+                snprintf(where, sizeof(where), "config file %s line %zu", path,
+                         line);
                 const char *eq = memchr(s, '=', n);
                 if (!eq) {
                         snprintf(errstr, errstr_size,
@@ -173,13 +172,13 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
              env_override(&c->pg_conninfo, "PATUH_PG_CONNINFO");
         if (ok) {
                 const char *missing =
-                        !c->policy_file       ? "policy.file"
-                        : !c->roster_file     ? "roster.file"
-                        : !c->calendar_file   ? "calendar.file"
-                        : !c->kafka_bootstrap ? "kafka.bootstrap (or "
-                                                "PATUH_KAFKA_BOOTSTRAP)"
-                        : !c->redis_url ? "redis.url (or PATUH_REDIS_URL)"
-                        : !c->pg_conninfo ? "pg.conninfo (or PATUH_PG_CONNINFO)"
+                    !c->policy_file       ? "policy.file"
+                    : !c->roster_file     ? "roster.file"
+                    : !c->calendar_file   ? "calendar.file"
+                    : !c->kafka_bootstrap ? "kafka.bootstrap (or "
+                                            "PATUH_KAFKA_BOOTSTRAP)"
+                    : !c->redis_url       ? "redis.url (or PATUH_REDIS_URL)"
+                    : !c->pg_conninfo     ? "pg.conninfo (or PATUH_PG_CONNINFO)"
                                           : NULL;
                 if (missing) {
                         snprintf(errstr, errstr_size,
@@ -210,8 +209,8 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
         return c;
 }
 
-bool config_redis_url(const char *url, char *host, size_t host_size,
-                      int *port, int *db)
+bool config_redis_url(const char *url, char *host, size_t host_size, int *port,
+                      int *db)
 {
         if (strncmp(url, "redis://", 8) != 0)
                 return false;

@@ -40,7 +40,7 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size);
 void config_free(config_t *c);
 
 /* Host, port and database number of a redis://host:port/db URL. */
-bool config_redis_url(const char *url, char *host, size_t host_size,
-                      int *port, int *db);
+bool config_redis_url(const char *url, char *host, size_t host_size, int *port,
+                      int *db);
 
 #endif

@@ -346,8 +346,7 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                 emp_state_t *es = &c->emps[emp];
                 day_state_t *ds = day_find(es, day);
                 if ((ds &&
-                     ((ds->att.has_in &&
-                       ds->att.in_at.sec < due.sec + 60) ||
+                     ((ds->att.has_in && ds->att.in_at.sec < due.sec + 60) ||
                       ds->alerted)) ||
                     !eval_expected(c->ctx, emp, day, true,
                                    (eval_excuses_t){es->ex, es->n_ex}))
@@ -828,7 +827,9 @@ void core_restore_end(core_t *c)
                 emp_state_t *es = &c->emps[e];
                 /* evaluate() may add days: walk a copy of the keys */
                 uint32_t n = es->n_days;
-                int32_t *days = malloc((n ? n : 1) * sizeof(*days));
+                if (n == 0)
+                        continue;
+                int32_t *days = malloc(n * sizeof(*days));
                 if (!days) {
                         c->failed = true;
                         return;

@@ -28,12 +28,12 @@
 
 /* Output topics, in core_out_t order, then the dead letters. */
 enum { OUT_VIOLATIONS, OUT_TPP, OUT_ALERTS, OUT_DLQ, OUT__COUNT };
-static const char *const out_names[OUT__COUNT] = {"violations", "tpp",
-                                                  "alerts", "dlq"};
+static const char *const out_names[OUT__COUNT] = {"violations", "tpp", "alerts",
+                                                  "dlq"};
 
 /* One input partition and how far it has been read (SPEC §4.2). */
 typedef struct part {
-        int topic;           /* rec_topic_t */
+        int topic; /* rec_topic_t */
         int32_t partition;
         bool assigned;
         bool at_end;         /* consumed to its end (EOF, nothing newer) */
@@ -45,9 +45,9 @@ typedef struct part {
 
 /* A publication or dead letter waiting to be made durable. */
 typedef struct out_item {
-        int out;          /* OUT_* */
-        char *key;        /* owned; Kafka key */
-        char *json;       /* owned */
+        int out;    /* OUT_* */
+        char *key;  /* owned; Kafka key */
+        char *json; /* owned */
         size_t len;
         int32_t revision; /* of the violation behind it, or 0 */
 } out_item_t;
@@ -130,8 +130,15 @@ static void logf_(const char *fmt, ...)
         fputc('\n', stderr);
 }
 
+/* The wall clock, or PATUH_NOW (an RFC 3339 instant) when set: tests and
+ * backfills of dates not yet reached (the public scenarios run in 2027)
+ * pin "now" instead of waiting for it. */
 static ptime_t wall_now(void)
 {
+        const char *fake = getenv("PATUH_NOW");
+        ptime_t t;
+        if (fake && ptime_parse_rfc3339(fake, strlen(fake), &t))
+                return t;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (ptime_t){ts.tv_sec, (int32_t)ts.tv_nsec};
@@ -262,9 +269,12 @@ static bool watermark(const live_t *l, ptime_t *wm)
                 if (!p->assigned)
                         continue;
                 assigned++;
-                ptime_t t = p->at_end    ? now
-                            : p->has_msg ? p->last_ts
-                                         : PTIME_NEVER;
+                /* at its end: now, but never before what was read */
+                ptime_t t =
+                    p->at_end && (!p->has_msg || ptime_cmp(now, p->last_ts) > 0)
+                        ? now
+                    : p->has_msg ? p->last_ts
+                                 : PTIME_NEVER;
                 if (ptime_cmp(t, min) < 0)
                         min = t;
         }
@@ -302,7 +312,7 @@ static bool arrival(const rd_kafka_message_t *m, ptime_t *ts)
                     RD_KAFKA_RESP_ERR_NO_ERROR)
                         return false;
                 if (rd_kafka_header_get_last(h, PATUH_HDR_TS, &v, &n) ==
-                            RD_KAFKA_RESP_ERR_NO_ERROR &&
+                        RD_KAFKA_RESP_ERR_NO_ERROR &&
                     v && ptime_parse_rfc3339(v, n, ts))
                         return true;
         }
@@ -330,8 +340,7 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
                 store_key_excuses(emp_id, r->key, sizeof(r->key));
         else
                 store_key_records(emp_id,
-                                  tz_local_day(l->policy->tz,
-                                               record_time(rec)),
+                                  tz_local_day(l->policy->tz, record_time(rec)),
                                   r->key, sizeof(r->key));
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
@@ -355,8 +364,8 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
                 p->next_offset = m->offset + 1;
                 rd_kafka_timestamp_type_t tt;
                 int64_t ms = rd_kafka_message_timestamp(m, &tt);
-                p->last_ts = has_ts ? ts
-                                    : (ptime_t){ptime_floordiv(ms, 1000), 0};
+                p->last_ts =
+                    has_ts ? ts : (ptime_t){ptime_floordiv(ms, 1000), 0};
                 l->offsets_dirty = true;
         }
         l->consumed++;
@@ -364,17 +373,16 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
         char detail[256] = "";
         bool dup = false;
         dlq_reason_t reason = record_decode_bytes(
-                (rec_topic_t)topic, m->payload ? m->payload : "", m->len,
-                &rec, detail, sizeof(detail));
+            (rec_topic_t)topic, m->payload ? m->payload : "", m->len, &rec,
+            detail, sizeof(detail));
         if (reason == DLQ_NONE)
                 reason = core_admit(l->core, &rec, has_ts, ts, &dup, detail,
                                     sizeof(detail));
         if (reason != DLQ_NONE) {
                 /* SPEC §5: with the original bytes and where they came
                  * from; the partition moves on */
-                out_dlq_src_t src = {NULL,         -1,     topic,
-                                     m->partition, m->offset, has_ts,
-                                     ts};
+                out_dlq_src_t src = {NULL,      -1,     topic, m->partition,
+                                     m->offset, has_ts, ts};
                 out_dlq(&l->w, &l->ctx, &src, reason, detail,
                         reason == DLQ_MALFORMED ? NULL : rec.event_id,
                         m->payload ? m->payload : "", m->len);
@@ -447,8 +455,7 @@ static bool pg_connect(live_t *l)
         const char *vals[] = {l->cfg->pg_conninfo, "3", NULL};
         l->pg = PQconnectdbParams(keys, vals, 1);
         if (PQstatus(l->pg) != CONNECTION_OK) {
-                logf_("PostgreSQL: cannot connect: %s",
-                      PQerrorMessage(l->pg));
+                logf_("PostgreSQL: cannot connect: %s", PQerrorMessage(l->pg));
                 return false;
         }
         if (PQsetnonblocking(l->pg, 1) != 0 || !PQenterPipelineMode(l->pg)) {
@@ -530,35 +537,32 @@ static void phase_pg(live_t *l)
         if (!l->ev_pg_read) {
                 l->ev_pg_read = event_new(l->base, PQsocket(l->pg),
                                           EV_READ | EV_PERSIST, on_pg_read, l);
-                l->ev_pg_write = event_new(l->base, PQsocket(l->pg),
-                                           EV_WRITE | EV_PERSIST, on_pg_write,
-                                           l);
+                l->ev_pg_write =
+                    event_new(l->base, PQsocket(l->pg), EV_WRITE | EV_PERSIST,
+                              on_pg_write, l);
         }
         l->pg_error = false;
-        bool ok = PQsendQueryParams(l->pg, "BEGIN", 0, NULL, NULL, NULL, NULL,
-                                    0);
+        bool ok =
+            PQsendQueryParams(l->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
         for (size_t i = 0; ok && i < l->n_outs; i++) {
                 const out_item_t *o = &l->outs[i];
                 char rev[16];
                 snprintf(rev, sizeof(rev), "%d", o->revision);
                 const char *params[2] = {o->json, rev};
                 const char *sql =
-                        o->out == OUT_VIOLATIONS
-                                ? "SELECT patuh_publish_revision($1::jsonb)"
-                        : o->out == OUT_TPP
-                                ? "SELECT patuh_publish_tpp($1::jsonb, "
-                                  "$2::int)"
-                        : o->out == OUT_DLQ
-                                ? "SELECT patuh_dead_letter($1::jsonb)"
-                                : NULL;
+                    o->out == OUT_VIOLATIONS
+                        ? "SELECT patuh_publish_revision($1::jsonb)"
+                    : o->out == OUT_TPP ? "SELECT patuh_publish_tpp($1::jsonb, "
+                                          "$2::int)"
+                    : o->out == OUT_DLQ ? "SELECT patuh_dead_letter($1::jsonb)"
+                                        : NULL;
                 if (sql)
                         ok = PQsendQueryParams(l->pg, sql,
                                                o->out == OUT_TPP ? 2 : 1, NULL,
                                                params, NULL, NULL, 0);
         }
         ok = ok &&
-             PQsendQueryParams(l->pg, "COMMIT", 0, NULL, NULL, NULL, NULL,
-                               0) &&
+             PQsendQueryParams(l->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) &&
              PQpipelineSync(l->pg);
         if (!ok) {
                 logf_("PostgreSQL: %s", PQerrorMessage(l->pg));
@@ -597,12 +601,11 @@ static void phase_kafka(live_t *l)
                 rd_kafka_resp_err_t err;
                 do {
                         err = rd_kafka_producev(
-                                l->prod,
-                                RD_KAFKA_V_TOPIC(l->out_topics[o->out]),
-                                RD_KAFKA_V_KEY(o->key, strlen(o->key)),
-                                RD_KAFKA_V_VALUE(o->json, o->len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_END);
+                            l->prod, RD_KAFKA_V_TOPIC(l->out_topics[o->out]),
+                            RD_KAFKA_V_KEY(o->key, strlen(o->key)),
+                            RD_KAFKA_V_VALUE(o->json, o->len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
                         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 rd_kafka_poll(l->prod, 50);
                 } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
@@ -741,7 +744,9 @@ static void phase_redis(live_t *l)
                 const char *ex[3] = {"EXPIRE", r->key, ttl};
                 redis_cmd(l, 3, ex, NULL, false);
         }
-        qsort(l->touched, l->n_touched, sizeof(*l->touched), touched_cmp);
+        if (l->n_touched)
+                qsort(l->touched, l->n_touched, sizeof(*l->touched),
+                      touched_cmp);
         for (size_t i = 0; i < l->n_touched; i++) {
                 if (i && !touched_cmp(&l->touched[i - 1], &l->touched[i]))
                         continue;
@@ -773,8 +778,7 @@ static void phase_redis(live_t *l)
                         const eval_pub_t *p = &led->v[j];
                         char field[EVAL_ID_MAX + 32];
                         int fl = snprintf(field, sizeof(field), "%s|%s",
-                                          vkind_name(p->d.kind),
-                                          p->d.subject);
+                                          vkind_name(p->d.kind), p->d.subject);
                         own[k] = dup_n(field, (size_t)fl);
                         argv[a] = own[k++];
                         lens[a++] = (size_t)fl;
@@ -816,14 +820,14 @@ static void phase_redis(live_t *l)
 static void phase_offsets(live_t *l)
 {
         rd_kafka_topic_partition_list_t *list =
-                rd_kafka_topic_partition_list_new((int)l->n_parts);
+            rd_kafka_topic_partition_list_new((int)l->n_parts);
         for (size_t i = 0; i < l->n_parts; i++) {
                 part_t *p = &l->parts[i];
                 if (!p->assigned || p->next_offset <= p->stored)
                         continue;
                 rd_kafka_topic_partition_list_add(list, l->in_topics[p->topic],
                                                   p->partition)
-                        ->offset = p->next_offset;
+                    ->offset = p->next_offset;
                 p->stored = p->next_offset;
         }
         if (list->cnt > 0) {
@@ -840,7 +844,8 @@ static void phase_offsets(live_t *l)
                 event_active(l->ev_queue, EV_READ, 0);
 }
 
-/* ---- consumption ---------------------------------------------------------- */
+/* ---- consumption ----------------------------------------------------------
+ */
 
 static void finish(live_t *l)
 {
@@ -881,8 +886,8 @@ static void consume(live_t *l)
                         break;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         int t = topic_index(l, rd_kafka_topic_name(m->rkt));
-                        part_t *p = t >= 0 ? part_get(l, t, m->partition)
-                                           : NULL;
+                        part_t *p =
+                            t >= 0 ? part_get(l, t, m->partition) : NULL;
                         if (p)
                                 p->at_end = true;
                 } else if (m->err) {
@@ -897,9 +902,8 @@ static void consume(live_t *l)
         if (watermark(l, &wm)) {
                 core_set_watermark(l->core, wm);
                 core_fire(l->core);
-                core_alert_closed_outages(l->core,
-                                          tz_local_day(l->policy->tz,
-                                                       wall_now()));
+                core_alert_closed_outages(
+                    l->core, tz_local_day(l->policy->tz, wall_now()));
         }
         if (core_failed(l->core)) {
                 logf_("out of memory");
@@ -961,8 +965,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         (void)rk;
         for (int i = 0; i < parts->cnt; i++) {
                 int t = topic_index(l, parts->elems[i].topic);
-                part_t *p = t >= 0 ? part_get(l, t, parts->elems[i].partition)
-                                   : NULL;
+                part_t *p =
+                    t >= 0 ? part_get(l, t, parts->elems[i].partition) : NULL;
                 if (!p)
                         continue;
                 p->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
@@ -980,10 +984,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
-/* ---- set-up ----------------------------------------------------------------- */
+/* ---- set-up -----------------------------------------------------------------
+ */
 
-static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v,
-                  char *err, size_t n)
+static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
+                  size_t n)
 {
         return rd_kafka_conf_set(c, k, v, err, n) == RD_KAFKA_CONF_OK;
 }
@@ -991,11 +996,11 @@ static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v,
 static rd_kafka_conf_t *base_conf(const live_t *l, char *err, size_t n)
 {
         rd_kafka_conf_t *c = rd_kafka_conf_new();
-        bool ok = kconf(c, "bootstrap.servers", l->cfg->kafka_bootstrap, err,
-                        n);
+        bool ok =
+            kconf(c, "bootstrap.servers", l->cfg->kafka_bootstrap, err, n);
         for (size_t i = 0; ok && i < l->cfg->n_kafka; i++)
-                ok = kconf(c, l->cfg->kafka[i].key, l->cfg->kafka[i].value,
-                           err, n);
+                ok = kconf(c, l->cfg->kafka[i].key, l->cfg->kafka[i].value, err,
+                           n);
         if (!ok) {
                 rd_kafka_conf_destroy(c);
                 return NULL;
@@ -1042,7 +1047,7 @@ static int setup_kafka(live_t *l, char *err, size_t n)
                 return -1;
         rd_kafka_poll_set_consumer(l->cons);
         rd_kafka_topic_partition_list_t *sub =
-                rd_kafka_topic_partition_list_new(TOPIC__COUNT);
+            rd_kafka_topic_partition_list_new(TOPIC__COUNT);
         for (int t = 0; t < TOPIC__COUNT; t++)
                 rd_kafka_topic_partition_list_add(sub, l->in_topics[t],
                                                   RD_KAFKA_PARTITION_UA);
@@ -1076,8 +1081,8 @@ int live_run(const live_opts_t *o)
         int rc = 2;
         if (!(l.policy = policy_load(l.cfg->policy_file, err, sizeof(err))) ||
             !(l.roster = roster_load(l.cfg->roster_file, err, sizeof(err))) ||
-            !(l.calendar = calendar_load(l.cfg->calendar_file, err,
-                                         sizeof(err)))) {
+            !(l.calendar =
+                  calendar_load(l.cfg->calendar_file, err, sizeof(err)))) {
                 logf_("%s", err);
                 goto out;
         }
@@ -1086,11 +1091,11 @@ int live_run(const live_opts_t *o)
         rc = 1;
         if (!(l.core = core_new(&l.ctx, &sink)))
                 goto out;
-        config_redis_url(l.cfg->redis_url, l.redis_host,
-                         sizeof(l.redis_host), &l.redis_port, &l.redis_db);
-        long restored = store_restore(l.core, &l.ctx, l.redis_host,
-                                      l.redis_port, l.redis_db, err,
-                                      sizeof(err));
+        config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
+                         &l.redis_port, &l.redis_db);
+        long restored =
+            store_restore(l.core, &l.ctx, l.redis_host, l.redis_port,
+                          l.redis_db, err, sizeof(err));
         if (restored < 0) {
                 logf_("cannot restore state: %s", err);
                 goto out;
@@ -1106,8 +1111,8 @@ int live_run(const live_opts_t *o)
                 rc = 2;
                 goto out;
         }
-        l.ev_queue = event_new(l.base, l.pipefd[0], EV_READ | EV_PERSIST,
-                               on_queue, &l);
+        l.ev_queue =
+            event_new(l.base, l.pipefd[0], EV_READ | EV_PERSIST, on_queue, &l);
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
         l.ev_retry = evtimer_new(l.base, on_retry, &l);
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);

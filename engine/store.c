@@ -31,8 +31,7 @@ void store_key_excuses(const char *employee_id, char *buf, size_t n)
         snprintf(buf, n, "patuh:{%s}:x", employee_id);
 }
 
-void store_key_ledger(const char *employee_id, int32_t day, char *buf,
-                      size_t n)
+void store_key_ledger(const char *employee_id, int32_t day, char *buf, size_t n)
 {
         char d[11];
         ptime_format_date(day, d);
@@ -87,8 +86,8 @@ void store_pub(jw_t *w, const eval_ctx_t *ctx, const eval_pub_t *p)
         jw_key(w, "a");
         jw_int(w, d->amount);
         jw_key(w, "c");
-        jw_str(w, d->caller >= 0 ? ctx->roster->emp[d->caller].employee_id
-                                 : NULL);
+        jw_str(w,
+               d->caller >= 0 ? ctx->roster->emp[d->caller].employee_id : NULL);
         jw_key(w, "cs");
         jw_int(w, d->call_at.sec);
         jw_key(w, "cn");
@@ -175,9 +174,9 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
             pj_string(&d, b, buf, sizeof(buf)) >= 0) {
                 const policy_t *p = ctx->policy;
                 const policy_band_t *bands =
-                        x->kind == VK_LATE_CLOCK_IN ? p->late : p->early;
-                size_t nb = x->kind == VK_LATE_CLOCK_IN ? p->n_late
-                                                        : p->n_early;
+                    x->kind == VK_LATE_CLOCK_IN ? p->late : p->early;
+                size_t nb =
+                    x->kind == VK_LATE_CLOCK_IN ? p->n_late : p->n_early;
                 for (size_t i = 0; i < nb; i++)
                         if (strcmp(bands[i].name, buf) == 0)
                                 x->band = &bands[i];
@@ -205,8 +204,7 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
                 uint32_t i = (uint32_t)e + 1;
                 for (uint32_t m = 0; m < d.tok[e].count; m++) {
                         if (x->n_evidence < EVAL_MAX_EVIDENCE &&
-                            pj_string(&d, (int)i,
-                                      x->evidence[x->n_evidence],
+                            pj_string(&d, (int)i, x->evidence[x->n_evidence],
                                       EVAL_ID_MAX) >= 0)
                                 x->n_evidence++;
                         i = d.tok[i].end;
@@ -254,9 +252,8 @@ static bool parse_key(const eval_ctx_t *ctx, const char *key, char kind,
                       int32_t *emp, int32_t *day)
 {
         const char *open = strchr(key, '{'), *close = strchr(key, '}');
-        if (!open || !close || close < open ||
-            strlen(close) != 14 || close[1] != ':' || close[2] != kind ||
-            close[3] != ':')
+        if (!open || !close || close < open || strlen(close) != 14 ||
+            close[1] != ':' || close[2] != kind || close[3] != ':')
                 return false;
         *emp = roster_find(ctx->roster, open + 1, (size_t)(close - open - 1));
         return *emp >= 0 && ptime_parse_date(close + 4, 10, day);
@@ -365,8 +362,8 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                 for (size_t k = 0; k < rep->elements; k++) {
                         if (nrec == capr) {
                                 capr = capr ? capr * 2 : 4096;
-                                stored_t *nr = realloc(recs,
-                                                       capr * sizeof(*nr));
+                                stored_t *nr =
+                                    realloc(recs, capr * sizeof(*nr));
                                 if (!nr) {
                                         freeReplyObject(rep);
                                         free(recs);
@@ -380,15 +377,14 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                         pj_doc_t d;
                         int64_t p = 0, o = 0;
                         char topic[16];
-                        if (!pj_parse_any(&d, e->str, e->len, tok, 16,
-                                          &heap))
+                        if (!pj_parse_any(&d, e->str, e->len, tok, 16, &heap))
                                 continue;
                         int tt = pj_get(&d, 0, "topic");
-                        bool ok = tt >= 0 &&
-                                  pj_string(&d, tt, topic, sizeof(topic)) >=
-                                          0 &&
-                                  tok_int(&d, pj_get(&d, 0, "p"), &p) &&
-                                  tok_int(&d, pj_get(&d, 0, "o"), &o);
+                        bool ok =
+                            tt >= 0 &&
+                            pj_string(&d, tt, topic, sizeof(topic)) >= 0 &&
+                            tok_int(&d, pj_get(&d, 0, "p"), &p) &&
+                            tok_int(&d, pj_get(&d, 0, "o"), &o);
                         free(heap);
                         if (!ok)
                                 continue;
@@ -404,7 +400,8 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                 }
                 freeReplyObject(rep);
         }
-        qsort(recs, nrec, sizeof(*recs), stored_cmp);
+        if (nrec)
+                qsort(recs, nrec, sizeof(*recs), stored_cmp);
         for (size_t i = 0; i < nrec; i++) {
                 envelope_t env;
                 record_t rec;
@@ -413,9 +410,9 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                 if (envelope_parse(&env, recs[i].text, recs[i].len, detail,
                                    sizeof(detail)) == DLQ_NONE &&
                     envelope_record(&env, &rec, detail, sizeof(detail)) ==
-                            DLQ_NONE)
-                        (void)core_admit(core, &rec, env.has_ts, env.ts,
-                                         &dup, detail, sizeof(detail));
+                        DLQ_NONE)
+                        (void)core_admit(core, &rec, env.has_ts, env.ts, &dup,
+                                         detail, sizeof(detail));
                 envelope_free(&env);
                 free(recs[i].text);
         }
