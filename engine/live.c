@@ -169,8 +169,8 @@ static bool grow(void **v, size_t *cap, size_t n, size_t elem)
 
 /* ---- batch contents ----------------------------------------------------- */
 
-static void add_out(live_t *l, int out, const char *key, const char *json,
-                    size_t len, int32_t revision)
+static void add_out(live_t *l, int out, const char *key, size_t key_len,
+                    const char *json, size_t len, int32_t revision)
 {
         if (!grow((void **)&l->outs, &l->cap_outs, l->n_outs,
                   sizeof(*l->outs))) {
@@ -180,7 +180,7 @@ static void add_out(live_t *l, int out, const char *key, const char *json,
         }
         out_item_t *o = &l->outs[l->n_outs++];
         o->out = out;
-        o->key = dup_n(key ? key : "", key ? strlen(key) : 0);
+        o->key = dup_n(key ? key : "", key ? key_len : 0);
         o->json = dup_n(json, len);
         o->len = len;
         o->revision = revision;
@@ -194,7 +194,7 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
                 out == CORE_OUT_REVISION ? OUT_VIOLATIONS
                 : out == CORE_OUT_TPP    ? OUT_TPP
                                          : OUT_ALERTS,
-                key, json, len, p ? p->revision : 0);
+                key, key ? strlen(key) : 0, json, len, p ? p->revision : 0);
 }
 
 static void sink_touched(void *ud, int32_t emp, int32_t day)
@@ -386,8 +386,9 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
                 out_dlq(&l->w, &l->ctx, &src, reason, detail,
                         reason == DLQ_MALFORMED ? NULL : rec.event_id,
                         m->payload ? m->payload : "", m->len);
+                /* the Kafka key is bytes, not a C string */
                 add_out(l, OUT_DLQ, m->key ? (const char *)m->key : "",
-                        l->w.buf, l->w.len, 0);
+                        m->key ? m->key_len : 0, l->w.buf, l->w.len, 0);
                 jw_reset(&l->w);
                 return;
         }
