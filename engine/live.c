@@ -133,6 +133,9 @@ static void logf_(const char *fmt, ...)
 /* The wall clock, or PATUH_NOW (an RFC 3339 instant) when set: tests and
  * backfills of dates not yet reached (the public scenarios run in 2027)
  * pin "now" instead of waiting for it. */
+/* PATUH_TRACE=1 logs each phase of each batch with its duration. */
+static void trace(live_t *l, const char *what);
+
 static ptime_t wall_now(void)
 {
         const char *fake = getenv("PATUH_NOW");
@@ -165,6 +168,23 @@ static bool grow(void **v, size_t *cap, size_t n, size_t elem)
         *v = nv;
         *cap = nc;
         return true;
+}
+
+static void trace(live_t *l, const char *what)
+{
+        static int on = -1;
+        static struct timespec last;
+        if (on < 0)
+                on = getenv("PATUH_TRACE") != NULL;
+        if (!on)
+                return;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double ms = (double)(now.tv_sec - last.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - last.tv_nsec) / 1e6;
+        last = now;
+        logf_("trace: %-8s +%.1f ms (outs %zu, recs %zu, touched %zu)", what,
+              ms, l->n_outs, l->n_recs, l->n_touched);
 }
 
 /* ---- batch contents ----------------------------------------------------- */
@@ -523,6 +543,7 @@ static void on_pg_read(evutil_socket_t fd, short what, void *arg)
  * in one pipelined transaction (idempotent upserts). */
 static void phase_pg(live_t *l)
 {
+        trace(l, "pg");
         l->phase = PH_PG;
         size_t n = 0;
         for (size_t i = 0; i < l->n_outs; i++)
@@ -595,6 +616,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
  * message is acknowledged. */
 static void phase_kafka(live_t *l)
 {
+        trace(l, "kafka");
         l->phase = PH_KAFKA;
         l->prod_failed = 0;
         for (size_t i = 0; i < l->n_outs; i++) {
@@ -721,6 +743,7 @@ static int touched_cmp(const void *a, const void *b)
  * MULTI/EXEC so that records and ledgers never disagree. */
 static void phase_redis(live_t *l)
 {
+        trace(l, "redis");
         l->phase = PH_REDIS;
         if (!l->n_recs && !l->n_touched && !l->offsets_dirty) {
                 phase_offsets(l);
@@ -820,6 +843,7 @@ static void phase_redis(live_t *l)
 /* Offsets last: only now is the batch's input safe to skip. */
 static void phase_offsets(live_t *l)
 {
+        trace(l, "offsets");
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new((int)l->n_parts);
         for (size_t i = 0; i < l->n_parts; i++) {
@@ -881,6 +905,7 @@ static void consume(live_t *l)
                 return;
         }
         long n = 0;
+        trace(l, "consume");
         while (n < l->cfg->batch_max_records) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(l->cons, 0);
                 if (!m)
