@@ -136,7 +136,7 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        c->batch_max_records = 5000;
+        c->batch_max_records = 10000;
         c->batch_max_ms = 50;
         size_t pos = 0, n, line = 0;
         const char *s;

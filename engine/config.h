@@ -28,7 +28,7 @@ typedef struct config {
         char *topic_prefix;     /* kafka.topic_prefix, default "patuh." */
         char *redis_url;        /* redis.url / PATUH_REDIS_URL */
         char *pg_conninfo;      /* pg.conninfo / PATUH_PG_CONNINFO */
-        long batch_max_records; /* batch.max_records, default 5000 */
+        long batch_max_records; /* batch.max_records, default 10000 */
         long batch_max_ms;      /* batch.max_ms, default 50 */
         config_kv_t *kafka;     /* other kafka.* properties, passed through */
         size_t n_kafka;

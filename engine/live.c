@@ -57,6 +57,7 @@ typedef struct rec_item {
         char key[160];
         char *json; /* owned */
         size_t len;
+        size_t seq; /* arrival order within the batch */
 } rec_item_t;
 
 typedef struct touched {
@@ -75,6 +76,7 @@ typedef struct live {
         core_t *core;
         struct event_base *base;
         struct event *ev_queue, *ev_tick, *ev_term, *ev_int, *ev_retry;
+        struct event *ev_kafka; /* waits for the producer's acks */
         struct event *ev_pg_read, *ev_pg_write;
         rd_kafka_t *cons;
         rd_kafka_queue_t *cq;
@@ -366,6 +368,7 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
                        m->payload ? m->payload : "", m->len);
         r->json = dup_n(l->w.buf, l->w.len);
         r->len = l->w.len;
+        r->seq = l->n_recs;
         jw_reset(&l->w);
         l->n_recs++;
 }
@@ -564,25 +567,48 @@ static void phase_pg(live_t *l)
                               on_pg_write, l);
         }
         l->pg_error = false;
+        /* one statement per kind of output: the batch as a JSON array */
+        static const char *const sql[3] = {
+            "SELECT patuh_publish_revisions($1::jsonb)",
+            "SELECT patuh_publish_tpps($1::jsonb)",
+            "SELECT patuh_dead_letters($1::jsonb)"};
+        static const int kinds[3] = {OUT_VIOLATIONS, OUT_TPP, OUT_DLQ};
         bool ok =
             PQsendQueryParams(l->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-        for (size_t i = 0; ok && i < l->n_outs; i++) {
-                const out_item_t *o = &l->outs[i];
-                char rev[16];
-                snprintf(rev, sizeof(rev), "%d", o->revision);
-                const char *params[2] = {o->json, rev};
-                const char *sql =
-                    o->out == OUT_VIOLATIONS
-                        ? "SELECT patuh_publish_revision($1::jsonb)"
-                    : o->out == OUT_TPP ? "SELECT patuh_publish_tpp($1::jsonb, "
-                                          "$2::int)"
-                    : o->out == OUT_DLQ ? "SELECT patuh_dead_letter($1::jsonb)"
-                                        : NULL;
-                if (sql)
-                        ok = PQsendQueryParams(l->pg, sql,
-                                               o->out == OUT_TPP ? 2 : 1, NULL,
-                                               params, NULL, NULL, 0);
+        for (int k = 0; ok && k < 3; k++) {
+                bool any = false;
+                jw_reset(&l->w);
+                jw_raw(&l->w, "[", 1);
+                for (size_t i = 0; i < l->n_outs; i++) {
+                        const out_item_t *o = &l->outs[i];
+                        if (o->out != kinds[k])
+                                continue;
+                        if (any)
+                                jw_raw(&l->w, ",", 1);
+                        any = true;
+                        if (o->out == OUT_TPP) {
+                                char head[48];
+                                int hl = snprintf(
+                                    head, sizeof(head),
+                                    "{\"r\":%d,\"d\":", (int)o->revision);
+                                jw_raw(&l->w, head, (size_t)hl);
+                                jw_raw(&l->w, o->json, o->len);
+                                jw_raw(&l->w, "}", 1);
+                        } else {
+                                jw_raw(&l->w, o->json, o->len);
+                        }
+                }
+                jw_raw(&l->w, "]", 1);
+                if (l->w.oom) {
+                        ok = false;
+                        break;
+                }
+                const char *params[1] = {l->w.buf};
+                if (any)
+                        ok = PQsendQueryParams(l->pg, sql[k], 1, NULL, params,
+                                               NULL, NULL, 0);
         }
+        jw_reset(&l->w);
         ok = ok &&
              PQsendQueryParams(l->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) &&
              PQpipelineSync(l->pg);
@@ -638,13 +664,20 @@ static void phase_kafka(live_t *l)
                 }
         }
         rd_kafka_poll(l->prod, 0);
+        struct timeval tv = {0, 1000};
+        evtimer_add(l->ev_kafka, &tv);
 }
 
 static void kafka_check(live_t *l)
 {
         rd_kafka_poll(l->prod, 0);
-        if (rd_kafka_outq_len(l->prod) > 0)
+        if (rd_kafka_outq_len(l->prod) > 0) {
+                /* acknowledgements come within milliseconds: look again
+                 * soon rather than at the next tick */
+                struct timeval tv = {0, 1000};
+                evtimer_add(l->ev_kafka, &tv);
                 return;
+        }
         if (l->prod_failed) {
                 retry_later(l, "Kafka outputs not acknowledged");
                 l->phase = PH_KAFKA; /* on_retry produces them again */
@@ -731,6 +764,16 @@ static void redis_cmd(live_t *l, int argc, const char **argv,
         }
 }
 
+/* By key, then by position in the batch (qsort is not stable). */
+static int rec_cmp(const void *a, const void *b)
+{
+        const rec_item_t *x = a, *y = b;
+        int c = strcmp(x->key, y->key);
+        if (c)
+                return c;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static int touched_cmp(const void *a, const void *b)
 {
         const touched_t *x = a, *y = b;
@@ -760,14 +803,33 @@ static void phase_redis(live_t *l)
         redis_cmd(l, 1, multi, NULL, false);
         char ttl[32];
         snprintf(ttl, sizeof(ttl), "%lld", (long long)store_ttl(&l->ctx));
-        for (size_t i = 0; i < l->n_recs; i++) {
-                const rec_item_t *r = &l->recs[i];
-                const char *push[3] = {"RPUSH", r->key, r->json};
-                size_t pl[3] = {5, strlen(r->key), r->len};
-                redis_cmd(l, 3, push, pl, false);
-                const char *ex[3] = {"EXPIRE", r->key, ttl};
+        /* one RPUSH and one EXPIRE per key, each key's records in
+         * arrival order (rec_cmp breaks ties by position) */
+        if (l->n_recs)
+                qsort(l->recs, l->n_recs, sizeof(*l->recs), rec_cmp);
+        const char **pargv = malloc((l->n_recs + 2) * sizeof(*pargv));
+        size_t *plens = malloc((l->n_recs + 2) * sizeof(*plens));
+        if (!pargv || !plens)
+                l->redis_error = true;
+        for (size_t i = 0; pargv && plens && i < l->n_recs;) {
+                size_t j = i, a = 0;
+                pargv[a] = "RPUSH";
+                plens[a++] = 5;
+                pargv[a] = l->recs[i].key;
+                plens[a++] = strlen(l->recs[i].key);
+                while (j < l->n_recs &&
+                       strcmp(l->recs[j].key, l->recs[i].key) == 0) {
+                        pargv[a] = l->recs[j].json;
+                        plens[a++] = l->recs[j].len;
+                        j++;
+                }
+                redis_cmd(l, (int)a, pargv, plens, false);
+                const char *ex[3] = {"EXPIRE", l->recs[i].key, ttl};
                 redis_cmd(l, 3, ex, NULL, false);
+                i = j;
         }
+        free(pargv);
+        free(plens);
         if (l->n_touched)
                 qsort(l->touched, l->n_touched, sizeof(*l->touched),
                       touched_cmp);
@@ -960,14 +1022,21 @@ static void on_queue(evutil_socket_t fd, short what, void *arg)
         consume(l);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_kafka(evutil_socket_t fd, short what, void *arg)
 {
         live_t *l = arg;
         (void)fd;
         (void)what;
         if (l->phase == PH_KAFKA && !evtimer_pending(l->ev_retry, NULL))
                 kafka_check(l);
-        else
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        if (l->phase != PH_KAFKA)
                 rd_kafka_poll(l->prod, 0);
         if (!l->redis)
                 redis_connect(l);
@@ -1141,6 +1210,7 @@ int live_run(const live_opts_t *o)
             event_new(l.base, l.pipefd[0], EV_READ | EV_PERSIST, on_queue, &l);
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
         l.ev_retry = evtimer_new(l.base, on_retry, &l);
+        l.ev_kafka = evtimer_new(l.base, on_kafka, &l);
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
         l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
         struct timeval tick = {0, l.cfg->batch_max_ms * 1000};
@@ -1179,9 +1249,9 @@ out:
                 event_free(l.ev_pg_write);
         if (l.pg)
                 PQfinish(l.pg);
-        struct event *evs[] = {l.ev_queue, l.ev_tick, l.ev_retry, l.ev_term,
-                               l.ev_int};
-        for (size_t i = 0; i < 5; i++)
+        struct event *evs[] = {l.ev_queue, l.ev_tick, l.ev_retry,
+                               l.ev_term,  l.ev_int,  l.ev_kafka};
+        for (size_t i = 0; i < 6; i++)
                 if (evs[i])
                         event_free(evs[i]);
         if (l.base)
