@@ -6,6 +6,7 @@
 set -u
 PATUH=$1
 SRC=$2
+PATUHD=${3:-}
 SCEN=$SRC/tests/scenarios/14-bad-input
 T=$(mktemp -d /tmp/patuh-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -66,6 +67,29 @@ echo '{"holidays":[{"date":"2026-02-30","name":"x"}]}' >"$T/c1.json"
 expect 2 "c1.json: holidays[0].date: expected a date" -- replay "$SCEN/policy.json" "$SCEN/roster.jsonl" "$T/c1.json"
 echo '{"hours_overrides":[{"from":"2026-02-18","to":"2026-03-19","hours":{"fri":["08:00","15:30"]}},{"from":"2026-03-19","to":"2026-03-20","hours":{"mon":["08:00","15:00"]}}]}' >"$T/c2.json"
 expect 2 "c2.json: hours_overrides: entries" -- replay "$SCEN/policy.json" "$SCEN/roster.jsonl" "$T/c2.json"
+
+# patuhd refuses a bad configuration before touching any server.
+if [ -n "$PATUHD" ]; then
+	P=$SRC/rules/balikpapan-se737-2026.json
+	R=$SCEN/roster.jsonl
+	C=$SCEN/calendar.json
+	env_none="env -u PATUH_KAFKA_BOOTSTRAP -u PATUH_REDIS_URL -u PATUH_PG_CONNINFO"
+	printf 'policy.file = %s\nroster.file = %s\ncalendar.file = %s\nkafka.bootstrap = x:1\nredis.url = redis://127.0.0.1:1/0\npg.conninfo = host=127.0.0.1\nbatch.max_record = 10\n' "$P" "$R" "$C" >"$T/d1.conf"
+	expect 2 "d1.conf line 7: unknown key 'batch.max_record'" -- $env_none "$PATUHD" --config "$T/d1.conf"
+	printf 'roster.file = %s\ncalendar.file = %s\n' "$R" "$C" >"$T/d2.conf"
+	expect 2 "d2.conf: missing policy.file" -- $env_none "$PATUHD" --config "$T/d2.conf"
+	printf 'policy.file = %s\nroster.file = %s\ncalendar.file = %s\nkafka.bootstrap = x:1\nredis.url = redis://127.0.0.1:1/0\npg.conninfo = host=127.0.0.1\nbatch.max_ms = soon\n' "$P" "$R" "$C" >"$T/d3.conf"
+	expect 2 "batch.max_ms: expected an integer" -- $env_none "$PATUHD" --config "$T/d3.conf"
+	printf 'policy.file = %s\nroster.file = %s\ncalendar.file = %s\n' "$P" "$R" "$C" >"$T/d4.conf"
+	expect 2 "missing kafka.bootstrap (or PATUH_KAFKA_BOOTSTRAP)" -- $env_none "$PATUHD" --config "$T/d4.conf"
+	printf 'policy.file = %s\nroster.file = %s\ncalendar.file = %s\nkafka.bootstrap = x:1\nredis.url = localhost:6379\npg.conninfo = host=127.0.0.1\n' "$P" "$R" "$C" >"$T/d5.conf"
+	expect 2 "redis.url: expected redis://host:port/db" -- $env_none "$PATUHD" --config "$T/d5.conf"
+	printf 'policy.file = %s\nroster.file = %s\ncalendar.file = %s\nkafka.bootstrap = x:1\nredis.url = redis://127.0.0.1:1/0\npg.conninfo = host=127.0.0.1 password=hunter2\n' "$T/p1.json" "$R" "$C" >"$T/d6.conf"
+	expect 2 "p1.json: late_bands[2].from: expected an integer" -- $env_none "$PATUHD" --config "$T/d6.conf"
+	if grep -q hunter2 "$T/err" "$T/out"; then
+		echo "FAIL: patuhd printed a password from its configuration"; fails=$((fails + 1))
+	fi
+fi
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]

@@ -6,6 +6,9 @@
 #              batches: nothing may fire early (no retraction, revision 1)
 #   dlq        bad records reach patuh.dlq and dead_letters with their
 #              reason, and the partition moves on
+#   faults     patuhd killed (-9) mid-stream and restarted: same final
+#              violations, no revision twice; SIGTERM drains and commits,
+#              so a restart reads nothing again
 # Exits 77 (skipped) when no stack is configured.
 set -uo pipefail
 BIN=$1
@@ -109,11 +112,79 @@ dlq() {
 	fi
 }
 
+faults() {
+	local dir=$SRC/deploy/sample name=faults
+	local prefix="t$RUN-$name."
+	reset_state
+	cat >"$T/$name.conf" <<CONF
+policy.file = $SRC/rules/balikpapan-se737-2026.json
+roster.file = $dir/roster.jsonl
+calendar.file = $dir/calendar.json
+kafka.topic_prefix = $prefix
+kafka.group = g$RUN-$name
+batch.max_records = 2
+# a killed member must not hold its partitions for the default 45 s
+kafka.session.timeout.ms = 6000
+kafka.heartbeat.interval.ms = 1000
+CONF
+	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
+	# 1. kill -9 after a few durable batches
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log1" &
+	local pid=$!
+	for _ in $(seq 200); do
+		[ "$(grep -c 'trace: offsets' "$T/$name.log1")" -ge 4 ] && break
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	local before
+	before=$(grep -c 'trace: offsets' "$T/$name.log1")
+	# 2. restart and finish
+	timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log2" ||
+		{ echo "FAIL faults: restart"; tail "$T/$name.log2"; fails=$((fails + 1)); return; }
+	"$BIN/patuh" violations --all >"$T/$name.got"
+	local amended
+	amended=$(psql -X -tA "$PATUH_PG_CONNINFO" -c \
+		"SELECT count(*) FROM violation_revisions WHERE revision > 1")
+	if [ "$before" -ge 1 ] && [ "$amended" = "0" ] &&
+		"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got"; then
+		echo "ok   killed after $before durable batches, restarted: same violations, no revision twice"
+	else
+		echo "FAIL faults: killed after $before batches, $amended amended revisions"
+		fails=$((fails + 1))
+	fi
+	# 3. SIGTERM drains and commits: nothing is read twice afterwards
+	# (a new group over the same topics, so there is something to read)
+	reset_state
+	sed -i "s/^kafka.group = .*/kafka.group = g$RUN-term/" "$T/$name.conf"
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log3" &
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q 'trace: offsets' "$T/$name.log3" && break
+		sleep 0.05
+	done
+	sleep 2 # the rest of the topic, batch by batch
+	kill -TERM "$pid"
+	if wait "$pid"; then
+		timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log4"
+		if grep -q "(0 records, " "$T/$name.log4"; then
+			echo "ok   SIGTERM: clean exit, offsets committed, nothing read again"
+		else
+			echo "FAIL faults: records read again after SIGTERM"; grep idle "$T/$name.log4"
+			fails=$((fails + 1))
+		fi
+	else
+		echo "FAIL faults: patuhd did not exit 0 on SIGTERM"; tail "$T/$name.log3"
+		fails=$((fails + 1))
+	fi
+}
+
 case $WHAT in
 scenarios) scenarios ;;
 backlog) backlog ;;
 dlq) dlq ;;
-all) scenarios; backlog; dlq ;;
+faults) faults ;;
+all) scenarios; backlog; dlq; faults ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]
