@@ -2,6 +2,7 @@
 
 #include "../consumers/envelope.h"
 #include "../rules/jsonv.h"
+#include "report.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -211,6 +212,21 @@ static void cell(const char *s, int width)
         putchar(' ');
 }
 
+/* "45000" -> "Rp45.000" (in place into out) */
+static const char *rupiah(const char *digits, char *out, size_t n)
+{
+        char tmp[48];
+        size_t len = strlen(digits), j = 0;
+        for (size_t i = 0; i < len && j + 2 < sizeof(tmp); i++) {
+                if (i > 0 && digits[0] != '-' && (len - i) % 3 == 0)
+                        tmp[j++] = '.';
+                tmp[j++] = digits[i];
+        }
+        tmp[j] = '\0';
+        snprintf(out, n, "Rp%s", tmp);
+        return out;
+}
+
 static const char *str_field(json_t *o, const char *k, char *buf, size_t n)
 {
         json_t *v = json_object_get(o, k);
@@ -272,15 +288,15 @@ int cli_violations(int argc, char **argv)
         }
         int n = PQntuples(r);
         if (table) {
-                printf("Pelanggaran: %d\n\n", n);
+                printf("Pelanggaran%s: %d\n\n", all ? "" : " aktif", n);
                 cell("Tanggal", 10);
                 cell("NIP", 18);
                 cell("Unit", 12);
-                cell("Pelanggaran", 18);
+                cell("Pelanggaran", 24);
                 cell("Band", 5);
                 cell("Menit", 5);
                 cell("TPP %", 5);
-                cell("Potongan", 10);
+                cell("Potongan", 12);
                 puts("Status");
         }
         for (int i = 0; i < n; i++) {
@@ -290,16 +306,20 @@ int cli_violations(int argc, char **argv)
                         continue;
                 }
                 json_t *o = json_loads(doc, 0, NULL);
-                char b[8][48];
+                char b[8][48], rp[64];
                 cell(str_field(o, "date", b[0], 48), 10);
                 cell(str_field(o, "employee_id", b[1], 48), 18);
                 cell(str_field(o, "unit_id", b[2], 48), 12);
-                cell(str_field(o, "kind", b[3], 48), 18);
+                int k = vkind_from_name(str_field(o, "kind", b[3], 48));
+                cell(k >= 0 ? report_kind_label((vkind_t)k) : b[3], 24);
                 cell(str_field(o, "band", b[4], 48), 5);
                 cell(str_field(o, "minutes", b[5], 48), 5);
                 cell(str_field(o, "tpp_percent", b[6], 48), 5);
-                cell(str_field(o, "tpp_amount", b[7], 48), 10);
-                puts(str_field(o, "status", b[0], 48));
+                cell(rupiah(str_field(o, "tpp_amount", b[7], 48), rp,
+                            sizeof(rp)),
+                     12);
+                const char *st = str_field(o, "status", b[0], 48);
+                puts(strcmp(st, "active") == 0 ? "aktif" : "dicabut");
                 json_decref(o);
         }
         if (table) {
@@ -310,12 +330,21 @@ int cli_violations(int argc, char **argv)
                                "WHERE status = 'active' GROUP BY 1, 2 "
                                "ORDER BY 1, 2");
                 if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-                        printf("\nRekap per unit kerja\n\n");
-                        for (int i = 0; i < PQntuples(r); i++)
-                                printf("  %-12s %-18s %4s  potongan Rp%s\n",
-                                       PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                                       PQgetvalue(r, i, 2),
-                                       PQgetvalue(r, i, 3));
+                        printf("\nRekap per unit kerja (pelanggaran "
+                               "aktif)\n\n");
+                        for (int i = 0; i < PQntuples(r); i++) {
+                                char rp[64];
+                                int k = vkind_from_name(PQgetvalue(r, i, 1));
+                                printf("  ");
+                                cell(PQgetvalue(r, i, 0), 12);
+                                cell(k >= 0 ? report_kind_label((vkind_t)k)
+                                            : PQgetvalue(r, i, 1),
+                                     24);
+                                cell(PQgetvalue(r, i, 2), 4);
+                                printf("potongan TPP %s\n",
+                                       rupiah(PQgetvalue(r, i, 3), rp,
+                                              sizeof(rp)));
+                        }
                 }
         }
         PQclear(r);
