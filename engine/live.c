@@ -39,8 +39,8 @@ typedef struct part {
         bool at_end;         /* consumed to its end (EOF, nothing newer) */
         bool has_msg;        /* a record was consumed since assignment */
         ptime_t last_ts;     /* arrival time of the last record consumed */
-        int64_t next_offset; /* offset to store once the batch is durable */
-        int64_t stored;      /* offset stored last */
+        int64_t next_offset; /* offset after the last record consumed */
+        int64_t closed;      /* next_offset when the last batch closed */
 } part_t;
 
 /* A publication or dead letter waiting to be made durable. */
@@ -63,6 +63,43 @@ typedef struct rec_item {
 typedef struct touched {
         int32_t emp, day;
 } touched_t;
+
+/* The ledger of one employee-day as it stood when its batch closed:
+ * HSET arguments (field, value, field, value, ...). */
+typedef struct led_item {
+        char key[160];
+        char **strs; /* owned */
+        size_t *lens;
+        size_t n;
+} led_item_t;
+
+typedef struct off_item {
+        int topic;
+        int32_t partition;
+        int64_t offset;
+} off_item_t;
+
+/*
+ * A batch: filled while records are consumed, closed (ledgers and offsets
+ * snapshotted), then made durable.  Two exist, so that the next batch is
+ * consumed and evaluated while the previous one waits on PostgreSQL, Kafka
+ * and Redis; batches are made durable strictly one after the other.
+ */
+typedef struct batch {
+        out_item_t *outs;
+        size_t n_outs, cap_outs;
+        rec_item_t *recs;
+        size_t n_recs, cap_recs;
+        touched_t *touched;
+        size_t n_touched, cap_touched;
+        long n_msgs;      /* input messages consumed into it */
+        led_item_t *leds; /* set at close */
+        size_t n_leds;
+        off_item_t *offs; /* set at close */
+        size_t n_offs;
+        bool has_wm; /* set at close */
+        int64_t wm_sec;
+} batch_t;
 
 enum phase { PH_IDLE, PH_PG, PH_KAFKA, PH_REDIS };
 
@@ -97,15 +134,10 @@ typedef struct live {
         part_t *parts;
         size_t n_parts, cap_parts;
         int expected_parts;
-        /* the batch being built or made durable */
-        out_item_t *outs;
-        size_t n_outs, cap_outs;
-        rec_item_t *recs;
-        size_t n_recs, cap_recs;
-        touched_t *touched;
-        size_t n_touched, cap_touched;
-        bool offsets_dirty;
-        int phase;
+        batch_t batch[2];
+        batch_t *fill;   /* being consumed into */
+        batch_t *commit; /* being made durable, or NULL */
+        int phase;       /* of the commit */
         int backoff_ms;
         bool stopping;
         int exit_code;
@@ -185,22 +217,30 @@ static void trace(live_t *l, const char *what)
         double ms = (double)(now.tv_sec - last.tv_sec) * 1e3 +
                     (double)(now.tv_nsec - last.tv_nsec) / 1e6;
         last = now;
-        logf_("trace: %-8s +%.1f ms (outs %zu, recs %zu, touched %zu)", what,
-              ms, l->n_outs, l->n_recs, l->n_touched);
+        const batch_t *b = l->commit ? l->commit : l->fill;
+        logf_("trace: %-8s +%.1f ms (outs %zu, recs %zu, ledgers %zu)", what,
+              ms, b->n_outs, b->n_recs, b->n_leds);
 }
 
 /* ---- batch contents ----------------------------------------------------- */
 
+static void fail_oom(live_t *l)
+{
+        logf_("out of memory");
+        l->exit_code = 1;
+        l->stopping = true;
+}
+
 static void add_out(live_t *l, int out, const char *key, size_t key_len,
                     const char *json, size_t len, int32_t revision)
 {
-        if (!grow((void **)&l->outs, &l->cap_outs, l->n_outs,
-                  sizeof(*l->outs))) {
-                l->exit_code = 1;
-                l->stopping = true;
+        batch_t *b = l->fill;
+        if (!grow((void **)&b->outs, &b->cap_outs, b->n_outs,
+                  sizeof(*b->outs))) {
+                fail_oom(l);
                 return;
         }
-        out_item_t *o = &l->outs[l->n_outs++];
+        out_item_t *o = &b->outs[b->n_outs++];
         o->out = out;
         o->key = dup_n(key ? key : "", key ? key_len : 0);
         o->json = dup_n(json, len);
@@ -222,33 +262,52 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
 static void sink_touched(void *ud, int32_t emp, int32_t day)
 {
         live_t *l = ud;
-        for (size_t i = l->n_touched; i-- > 0 && i + 8 >= l->n_touched;)
-                if (l->touched[i].emp == emp && l->touched[i].day == day)
+        batch_t *b = l->fill;
+        for (size_t i = b->n_touched; i-- > 0 && i + 8 >= b->n_touched;)
+                if (b->touched[i].emp == emp && b->touched[i].day == day)
                         return; /* common case: the same day again */
-        if (!grow((void **)&l->touched, &l->cap_touched, l->n_touched,
-                  sizeof(*l->touched))) {
-                l->exit_code = 1;
-                l->stopping = true;
+        if (!grow((void **)&b->touched, &b->cap_touched, b->n_touched,
+                  sizeof(*b->touched))) {
+                fail_oom(l);
                 return;
         }
-        l->touched[l->n_touched++] = (touched_t){emp, day};
+        b->touched[b->n_touched++] = (touched_t){emp, day};
 }
 
-static void batch_clear(live_t *l)
+static void batch_clear(batch_t *b)
 {
-        for (size_t i = 0; i < l->n_outs; i++) {
-                free(l->outs[i].key);
-                free(l->outs[i].json);
+        for (size_t i = 0; i < b->n_outs; i++) {
+                free(b->outs[i].key);
+                free(b->outs[i].json);
         }
-        for (size_t i = 0; i < l->n_recs; i++)
-                free(l->recs[i].json);
-        l->n_outs = l->n_recs = l->n_touched = 0;
-        l->offsets_dirty = false;
+        for (size_t i = 0; i < b->n_recs; i++)
+                free(b->recs[i].json);
+        for (size_t i = 0; i < b->n_leds; i++) {
+                for (size_t k = 0; k < b->leds[i].n; k++)
+                        free(b->leds[i].strs[k]);
+                free(b->leds[i].strs);
+                free(b->leds[i].lens);
+        }
+        free(b->leds);
+        free(b->offs);
+        b->leds = NULL;
+        b->offs = NULL;
+        b->n_outs = b->n_recs = b->n_touched = b->n_leds = b->n_offs = 0;
+        b->n_msgs = 0;
+        b->has_wm = false;
 }
 
-static bool batch_empty(const live_t *l)
+static void batch_free(batch_t *b)
 {
-        return !l->n_outs && !l->n_recs && !l->n_touched && !l->offsets_dirty;
+        batch_clear(b);
+        free(b->outs);
+        free(b->recs);
+        free(b->touched);
+}
+
+static bool batch_empty(const batch_t *b)
+{
+        return !b->n_outs && !b->n_recs && !b->n_touched && !b->n_msgs;
 }
 
 /* ---- partitions and the watermark --------------------------------------- */
@@ -266,7 +325,7 @@ static part_t *part_get(live_t *l, int topic, int32_t partition)
         memset(p, 0, sizeof(*p));
         p->topic = topic;
         p->partition = partition;
-        p->next_offset = p->stored = -1;
+        p->next_offset = p->closed = -1;
         return p;
 }
 
@@ -351,13 +410,14 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
                            ptime_t ts, const rd_kafka_message_t *m)
 {
         const char *emp_id = record_subject_id(rec);
-        if (!grow((void **)&l->recs, &l->cap_recs, l->n_recs,
-                  sizeof(*l->recs))) {
+        batch_t *b = l->fill;
+        if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs,
+                  sizeof(*b->recs))) {
                 l->exit_code = 1;
                 l->stopping = true;
                 return;
         }
-        rec_item_t *r = &l->recs[l->n_recs];
+        rec_item_t *r = &b->recs[b->n_recs];
         if (rec->topic == TOPIC_EXCUSES)
                 store_key_excuses(emp_id, r->key, sizeof(r->key));
         else
@@ -368,9 +428,9 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
                        m->payload ? m->payload : "", m->len);
         r->json = dup_n(l->w.buf, l->w.len);
         r->len = l->w.len;
-        r->seq = l->n_recs;
+        r->seq = b->n_recs;
         jw_reset(&l->w);
-        l->n_recs++;
+        b->n_recs++;
 }
 
 static void handle_message(live_t *l, const rd_kafka_message_t *m)
@@ -385,11 +445,11 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
                 p->has_msg = true;
                 p->at_end = false;
                 p->next_offset = m->offset + 1;
+                l->fill->n_msgs++;
                 rd_kafka_timestamp_type_t tt;
                 int64_t ms = rd_kafka_message_timestamp(m, &tt);
                 p->last_ts =
                     has_ts ? ts : (ptime_t){ptime_floordiv(ms, 1000), 0};
-                l->offsets_dirty = true;
         }
         l->consumed++;
         record_t rec;
@@ -549,8 +609,9 @@ static void phase_pg(live_t *l)
         trace(l, "pg");
         l->phase = PH_PG;
         size_t n = 0;
-        for (size_t i = 0; i < l->n_outs; i++)
-                n += l->outs[i].out != OUT_ALERTS;
+        const batch_t *b = l->commit;
+        for (size_t i = 0; i < b->n_outs; i++)
+                n += b->outs[i].out != OUT_ALERTS;
         if (n == 0) {
                 phase_kafka(l);
                 return;
@@ -579,8 +640,8 @@ static void phase_pg(live_t *l)
                 bool any = false;
                 jw_reset(&l->w);
                 jw_raw(&l->w, "[", 1);
-                for (size_t i = 0; i < l->n_outs; i++) {
-                        const out_item_t *o = &l->outs[i];
+                for (size_t i = 0; i < b->n_outs; i++) {
+                        const out_item_t *o = &b->outs[i];
                         if (o->out != kinds[k])
                                 continue;
                         if (any)
@@ -645,8 +706,9 @@ static void phase_kafka(live_t *l)
         trace(l, "kafka");
         l->phase = PH_KAFKA;
         l->prod_failed = 0;
-        for (size_t i = 0; i < l->n_outs; i++) {
-                const out_item_t *o = &l->outs[i];
+        const batch_t *b = l->commit;
+        for (size_t i = 0; i < b->n_outs; i++) {
+                const out_item_t *o = &b->outs[i];
                 rd_kafka_resp_err_t err;
                 do {
                         err = rd_kafka_producev(
@@ -788,7 +850,8 @@ static void phase_redis(live_t *l)
 {
         trace(l, "redis");
         l->phase = PH_REDIS;
-        if (!l->n_recs && !l->n_touched && !l->offsets_dirty) {
+        batch_t *b = l->commit;
+        if (!b->n_recs && !b->n_leds && !b->has_wm) {
                 phase_offsets(l);
                 return;
         }
@@ -805,96 +868,63 @@ static void phase_redis(live_t *l)
         snprintf(ttl, sizeof(ttl), "%lld", (long long)store_ttl(&l->ctx));
         /* one RPUSH and one EXPIRE per key, each key's records in
          * arrival order (rec_cmp breaks ties by position) */
-        if (l->n_recs)
-                qsort(l->recs, l->n_recs, sizeof(*l->recs), rec_cmp);
-        const char **pargv = malloc((l->n_recs + 2) * sizeof(*pargv));
-        size_t *plens = malloc((l->n_recs + 2) * sizeof(*plens));
-        if (!pargv || !plens)
-                l->redis_error = true;
-        for (size_t i = 0; pargv && plens && i < l->n_recs;) {
+        if (b->n_recs)
+                qsort(b->recs, b->n_recs, sizeof(*b->recs), rec_cmp);
+        size_t maxargs = b->n_recs + 2;
+        for (size_t i = 0; i < b->n_leds; i++)
+                if (b->leds[i].n + 2 > maxargs)
+                        maxargs = b->leds[i].n + 2;
+        const char **argv = malloc(maxargs * sizeof(*argv));
+        size_t *lens = malloc(maxargs * sizeof(*lens));
+        if (!argv || !lens) {
+                free(argv);
+                free(lens);
+                l->redis_pending = 0;
+                retry_later(l, "out of memory writing to Redis");
+                return;
+        }
+        for (size_t i = 0; i < b->n_recs;) {
                 size_t j = i, a = 0;
-                pargv[a] = "RPUSH";
-                plens[a++] = 5;
-                pargv[a] = l->recs[i].key;
-                plens[a++] = strlen(l->recs[i].key);
-                while (j < l->n_recs &&
-                       strcmp(l->recs[j].key, l->recs[i].key) == 0) {
-                        pargv[a] = l->recs[j].json;
-                        plens[a++] = l->recs[j].len;
+                argv[a] = "RPUSH";
+                lens[a++] = 5;
+                argv[a] = b->recs[i].key;
+                lens[a++] = strlen(b->recs[i].key);
+                while (j < b->n_recs &&
+                       strcmp(b->recs[j].key, b->recs[i].key) == 0) {
+                        argv[a] = b->recs[j].json;
+                        lens[a++] = b->recs[j].len;
                         j++;
                 }
-                redis_cmd(l, (int)a, pargv, plens, false);
-                const char *ex[3] = {"EXPIRE", l->recs[i].key, ttl};
+                redis_cmd(l, (int)a, argv, lens, false);
+                const char *ex[3] = {"EXPIRE", b->recs[i].key, ttl};
                 redis_cmd(l, 3, ex, NULL, false);
                 i = j;
         }
-        free(pargv);
-        free(plens);
-        if (l->n_touched)
-                qsort(l->touched, l->n_touched, sizeof(*l->touched),
-                      touched_cmp);
-        for (size_t i = 0; i < l->n_touched; i++) {
-                if (i && !touched_cmp(&l->touched[i - 1], &l->touched[i]))
-                        continue;
-                int32_t emp = l->touched[i].emp, day = l->touched[i].day;
-                char key[160];
-                store_key_ledger(l->roster->emp[emp].employee_id, day, key,
-                                 sizeof(key));
-                const char *del[2] = {"DEL", key};
+        /* each changed ledger as it stood when the batch closed */
+        for (size_t i = 0; i < b->n_leds; i++) {
+                const led_item_t *d = &b->leds[i];
+                const char *del[2] = {"DEL", d->key};
                 redis_cmd(l, 2, del, NULL, false);
-                const eval_ledger_t *led = core_ledger(l->core, emp, day);
-                size_t n = led ? led->n : 0;
-                size_t argc = 2 + 2 * n + 2;
-                const char **argv = malloc(argc * sizeof(*argv));
-                size_t *lens = malloc(argc * sizeof(*lens));
-                char **own = calloc(2 * n + 1, sizeof(*own));
-                if (!argv || !lens || !own) {
-                        free(argv);
-                        free(lens);
-                        free(own);
-                        l->redis_error = true;
+                if (d->n == 0)
                         continue;
-                }
-                size_t a = 0, k = 0;
+                size_t a = 0;
                 argv[a] = "HSET";
                 lens[a++] = 4;
-                argv[a] = key;
-                lens[a++] = strlen(key);
-                for (size_t j = 0; j < n; j++) {
-                        const eval_pub_t *p = &led->v[j];
-                        char field[EVAL_ID_MAX + 32];
-                        int fl = snprintf(field, sizeof(field), "%s|%s",
-                                          vkind_name(p->d.kind), p->d.subject);
-                        own[k] = dup_n(field, (size_t)fl);
-                        argv[a] = own[k++];
-                        lens[a++] = (size_t)fl;
-                        store_pub(&l->w, &l->ctx, p);
-                        own[k] = dup_n(l->w.buf, l->w.len);
-                        argv[a] = own[k++];
-                        lens[a++] = l->w.len;
-                        jw_reset(&l->w);
+                argv[a] = d->key;
+                lens[a++] = strlen(d->key);
+                for (size_t k = 0; k < d->n; k++) {
+                        argv[a] = d->strs[k];
+                        lens[a++] = d->lens[k];
                 }
-                if (core_alerted(l->core, emp, day)) {
-                        argv[a] = "!alerted";
-                        lens[a++] = 8;
-                        argv[a] = "1";
-                        lens[a++] = 1;
-                }
-                if (a > 2)
-                        redis_cmd(l, (int)a, argv, lens, false);
-                const char *ex[3] = {"EXPIRE", key, ttl};
-                if (a > 2)
-                        redis_cmd(l, 3, ex, NULL, false);
-                for (size_t j = 0; j < k; j++)
-                        free(own[j]);
-                free(own);
-                free(argv);
-                free(lens);
+                redis_cmd(l, (int)a, argv, lens, false);
+                const char *ex[3] = {"EXPIRE", d->key, ttl};
+                redis_cmd(l, 3, ex, NULL, false);
         }
-        ptime_t wm = core_watermark(l->core);
-        if (ptime_cmp(wm, PTIME_NEVER) != 0) {
+        free(argv);
+        free(lens);
+        if (b->has_wm) {
                 char wms[32];
-                snprintf(wms, sizeof(wms), "%lld", (long long)wm.sec);
+                snprintf(wms, sizeof(wms), "%lld", (long long)b->wm_sec);
                 const char *set[3] = {"SET", "patuh:watermark", wms};
                 redis_cmd(l, 3, set, NULL, false);
         }
@@ -903,19 +933,23 @@ static void phase_redis(live_t *l)
 }
 
 /* Offsets last: only now is the batch's input safe to skip. */
+static void start_commit(live_t *l);
+
 static void phase_offsets(live_t *l)
 {
         trace(l, "offsets");
+        batch_t *b = l->commit;
         rd_kafka_topic_partition_list_t *list =
-            rd_kafka_topic_partition_list_new((int)l->n_parts);
-        for (size_t i = 0; i < l->n_parts; i++) {
-                part_t *p = &l->parts[i];
-                if (!p->assigned || p->next_offset <= p->stored)
-                        continue;
-                rd_kafka_topic_partition_list_add(list, l->in_topics[p->topic],
-                                                  p->partition)
-                    ->offset = p->next_offset;
-                p->stored = p->next_offset;
+            rd_kafka_topic_partition_list_new((int)b->n_offs + 1);
+        for (size_t i = 0; i < b->n_offs; i++) {
+                const off_item_t *o = &b->offs[i];
+                part_t *p = part_get(l, o->topic, o->partition);
+                if (!p || !p->assigned)
+                        continue; /* revoked meanwhile: its new owner
+                                     reads the batch again (idempotent) */
+                rd_kafka_topic_partition_list_add(list, l->in_topics[o->topic],
+                                                  o->partition)
+                    ->offset = o->offset;
         }
         if (list->cnt > 0) {
                 rd_kafka_resp_err_t err = rd_kafka_offsets_store(l->cons, list);
@@ -923,12 +957,80 @@ static void phase_offsets(live_t *l)
                         logf_("offsets store: %s", rd_kafka_err2str(err));
         }
         rd_kafka_topic_partition_list_destroy(list);
-        batch_clear(l);
+        batch_clear(b);
+        l->commit = NULL;
         l->batches++;
         l->backoff_ms = 0;
         l->phase = PH_IDLE;
-        if (!l->stopping)
-                event_active(l->ev_queue, EV_READ, 0);
+        if (!batch_empty(l->fill))
+                start_commit(l); /* consumed while this one was written */
+        event_active(l->ev_queue, EV_READ, 0);
+}
+
+/* Closes the fill batch: the ledgers it changed are serialized now (a
+ * later batch may change them again before this one is written), the
+ * offsets it covers and the watermark are taken; then it is made durable
+ * while a new batch fills. */
+static void start_commit(live_t *l)
+{
+        batch_t *b = l->fill;
+        if (b->n_touched)
+                qsort(b->touched, b->n_touched, sizeof(*b->touched),
+                      touched_cmp);
+        b->leds = calloc(b->n_touched ? b->n_touched : 1, sizeof(*b->leds));
+        b->offs = calloc(l->n_parts ? l->n_parts : 1, sizeof(*b->offs));
+        if (!b->leds || !b->offs) {
+                fail_oom(l);
+                return;
+        }
+        for (size_t i = 0; i < b->n_touched; i++) {
+                if (i && !touched_cmp(&b->touched[i - 1], &b->touched[i]))
+                        continue;
+                int32_t emp = b->touched[i].emp, day = b->touched[i].day;
+                led_item_t *d = &b->leds[b->n_leds++];
+                store_key_ledger(l->roster->emp[emp].employee_id, day, d->key,
+                                 sizeof(d->key));
+                const eval_ledger_t *led = core_ledger(l->core, emp, day);
+                size_t n = (led ? led->n : 0) * 2 + 2;
+                d->strs = calloc(n, sizeof(*d->strs));
+                d->lens = calloc(n, sizeof(*d->lens));
+                if (!d->strs || !d->lens) {
+                        fail_oom(l);
+                        return;
+                }
+                for (size_t j = 0; led && j < led->n; j++) {
+                        const eval_pub_t *p = &led->v[j];
+                        char field[EVAL_ID_MAX + 32];
+                        int fl = snprintf(field, sizeof(field), "%s|%s",
+                                          vkind_name(p->d.kind), p->d.subject);
+                        d->strs[d->n] = dup_n(field, (size_t)fl);
+                        d->lens[d->n++] = (size_t)fl;
+                        store_pub(&l->w, &l->ctx, p);
+                        d->strs[d->n] = dup_n(l->w.buf, l->w.len);
+                        d->lens[d->n++] = l->w.len;
+                        jw_reset(&l->w);
+                }
+                if (core_alerted(l->core, emp, day)) {
+                        d->strs[d->n] = dup_n("!alerted", 8);
+                        d->lens[d->n++] = 8;
+                        d->strs[d->n] = dup_n("1", 1);
+                        d->lens[d->n++] = 1;
+                }
+        }
+        for (size_t i = 0; i < l->n_parts; i++) {
+                part_t *p = &l->parts[i];
+                if (!p->assigned || p->next_offset <= p->closed)
+                        continue;
+                b->offs[b->n_offs++] =
+                    (off_item_t){p->topic, p->partition, p->next_offset};
+                p->closed = p->next_offset;
+        }
+        ptime_t wm = core_watermark(l->core);
+        b->has_wm = ptime_cmp(wm, PTIME_NEVER) != 0;
+        b->wm_sec = wm.sec;
+        l->commit = b;
+        l->fill = b == &l->batch[0] ? &l->batch[1] : &l->batch[0];
+        phase_pg(l);
 }
 
 /* ---- consumption ----------------------------------------------------------
@@ -960,15 +1062,17 @@ static void count_expected(live_t *l)
 
 static void consume(live_t *l)
 {
-        if (l->phase != PH_IDLE)
-                return;
         if (l->stopping) {
-                finish(l);
+                /* drain: write what was consumed, then stop */
+                if (!l->commit && !batch_empty(l->fill))
+                        start_commit(l);
+                else if (!l->commit)
+                        finish(l);
                 return;
         }
-        long n = 0;
+        long n = 0, room = l->cfg->batch_max_records - l->fill->n_msgs;
         trace(l, "consume");
-        while (n < l->cfg->batch_max_records) {
+        while (n < room) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(l->cons, 0);
                 if (!m)
                         break;
@@ -993,17 +1097,14 @@ static void consume(live_t *l)
                 core_alert_closed_outages(
                     l->core, tz_local_day(l->policy->tz, wall_now()));
         }
-        if (core_failed(l->core)) {
-                logf_("out of memory");
-                l->exit_code = 1;
-                l->stopping = true;
-        }
-        if (!batch_empty(l)) {
-                phase_pg(l);
+        if (core_failed(l->core))
+                fail_oom(l);
+        if (!l->commit && !batch_empty(l->fill)) {
+                start_commit(l);
                 return;
         }
-        if (l->until_idle && n == 0 && all_at_end(l) &&
-            rd_kafka_outq_len(l->prod) == 0) {
+        if (l->until_idle && n == 0 && !l->commit && batch_empty(l->fill) &&
+            all_at_end(l) && rd_kafka_outq_len(l->prod) == 0) {
                 logf_("idle: every partition consumed, every due decision "
                       "published and durable (%lld records, %lld batches)",
                       l->consumed, l->batches);
@@ -1049,8 +1150,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         (void)what;
         logf_("signal %d: draining and committing", (int)sig);
         l->stopping = true;
-        if (l->phase == PH_IDLE)
-                finish(l);
+        consume(l);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -1066,7 +1166,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         continue;
                 p->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
                 p->at_end = p->has_msg = false;
-                p->next_offset = p->stored = -1;
+                p->next_offset = p->closed = -1;
         }
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 logf_("assigned %d partitions", parts->cnt);
@@ -1171,6 +1271,7 @@ int live_run(const live_opts_t *o)
         l.cfg = o->config;
         l.until_idle = o->until_idle;
         l.pipefd[0] = l.pipefd[1] = -1;
+        l.fill = &l.batch[0];
         jw_init(&l.w);
         char err[1024];
         int rc = 2;
@@ -1226,10 +1327,8 @@ int live_run(const live_opts_t *o)
         logf_("stopped: %lld records consumed, %lld batches made durable",
               l.consumed, l.batches);
 out:
-        batch_clear(&l);
-        free(l.outs);
-        free(l.recs);
-        free(l.touched);
+        batch_free(&l.batch[0]);
+        batch_free(&l.batch[1]);
         free(l.parts);
         if (l.cq) {
                 rd_kafka_queue_io_event_enable(l.cq, -1, NULL, 0);
