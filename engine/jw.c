@@ -160,6 +160,12 @@ void jw_int(jw_t *w, int64_t v)
         jw_raw(w, b, (size_t)n);
 }
 
+void jw_json(jw_t *w, const char *json, size_t n)
+{
+        value_sep(w);
+        jw_raw(w, json, n);
+}
+
 void jw_null(jw_t *w)
 {
         value_sep(w);

@@ -39,6 +39,8 @@ void jw_str(jw_t *w, const char *s);
 void jw_strn(jw_t *w, const char *s, size_t n);
 void jw_int(jw_t *w, int64_t v);
 void jw_null(jw_t *w);
+/* A value that is already valid JSON text (copied as is). */
+void jw_json(jw_t *w, const char *json, size_t n);
 void jw_bool(jw_t *w, bool v);
 /* A percentage: integral values as integers, others with up to 6
  * decimals and no trailing zeros (0.5, 1.25). */

@@ -15,7 +15,9 @@
  *                                 "!alerted" -> 1 once not_clocked_in went out
  *
  * A stored record is a replay envelope with its Kafka coordinates:
- * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":"<raw bytes>"}.
+ * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":{<the record
+ * as it arrived>}} — only accepted records are stored, so the value is
+ * valid JSON.
  */
 #ifndef PATUH_STORE_H
 #define PATUH_STORE_H
@@ -45,6 +47,7 @@ void store_key_ledger(const char *employee_id, int32_t day, char *buf,
  * would (in live operation a day's keys are written on the day). */
 int64_t store_ttl(const eval_ctx_t *ctx);
 
+/* value/len: the accepted record's bytes (a valid JSON object). */
 void store_envelope(jw_t *w, rec_topic_t topic, bool has_ts, ptime_t ts,
                     int32_t partition, int64_t offset, const char *value,
                     size_t len);
