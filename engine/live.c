@@ -207,19 +207,21 @@ static bool grow(void **v, size_t *cap, size_t n, size_t elem)
 static void trace(live_t *l, const char *what)
 {
         static int on = -1;
-        static struct timespec last;
+        static struct timespec last_commit;
         if (on < 0)
                 on = getenv("PATUH_TRACE") != NULL;
-        if (!on)
+        if (!on || strcmp(what, "consume") == 0)
                 return;
+        /* each commit phase, timed from the previous one */
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double ms = (double)(now.tv_sec - last.tv_sec) * 1e3 +
-                    (double)(now.tv_nsec - last.tv_nsec) / 1e6;
-        last = now;
+        double ms = (double)(now.tv_sec - last_commit.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - last_commit.tv_nsec) / 1e6;
+        last_commit = now;
         const batch_t *b = l->commit ? l->commit : l->fill;
-        logf_("trace: %-8s +%.1f ms (outs %zu, recs %zu, ledgers %zu)", what,
-              ms, b->n_outs, b->n_recs, b->n_leds);
+        logf_("trace: %-8s +%.1f ms since the previous phase (outs %zu, recs "
+              "%zu, ledgers %zu; filling %ld)",
+              what, ms, b->n_outs, b->n_recs, b->n_leds, l->fill->n_msgs);
 }
 
 /* ---- batch contents ----------------------------------------------------- */
