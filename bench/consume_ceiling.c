@@ -38,8 +38,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", err);
                 return 2;
         }
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
-                                      sizeof(err));
+        rd_kafka_t *rk =
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
         if (!rk) {
                 fprintf(stderr, "%s\n", err);
                 return 2;
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         rd_kafka_topic_partition_list_t *list =
-                rd_kafka_topic_partition_list_new(64);
+            rd_kafka_topic_partition_list_new(64);
         static const char *const names[] = {"presence", "calls", "excuses"};
         for (int t = 0; t < 3; t++) {
                 snprintf(topic, sizeof(topic), "%s%s", argv[2], names[t]);
@@ -59,9 +59,9 @@ int main(int argc, char **argv)
                                 for (int p = 0; p < md->topics[i].partition_cnt;
                                      p++)
                                         rd_kafka_topic_partition_list_add(
-                                                list, topic, p)
-                                                ->offset =
-                                                RD_KAFKA_OFFSET_BEGINNING;
+                                            list, topic, p)
+                                            ->offset =
+                                            RD_KAFKA_OFFSET_BEGINNING;
         }
         rd_kafka_metadata_destroy(md);
         int parts = list->cnt, ends = 0;

@@ -2,6 +2,7 @@
 
 #include "../consumers/envelope.h"
 #include "../rules/jsonv.h"
+#include "output.h"
 #include "report.h"
 
 #include <jansson.h>
@@ -212,18 +213,15 @@ static void cell(const char *s, int width)
         putchar(' ');
 }
 
-/* "45000" -> "Rp45.000" (in place into out) */
+/* "45000" -> "Rp45.000" */
 static const char *rupiah(const char *digits, char *out, size_t n)
 {
-        char tmp[48];
-        size_t len = strlen(digits), j = 0;
-        for (size_t i = 0; i < len && j + 2 < sizeof(tmp); i++) {
-                if (i > 0 && digits[0] != '-' && (len - i) % 3 == 0)
-                        tmp[j++] = '.';
-                tmp[j++] = digits[i];
-        }
-        tmp[j] = '\0';
-        snprintf(out, n, "Rp%s", tmp);
+        char *end;
+        long long v = strtoll(digits, &end, 10);
+        if (*end || end == digits)
+                snprintf(out, n, "%s", digits);
+        else
+                out_rupiah(v, out, n);
         return out;
 }
 

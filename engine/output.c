@@ -47,20 +47,25 @@ static void tanggal(int32_t day, char *buf, size_t n)
                  bulan[m - 1], y);
 }
 
-/* "Rp45.000": thousands separated by dots. */
-static void rupiah(int64_t amount, char *buf, size_t n)
+void out_thousands(int64_t v, char *buf, size_t n)
 {
-        char digits[32];
-        snprintf(digits, sizeof(digits), "%lld", (long long)amount);
-        size_t len = strlen(digits), j = 0;
-        char tmp[48];
-        for (size_t i = 0; i < len && j + 2 < sizeof(tmp); i++) {
-                if (i > 0 && (len - i) % 3 == 0)
-                        tmp[j++] = '.';
-                tmp[j++] = digits[i];
+        char d[32], t[48];
+        snprintf(d, sizeof(d), "%lld", (long long)v);
+        size_t len = strlen(d), j = 0;
+        for (size_t i = 0; i < len && j + 2 < sizeof(t); i++) {
+                if (i > 0 && d[0] != '-' && (len - i) % 3 == 0)
+                        t[j++] = '.';
+                t[j++] = d[i];
         }
-        tmp[j] = '\0';
-        snprintf(buf, n, "Rp%s", tmp);
+        t[j] = '\0';
+        snprintf(buf, n, "%s", t);
+}
+
+void out_rupiah(int64_t amount, char *buf, size_t n)
+{
+        char t[48];
+        out_thousands(amount, t, sizeof(t));
+        snprintf(buf, n, "Rp%s", t);
 }
 
 static void clock_text(const eval_ctx_t *ctx, ptime_t t, char *buf, size_t n)
@@ -262,7 +267,7 @@ void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
                 out_violation_id(ctx, emp, day, &p->d, id);
         out_violation_text(ctx, emp, day, &p->d, what, sizeof(what));
         tanggal(day, tgl, sizeof(tgl));
-        rupiah(p->d.amount, rp, sizeof(rp));
+        out_rupiah(p->d.amount, rp, sizeof(rp));
         if (p->d.pct_u > 0) {
                 char pct[32];
                 snprintf(pct, sizeof(pct), "%g", p->d.pct);

@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "output.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,21 +13,6 @@ static const char *const labels[VK__COUNT] = {
 const char *report_kind_label(vkind_t k)
 {
         return k < VK__COUNT ? labels[k] : "?";
-}
-
-/* "4.500.000" */
-static void thousands(int64_t v, char *buf, size_t n)
-{
-        char d[32], t[48];
-        snprintf(d, sizeof(d), "%lld", (long long)v);
-        size_t len = strlen(d), j = 0;
-        for (size_t i = 0; i < len && j + 2 < sizeof(t); i++) {
-                if (i > 0 && d[0] != '-' && (len - i) % 3 == 0)
-                        t[j++] = '.';
-                t[j++] = d[i];
-        }
-        t[j] = '\0';
-        snprintf(buf, n, "%s", t);
 }
 
 /* Pads to `width` display columns, counting UTF-8 sequences once. */
@@ -95,7 +82,7 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                 for (char *c = pct; *c; c++)
                         if (*c == '.')
                                 *c = ','; /* Indonesian decimal comma */
-                thousands(p->d.amount, amt, sizeof(amt));
+                out_thousands(p->d.amount, amt, sizeof(amt));
                 cell(f, date, 10);
                 cell(f, e->employee_id, 18);
                 cell(f, e->name, 22);
@@ -136,7 +123,7 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
                                             "%s%s %ld", len ? ", " : "",
                                             labels[k], units[u].count[k]);
                         snprintf(total, sizeof(total), "%ld", units[u].total);
-                        thousands(units[u].amount, amt, sizeof(amt));
+                        out_thousands(units[u].amount, amt, sizeof(amt));
                         cell(f, units[u].unit_id, 12);
                         cell(f, units[u].unit_name, 34);
                         cell(f, total, 6);

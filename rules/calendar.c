@@ -172,9 +172,7 @@ calendar_t *calendar_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        const char *text = buf;
-        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-                text += 3;
+        const char *text = jsonv_skip_bom(buf, len);
         calendar_t *c = calendar_load_string(text, what, errstr, errstr_size);
         free(buf);
         return c;

@@ -351,9 +351,9 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                 if (c->outcome != EVAL_CALL_ANSWERED ||
                     (c->caller != in->emp && c->callee != in->emp))
                         continue;
-                ans[na++] = (answered_t){c->caller == in->emp ? c->callee
-                                                              : c->caller,
-                                         tz_local_minute(tz, c->at)};
+                ans[na++] =
+                    (answered_t){c->caller == in->emp ? c->callee : c->caller,
+                                 tz_local_minute(tz, c->at)};
         }
         qsort(ans, na, sizeof(*ans), answered_cmp);
         for (size_t i = 0; i < in->n_calls; i++) {

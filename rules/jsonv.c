@@ -191,3 +191,8 @@ bool jsonv_is_blank(const char *s, size_t n)
                         return false;
         return true;
 }
+
+const char *jsonv_skip_bom(const char *buf, size_t len)
+{
+        return len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? buf + 3 : buf;
+}

@@ -49,6 +49,9 @@ int64_t jsonv_percent_micro(double pct);
  * NULL when it cannot be read. */
 char *jsonv_slurp(const char *path, size_t *len);
 
+/* The text of a buffer past a leading byte-order mark (SPEC §7). */
+const char *jsonv_skip_bom(const char *buf, size_t len);
+
 /* Line iteration over a buffer for the JSONL files (roster, events):
  * returns false at the end; *line counts from 1 and includes blank lines.
  * The caller handles a byte-order mark on line 1 (SPEC §7). */

@@ -487,10 +487,7 @@ policy_t *policy_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        /* SPEC §7: a byte-order mark is accepted at the start of a file. */
-        const char *text = buf;
-        if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-                text += 3;
+        const char *text = jsonv_skip_bom(buf, len);
         policy_t *p = policy_load_string(text, what, errstr, errstr_size);
         free(buf);
         return p;

@@ -155,26 +155,11 @@ const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
 int32_t strmap_put(strmap_t *m, const char *key, size_t len, int32_t val,
                    bool *added)
 {
-        uint32_t h = hash_bytes(key, len);
-        struct slot *s = find(m->slots, m->cap, key, len, h);
+        bool fresh;
+        const char *stored = strmap_intern(m, key, len, val, &fresh);
         if (added)
-                *added = false;
-        if (s->key)
-                return s->val;
-        if ((m->count + 1) * 4 > m->cap * 3) {
-                if (!grow(m))
-                        return INT32_MIN;
-                s = find(m->slots, m->cap, key, len, h);
-        }
-        const char *copy = arena_copy(m, key, len);
-        if (!copy)
+                *added = fresh;
+        if (!stored)
                 return INT32_MIN;
-        s->key = copy;
-        s->len = (uint32_t)len;
-        s->hash = h;
-        s->val = val;
-        m->count++;
-        if (added)
-                *added = true;
-        return val;
+        return fresh ? val : strmap_get(m, key, len);
 }

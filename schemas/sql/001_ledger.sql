@@ -1,4 +1,4 @@
--- patuh ledger, version 1.
+-- patuh ledger, version 1: the tables.
 -- Every publication is idempotent: a replayed batch writes the same rows
 -- again and changes nothing (outputs before state before offsets).
 
@@ -58,48 +58,4 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     PRIMARY KEY (source_topic, source_partition, source_offset)
 );
 
--- One revision: keep it, and move the current row forward (never back:
--- a replayed older revision does not overwrite a newer one).
-CREATE OR REPLACE FUNCTION patuh_publish_revision(d jsonb) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO violation_revisions (violation_id, revision, doc)
-    VALUES (d->>'violation_id', (d->>'revision')::int, d)
-    ON CONFLICT DO NOTHING;
-    INSERT INTO violations AS v (violation_id, kind, employee_id, unit_id,
-        supervisor_id, date, subject, band, minutes, severity, clause,
-        tpp_percent, tpp_amount, evidence, status, reason, revision,
-        decided_at, policy, doc)
-    VALUES (d->>'violation_id', d->>'kind', d->>'employee_id', d->>'unit_id',
-        d->>'supervisor_id', (d->>'date')::date, d->>'subject', d->>'band',
-        (d->>'minutes')::int, d->>'severity', d->>'clause',
-        (d->>'tpp_percent')::numeric, (d->>'tpp_amount')::bigint,
-        d->'evidence', d->>'status', d->>'reason', (d->>'revision')::int,
-        (d->>'decided_at')::timestamptz, d->>'policy', d)
-    ON CONFLICT (violation_id) DO UPDATE SET
-        band = EXCLUDED.band, minutes = EXCLUDED.minutes,
-        severity = EXCLUDED.severity, clause = EXCLUDED.clause,
-        tpp_percent = EXCLUDED.tpp_percent, tpp_amount = EXCLUDED.tpp_amount,
-        evidence = EXCLUDED.evidence, status = EXCLUDED.status,
-        reason = EXCLUDED.reason, revision = EXCLUDED.revision,
-        decided_at = EXCLUDED.decided_at, policy = EXCLUDED.policy,
-        doc = EXCLUDED.doc
-    WHERE v.revision < EXCLUDED.revision;
-$$;
-
-CREATE OR REPLACE FUNCTION patuh_publish_tpp(d jsonb, revision int) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO tpp_deductions (violation_id, revision, employee_id, period,
-        percent, amount, status)
-    VALUES (d->>'violation_id', revision, d->>'employee_id', d->>'period',
-        (d->>'percent')::numeric, (d->>'amount')::bigint, d->>'status')
-    ON CONFLICT DO NOTHING;
-$$;
-
-CREATE OR REPLACE FUNCTION patuh_dead_letter(d jsonb) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO dead_letters (source_topic, source_partition, source_offset,
-        reason, detail, event_id, doc)
-    VALUES (coalesce(d->>'topic', ''), (d->>'partition')::int,
-        (d->>'offset')::bigint, d->>'reason', d->>'detail', d->>'event_id', d)
-    ON CONFLICT DO NOTHING;
-$$;
+-- The functions that write these tables are in 002_batch_publish.sql.

@@ -1,7 +1,7 @@
--- Set-based publication: patuhd sends each batch's revisions, TPP events
--- and dead letters as three JSON arrays, one statement each, instead of a
--- statement per record.  Same idempotence as 001: replaying a batch
--- changes nothing, and the current row only moves to a higher revision.
+-- Publication: patuhd sends each batch's revisions, TPP events and dead
+-- letters as three JSON arrays, one set-based statement each.  Replaying a
+-- batch changes nothing (ON CONFLICT), and the current row of a violation
+-- only moves to a higher revision.
 
 CREATE OR REPLACE FUNCTION patuh_publish_revisions(docs jsonb) RETURNS void
 LANGUAGE sql AS $$
