@@ -83,7 +83,7 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                 int64_t ms = ptime_cmp(t, PTIME_NEVER) == 0
                                  ? 0
                                  : t.sec * 1000 + t.nsec / 1000000;
-                char topic[256], tsbuf[96] = "";
+                char topic[256], tsbuf[256] = "";
                 snprintf(topic, sizeof(topic), "%s%s", prefix,
                          rec_topic_name((rec_topic_t)env.topic));
                 int tl = env.has_ts

@@ -45,8 +45,9 @@ typedef struct part {
 
 /* A publication or dead letter waiting to be made durable. */
 typedef struct out_item {
-        int out;    /* OUT_* */
-        char *key;  /* owned; Kafka key */
+        int out;   /* OUT_* */
+        char *key; /* owned; Kafka key (bytes) */
+        size_t key_len;
         char *json; /* owned */
         size_t len;
         int32_t revision; /* of the violation behind it, or 0 */
@@ -98,7 +99,7 @@ typedef struct batch {
         off_item_t *offs; /* set at close */
         size_t n_offs;
         bool has_wm; /* set at close */
-        int64_t wm_sec;
+        ptime_t wm;
 } batch_t;
 
 enum phase { PH_IDLE, PH_PG, PH_KAFKA, PH_REDIS };
@@ -226,11 +227,14 @@ static void trace(live_t *l, const char *what)
 
 /* ---- batch contents ----------------------------------------------------- */
 
+/* Out of memory: the batch in hand may be incomplete, so it must not be
+ * written.  Stopping here is a crash by design: nothing of it is durable,
+ * its offsets are not stored, and a restart processes it again. */
 static void fail_oom(live_t *l)
 {
-        logf_("out of memory");
-        l->exit_code = 1;
-        l->stopping = true;
+        (void)l;
+        logf_("out of memory: stopping without writing the current batch");
+        _exit(1);
 }
 
 static void add_out(live_t *l, int out, const char *key, size_t key_len,
@@ -245,9 +249,12 @@ static void add_out(live_t *l, int out, const char *key, size_t key_len,
         out_item_t *o = &b->outs[b->n_outs++];
         o->out = out;
         o->key = dup_n(key ? key : "", key ? key_len : 0);
+        o->key_len = key ? key_len : 0;
         o->json = dup_n(json, len);
         o->len = len;
         o->revision = revision;
+        if (!o->key || !o->json)
+                fail_oom(l);
 }
 
 static void sink_emit(void *ud, core_out_t out, const char *key,
@@ -429,6 +436,8 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
         r->json = dup_n(l->w.buf, l->w.len);
+        if (!r->json || l->w.oom)
+                fail_oom(l);
         r->len = l->w.len;
         r->seq = b->n_recs;
         jw_reset(&l->w);
@@ -558,6 +567,11 @@ static void pg_done(live_t *l, bool ok)
         event_del(l->ev_pg_read);
         event_del(l->ev_pg_write);
         if (!ok) {
+                /* a fresh session for the retry, whatever state this one
+                 * was left in (pg_connect frees the old events later, not
+                 * inside their own callback) */
+                PQfinish(l->pg);
+                l->pg = NULL;
                 retry_later(l, "PostgreSQL write failed");
                 return;
         }
@@ -636,8 +650,9 @@ static void phase_pg(live_t *l)
             "SELECT patuh_publish_tpps($1::jsonb)",
             "SELECT patuh_dead_letters($1::jsonb)"};
         static const int kinds[3] = {OUT_VIOLATIONS, OUT_TPP, OUT_DLQ};
-        bool ok =
-            PQsendQueryParams(l->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        /* no BEGIN/COMMIT: the statements up to the Sync run as one
+         * implicit transaction, which an error rolls back as a whole */
+        bool ok = true;
         for (int k = 0; ok && k < 3; k++) {
                 bool any = false;
                 jw_reset(&l->w);
@@ -672,9 +687,7 @@ static void phase_pg(live_t *l)
                                                NULL, NULL, 0);
         }
         jw_reset(&l->w);
-        ok = ok &&
-             PQsendQueryParams(l->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) &&
-             PQpipelineSync(l->pg);
+        ok = ok && PQpipelineSync(l->pg);
         if (!ok) {
                 logf_("PostgreSQL: %s", PQerrorMessage(l->pg));
                 PQfinish(l->pg);
@@ -715,7 +728,7 @@ static void phase_kafka(live_t *l)
                 do {
                         err = rd_kafka_producev(
                             l->prod, RD_KAFKA_V_TOPIC(l->out_topics[o->out]),
-                            RD_KAFKA_V_KEY(o->key, strlen(o->key)),
+                            RD_KAFKA_V_KEY(o->key, o->key_len),
                             RD_KAFKA_V_VALUE(o->json, o->len),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                             RD_KAFKA_V_END);
@@ -840,7 +853,7 @@ static int touched_cmp(const void *a, const void *b)
  * MULTI/EXEC so that records and ledgers never disagree. */
 /*
  * State, written by one server-side script per batch: the accepted records
- * (RPUSH per employee-day, the TTL set when a list is created), the
+ * (RPUSH per employee-day, the TTL renewed by each write), the
  * ledgers the batch changed as they stood when it closed, and the
  * watermark.  A script runs atomically, so records and ledgers never
  * disagree, and one command replaces ~10,000 queued ones (the client's
@@ -849,13 +862,21 @@ static int touched_cmp(const void *a, const void *b)
  */
 static const char redis_script[] =
     "local ttl = ARGV[1]\n"
+    /* unpack() is capped near 8,000 values: push in chunks */
+    "local function chunks(cmd, key, from, count)\n"
+    "  local r = 0\n"
+    "  for s = from, from + count - 1, 1000 do\n"
+    "    r = redis.call(cmd, key,\n"
+    "          unpack(ARGV, s, math.min(s + 999, from + count - 1)))\n"
+    "  end\n"
+    "  return r\n"
+    "end\n"
     "local i = 4\n"
     "for k = 1, tonumber(ARGV[3]) do\n"
     "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
     "  i = i + 2\n"
-    "  if redis.call('RPUSH', key, unpack(ARGV, i, i + c - 1)) == c then\n"
-    "    redis.call('EXPIRE', key, ttl)\n"
-    "  end\n"
+    "  chunks('RPUSH', key, i, c)\n"
+    "  redis.call('EXPIRE', key, ttl)\n"
     "  i = i + c\n"
     "end\n"
     "local nl = tonumber(ARGV[i])\n"
@@ -865,7 +886,7 @@ static const char redis_script[] =
     "  i = i + 2\n"
     "  redis.call('DEL', key)\n"
     "  if c > 0 then\n"
-    "    redis.call('HSET', key, unpack(ARGV, i, i + c - 1))\n"
+    "    chunks('HSET', key, i, c)\n"
     "    redis.call('EXPIRE', key, ttl)\n"
     "  end\n"
     "  i = i + c\n"
@@ -924,10 +945,14 @@ static void phase_redis(live_t *l)
         ARG(redis_script, sizeof(redis_script) - 1);
         ARG("0", 1);
         NUM(store_ttl(&l->ctx));
-        if (b->has_wm)
-                NUM(b->wm_sec);
-        else
+        char wm_s[40];
+        if (b->has_wm) {
+                int wl = snprintf(wm_s, sizeof(wm_s), "%lld.%09d",
+                                  (long long)b->wm.sec, (int)b->wm.nsec);
+                ARG(wm_s, (size_t)wl);
+        } else {
                 ARG("", 0);
+        }
         size_t nkeys_at = a;
         ARG("", 0); /* number of record keys, filled below */
         size_t nkeys = 0;
@@ -1067,7 +1092,7 @@ static void start_commit(live_t *l)
         }
         ptime_t wm = core_watermark(l->core);
         b->has_wm = ptime_cmp(wm, PTIME_NEVER) != 0;
-        b->wm_sec = wm.sec;
+        b->wm = wm;
         l->commit = b;
         l->fill = b == &l->batch[0] ? &l->batch[1] : &l->batch[0];
         phase_pg(l);
@@ -1188,6 +1213,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
         live_t *l = arg;
         (void)what;
+        if (l->stopping) {
+                /* a second signal while a write cannot get through: exit
+                 * now; the batch in hand is processed again on restart */
+                logf_("signal %d again: exiting without waiting", (int)sig);
+                _exit(1);
+        }
         logf_("signal %d: draining and committing", (int)sig);
         l->stopping = true;
         consume(l);

@@ -374,7 +374,9 @@ void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
         } else {
                 jw_null(w);
         }
-        if (pj_utf8_valid(raw, raw_len)) {
+        /* text when it is UTF-8 without NUL (PostgreSQL's jsonb refuses
+         * \u0000), else base64 */
+        if (pj_utf8_valid(raw, raw_len) && !memchr(raw, '\0', raw_len)) {
                 jw_key(w, "raw");
                 jw_strn(w, raw, raw_len);
         } else {

@@ -285,10 +285,14 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
         ptime_t wm = PTIME_NEVER;
         rep = redisCommand(r, "GET patuh:watermark");
         if (rep && rep->type == REDIS_REPLY_STRING) {
+                /* "seconds.nanoseconds" */
                 char *end;
                 long long sec = strtoll(rep->str, &end, 10);
-                if (*end == '\0')
-                        wm = (ptime_t){sec, 0};
+                long nsec = 0;
+                if (*end == '.')
+                        nsec = strtol(end + 1, &end, 10);
+                if (*end == '\0' && nsec >= 0 && nsec < 1000000000)
+                        wm = (ptime_t){sec, (int32_t)nsec};
         }
         freeReplyObject(rep);
         core_restore_begin(core, wm);
