@@ -762,7 +762,7 @@ void core_alert_closed_outages(core_t *c, int32_t today)
                 return;
         if (c->outage_next < first)
                 c->outage_next = first;
-        while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) <= 0) {
+        while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) < 0) {
                 int32_t d = c->outage_next;
                 if (d > last && d < today - 1)
                         break; /* history after the data: not yet a gap */
@@ -770,6 +770,16 @@ void core_alert_closed_outages(core_t *c, int32_t today)
                 if (eval_is_workday(c->ctx, d) && !in_service(c, d))
                         raise_outage(c, d);
         }
+}
+
+int32_t core_outage_cursor(const core_t *c)
+{
+        return c->outage_next;
+}
+
+void core_set_outage_cursor(core_t *c, int32_t day)
+{
+        c->outage_next = day;
 }
 
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day)

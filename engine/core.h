@@ -81,6 +81,11 @@ void core_finish(core_t *c);
  * read they are not outages yet. */
 void core_alert_closed_outages(core_t *c, int32_t today);
 
+/* The first day not yet checked for no_presence_data, to store and
+ * restore across restarts (INT32_MIN: none checked yet). */
+int32_t core_outage_cursor(const core_t *c);
+void core_set_outage_cursor(core_t *c, int32_t day);
+
 /* The ledger of (emp, day), or NULL (read-only view for persistence). */
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day);
 /* Whether the not_clocked_in alert of (emp, day) went out. */

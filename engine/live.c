@@ -100,6 +100,7 @@ typedef struct batch {
         size_t n_offs;
         bool has_wm; /* set at close */
         ptime_t wm;
+        int32_t outage; /* no_presence_data cursor, set at close */
 } batch_t;
 
 enum phase { PH_IDLE, PH_PG, PH_KAFKA, PH_REDIS };
@@ -871,8 +872,8 @@ static const char redis_script[] =
     "  end\n"
     "  return r\n"
     "end\n"
-    "local i = 4\n"
-    "for k = 1, tonumber(ARGV[3]) do\n"
+    "local i = 5\n"
+    "for k = 1, tonumber(ARGV[4]) do\n"
     "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
     "  i = i + 2\n"
     "  chunks('RPUSH', key, i, c)\n"
@@ -892,6 +893,7 @@ static const char redis_script[] =
     "  i = i + c\n"
     "end\n"
     "if ARGV[2] ~= '' then redis.call('SET', 'patuh:watermark', ARGV[2]) end\n"
+    "redis.call('SET', 'patuh:outage_next', ARGV[3])\n"
     "return 1\n";
 
 static void phase_redis(live_t *l)
@@ -919,7 +921,8 @@ static void phase_redis(live_t *l)
                 max += b->leds[i].n;
         const char **argv = malloc(max * sizeof(*argv));
         size_t *lens = malloc(max * sizeof(*lens));
-        size_t nnum = 4 + b->n_recs + b->n_leds; /* ttl, wm, n_leds, counts */
+        /* ttl, outage, n_leds, counts */
+        size_t nnum = 4 + b->n_recs + b->n_leds;
         char(*num)[24] = malloc(nnum * sizeof(*num));
         if (!argv || !lens || !num) {
                 free(argv);
@@ -953,6 +956,7 @@ static void phase_redis(live_t *l)
         } else {
                 ARG("", 0);
         }
+        NUM(b->outage);
         size_t nkeys_at = a;
         ARG("", 0); /* number of record keys, filled below */
         size_t nkeys = 0;
@@ -1093,6 +1097,7 @@ static void start_commit(live_t *l)
         ptime_t wm = core_watermark(l->core);
         b->has_wm = ptime_cmp(wm, PTIME_NEVER) != 0;
         b->wm = wm;
+        b->outage = core_outage_cursor(l->core);
         l->commit = b;
         l->fill = b == &l->batch[0] ? &l->batch[1] : &l->batch[0];
         phase_pg(l);

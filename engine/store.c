@@ -296,6 +296,14 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
         }
         freeReplyObject(rep);
         core_restore_begin(core, wm);
+        rep = redisCommand(r, "GET patuh:outage_next");
+        if (rep && rep->type == REDIS_REPLY_STRING) {
+                char *end;
+                long v = strtol(rep->str, &end, 10);
+                if (*end == '\0' && v >= INT32_MIN && v <= INT32_MAX)
+                        core_set_outage_cursor(core, (int32_t)v);
+        }
+        freeReplyObject(rep);
         /* 1. every key of ours */
         char **keys = NULL;
         size_t nkeys = 0, capk = 0;

@@ -13,6 +13,10 @@
  *   patuh:{E}:x             list  accepted excuse records of E
  *   patuh:{E}:l:YYYY-MM-DD  hash  ledger: "kind|subject" -> publication,
  *                                 "!alerted" -> 1 once not_clocked_in went out
+ *   patuh:watermark         string  the engine watermark ("sec.nsec") the
+ *                                 ledgers were computed at
+ *   patuh:outage_next       string  first day not yet checked for
+ *                                 no_presence_data (none raised twice)
  *
  * A stored record is a replay envelope with its Kafka coordinates:
  * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":{<the record
