@@ -42,29 +42,17 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                 return 2;
         }
         char *line = NULL;
-        size_t cap = 0;
-        ssize_t got;
-        long lineno = 0;
-        while ((got = getline(&line, &cap, f)) >= 0) {
-                size_t n = (size_t)got;
-                const char *s = line;
-                lineno++;
-                while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-                        n--;
-                if (lineno == 1 && n >= 3 &&
-                    memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-                        s += 3;
-                        n -= 3;
-                }
-                if (jsonv_is_blank(s, n))
-                        continue;
+        size_t cap = 0, n;
+        long long lineno = 0;
+        const char *s;
+        while (jsonv_read_line(f, &line, &cap, &lineno, &s, &n)) {
                 envelope_t env;
                 char detail[256];
                 if (envelope_parse(&env, s, n, detail, sizeof(detail)) !=
                     DLQ_NONE) {
                         /* no topic to send it to: said here, not lost */
                         fprintf(stderr,
-                                "patuh produce: %s line %ld: %s "
+                                "patuh produce: %s line %lld: %s "
                                 "(not sent)\n",
                                 path, lineno, detail);
                         (*skipped)++;
@@ -110,7 +98,7 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                 }
                 if (err) {
                         rd_kafka_headers_destroy(h);
-                        fprintf(stderr, "patuh produce: %s line %ld: %s\n",
+                        fprintf(stderr, "patuh produce: %s line %lld: %s\n",
                                 path, lineno, rd_kafka_err2str(err));
                         envelope_free(&env);
                         free(line);

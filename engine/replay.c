@@ -120,25 +120,12 @@ static int read_events(replay_t *rp, const char *path, char *errstr,
         }
         const char *file = base_name(path);
         char *line = NULL;
-        size_t cap = 0;
-        ssize_t got;
+        size_t cap = 0, n;
         long long lineno = 0;
+        const char *s;
         while (!rp->failed && !core_failed(rp->core) &&
-               (got = getline(&line, &cap, f)) >= 0) {
-                size_t n = (size_t)got;
-                lineno++;
-                const char *s = line;
-                while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-                        n--;
-                if (lineno == 1 && n >= 3 &&
-                    memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-                        s += 3;
-                        n -= 3;
-                }
-                if (jsonv_is_blank(s, n))
-                        continue;
+               jsonv_read_line(f, &line, &cap, &lineno, &s, &n))
                 handle_line(rp, file, lineno, s, n);
-        }
         free(line);
         bool err = ferror(f);
         fclose(f);

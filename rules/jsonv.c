@@ -196,3 +196,27 @@ const char *jsonv_skip_bom(const char *buf, size_t len)
 {
         return len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? buf + 3 : buf;
 }
+
+bool jsonv_read_line(FILE *f, char **buf, size_t *cap, long long *line,
+                     const char **s, size_t *n)
+{
+        ssize_t got;
+        while ((got = getline(buf, cap, f)) >= 0) {
+                size_t len = (size_t)got;
+                const char *p = *buf;
+                (*line)++;
+                while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+                        len--;
+                if (*line == 1) {
+                        const char *t = jsonv_skip_bom(p, len);
+                        len -= (size_t)(t - p);
+                        p = t;
+                }
+                if (jsonv_is_blank(p, len))
+                        continue;
+                *s = p;
+                *n = len;
+                return true;
+        }
+        return false;
+}

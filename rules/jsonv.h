@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Where an error message goes and what it is about. */
 typedef struct jsonv {
@@ -57,6 +58,13 @@ const char *jsonv_skip_bom(const char *buf, size_t len);
  * The caller handles a byte-order mark on line 1 (SPEC §7). */
 bool jsonv_next_line(const char *buf, size_t len, size_t *pos,
                      const char **start, size_t *n, size_t *line);
+
+/* The next record line of a JSONL stream (SPEC §7): reads with getline
+ * into *buf (caller frees), counts every line in *line, drops the line
+ * end, a byte-order mark on line 1 and blank lines.  False at the end of
+ * the file. */
+bool jsonv_read_line(FILE *f, char **buf, size_t *cap, long long *line,
+                     const char **s, size_t *n);
 
 /* A line holding only white space is blank (SPEC §7). */
 bool jsonv_is_blank(const char *s, size_t n);
