@@ -799,19 +799,11 @@ bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p)
         day_state_t *ds = day_get(c, emp, day);
         if (!ds)
                 return false;
-        eval_ledger_t *l = &ds->ledger;
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 4;
-                eval_pub_t *v = realloc(l->v, cap * sizeof(*v));
-                if (!v)
-                        return false;
-                l->v = v;
-                l->cap = cap;
-        }
-        l->v[l->n] = *p;
-        l->v[l->n].changed = false;
-        l->v[l->n].newly_active = false;
-        l->n++;
+        eval_pub_t *q = eval_ledger_push(&ds->ledger, p);
+        if (!q)
+                return false;
+        q->changed = false;
+        q->newly_active = false;
         return true;
 }
 

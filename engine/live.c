@@ -131,7 +131,6 @@ typedef struct live {
         int redis_pending;
         bool redis_error;
         PGconn *pg;
-        bool pg_flushing;
         bool pg_error;
         part_t *parts;
         size_t n_parts, cap_parts;

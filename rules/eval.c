@@ -429,6 +429,20 @@ void eval_ledger_free(eval_ledger_t *l)
         l->n = l->cap = 0;
 }
 
+eval_pub_t *eval_ledger_push(eval_ledger_t *l, const eval_pub_t *p)
+{
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 4;
+                eval_pub_t *v = realloc(l->v, cap * sizeof(*v));
+                if (!v)
+                        return NULL;
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n] = *p;
+        return &l->v[l->n++];
+}
+
 static bool same_key(const eval_decision_t *a, const eval_decision_t *b)
 {
         return a->kind == b->kind && strcmp(a->subject, b->subject) == 0;
@@ -470,22 +484,14 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused)
                         if (same_key(&ledger->v[k].d, d))
                                 break;
                 if (k == old_n) {
-                        if (ledger->n == ledger->cap) {
-                                size_t nc = ledger->cap ? ledger->cap * 2 : 4;
-                                eval_pub_t *v =
-                                    realloc(ledger->v, nc * sizeof(*v));
-                                if (!v)
-                                        return -1;
-                                ledger->v = v;
-                                ledger->cap = nc;
-                        }
-                        k = ledger->n++;
-                        memset(&ledger->v[k], 0, sizeof(ledger->v[k]));
-                        ledger->v[k].d = *d;
-                        ledger->v[k].revision = 1;
-                        ledger->v[k].active = true;
-                        ledger->v[k].newly_active = true;
-                        ledger->v[k].changed = true;
+                        eval_pub_t fresh = {0};
+                        fresh.d = *d;
+                        fresh.revision = 1;
+                        fresh.active = true;
+                        fresh.newly_active = true;
+                        fresh.changed = true;
+                        if (!eval_ledger_push(ledger, &fresh))
+                                return -1;
                         nch++;
                         continue;
                 }

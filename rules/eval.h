@@ -164,6 +164,10 @@ typedef struct eval_ledger {
 
 void eval_ledger_free(eval_ledger_t *l);
 
+/* Appends a copy of p to the ledger; NULL on allocation failure, else the
+ * stored entry. */
+eval_pub_t *eval_ledger_push(eval_ledger_t *l, const eval_pub_t *p);
+
 /*
  * Brings the ledger of (E, D) in line with `now` (the output of eval_day):
  * a new decision opens revision 1 (or reopens a retracted one), a changed
