@@ -32,6 +32,11 @@ typedef struct emp_state {
 typedef struct date_info {
         int32_t day;
         bool in_service;
+        bool closed;         /* its close fired: digest rows are published */
+        bool dirty_any;      /* some unit's row may have changed */
+        uint8_t *dirty;      /* owned, n_units flags (NULL until needed) */
+        digest_row_t *shown; /* owned, n_units: rows last published */
+        bool *has_shown;     /* owned, n_units */
 } date_info_t;
 
 enum timer_type { T_CLOSE, T_ALERT, T_CALL };
@@ -54,7 +59,16 @@ struct core {
         const roster_t *roster; /* = ctx->roster */
         const policy_t *policy; /* = ctx->policy */
         core_sink_t sink;
-        emp_state_t *emps;  /* owned, one per roster row */
+        emp_state_t *emps; /* owned, one per roster row */
+        /* Units (roster unit_id) for the digests: unit_of[row] is the
+         * unit's index; unit_members[unit_start[u] .. unit_start[u+1])
+         * are its roster rows in roster order. */
+        int32_t *unit_of;      /* owned */
+        int32_t *unit_members; /* owned */
+        size_t *unit_start;    /* owned, n_units + 1 */
+        size_t n_units;
+        bool digest_dirty;  /* some date has a dirty unit */
+        digest_row_t drow;  /* scratch row */
         date_info_t *dates; /* owned, sorted by day */
         size_t n_dates, cap_dates;
         timer_t_ *heap; /* owned min-heap by due */
@@ -161,7 +175,7 @@ static date_info_t *date_add(core_t *c, int32_t day)
                 c->dates[i] = c->dates[i - 1];
                 i--;
         }
-        c->dates[i] = (date_info_t){day, false};
+        c->dates[i] = (date_info_t){.day = day};
         c->n_dates++;
         return &c->dates[i];
 }
@@ -215,6 +229,206 @@ static timer_t_ timer_pop(core_t *c)
         return top;
 }
 
+/* ---- digests ----------------------------------------------------------- */
+
+static void emit(core_t *c, core_out_t out, const char *key,
+                 const eval_pub_t *p);
+
+/* The digest row of unit u on day may have changed (E's presence,
+ * excuses or decisions on it moved).  Days not in service have no rows;
+ * days not yet closed are published whole when they close. */
+static void digest_touch(core_t *c, int32_t emp, int32_t day)
+{
+        date_info_t *d = date_find(c, day);
+        if (!d || !d->closed)
+                return;
+        if (!d->dirty && !(d->dirty = calloc(c->n_units, 1))) {
+                c->failed = true;
+                return;
+        }
+        d->dirty[c->unit_of[emp]] = 1;
+        d->dirty_any = true;
+        c->digest_dirty = true;
+}
+
+static void digest_close(core_t *c, int32_t day)
+{
+        date_info_t *d = date_find(c, day);
+        if (!d)
+                return;
+        if (!d->dirty && !(d->dirty = calloc(c->n_units, 1))) {
+                c->failed = true;
+                return;
+        }
+        d->closed = true;
+        memset(d->dirty, 1, c->n_units);
+        d->dirty_any = true;
+        c->digest_dirty = true;
+}
+
+/* The row of unit u on day, from the state as it stands. */
+static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
+{
+        digest_row_init(r, day, c->unit_members[c->unit_start[u]]);
+        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
+                int32_t emp = c->unit_members[i];
+                const emp_state_t *es = &c->emps[emp];
+                const day_state_t *ds = day_find(es, day);
+                digest_emp_t e = {emp, ds ? &ds->att : NULL,
+                                  (eval_excuses_t){es->ex, es->n_ex},
+                                  ds ? &ds->ledger : NULL};
+                if (!digest_row_add(c->ctx, r, &e))
+                        return false;
+        }
+        digest_row_finish(r);
+        return true;
+}
+
+static bool units_build(core_t *c)
+{
+        const roster_t *r = c->roster;
+        strmap_t *ids = strmap_new();
+        size_t n = r->n ? r->n : 1;
+        c->unit_of = malloc(n * sizeof(*c->unit_of));
+        c->unit_members = malloc(n * sizeof(*c->unit_members));
+        c->unit_start = calloc(n + 1, sizeof(*c->unit_start));
+        bool ok = ids && c->unit_of && c->unit_members && c->unit_start;
+        for (size_t e = 0; ok && e < r->n; e++) {
+                const char *u = r->emp[e].unit_id;
+                int32_t v =
+                    strmap_put(ids, u, strlen(u), (int32_t)c->n_units, NULL);
+                ok = v != INT32_MIN;
+                if (ok && (size_t)v == c->n_units)
+                        c->n_units++;
+                if (ok) {
+                        c->unit_of[e] = v;
+                        c->unit_start[v + 1]++;
+                }
+        }
+        strmap_free(ids);
+        if (!ok)
+                return false;
+        for (size_t u = 0; u < c->n_units; u++)
+                c->unit_start[u + 1] += c->unit_start[u];
+        size_t *fill = calloc(c->n_units ? c->n_units : 1, sizeof(*fill));
+        if (!fill)
+                return false;
+        for (size_t e = 0; e < r->n; e++) {
+                size_t u = (size_t)c->unit_of[e];
+                c->unit_members[c->unit_start[u] + fill[u]++] = (int32_t)e;
+        }
+        free(fill);
+        return true;
+}
+
+void core_flush_digests(core_t *c)
+{
+        if (!c->digest_dirty || c->failed)
+                return;
+        c->digest_dirty = false;
+        for (size_t di = 0; di < c->n_dates; di++) {
+                date_info_t *d = &c->dates[di];
+                if (!d->dirty_any)
+                        continue;
+                d->dirty_any = false;
+                if (!digest_day_reported(c->ctx, d->day, d->in_service)) {
+                        memset(d->dirty, 0, c->n_units);
+                        continue;
+                }
+                if (!d->shown &&
+                    (!(d->shown = calloc(c->n_units, sizeof(*d->shown))) ||
+                     !(d->has_shown =
+                           calloc(c->n_units, sizeof(*d->has_shown))))) {
+                        c->failed = true;
+                        return;
+                }
+                for (size_t u = 0; u < c->n_units; u++) {
+                        if (!d->dirty[u])
+                                continue;
+                        d->dirty[u] = 0;
+                        digest_row_t *r = &c->drow;
+                        if (!unit_row(c, d->day, u, r)) {
+                                c->failed = true;
+                                return;
+                        }
+                        /* a unit nobody was expected in has no row, unless
+                         * it had one to take back */
+                        if (d->has_shown[u] ? digest_row_equal(r, &d->shown[u])
+                                            : r->expected == 0)
+                                continue;
+                        out_digest(&c->w, c->ctx, r);
+                        emit(c, CORE_OUT_DIGEST,
+                             c->roster->emp[r->unit_emp].unit_id, NULL);
+                        if (!digest_row_copy(&d->shown[u], r)) {
+                                c->failed = true;
+                                return;
+                        }
+                        d->has_shown[u] = true;
+                }
+        }
+}
+
+static int digest_cmp(const void *a, const void *b, void *roster);
+
+long core_digest_rows(const core_t *c, digest_row_t **out)
+{
+        size_t n = 0, cap = 0;
+        digest_row_t *rows = NULL;
+        digest_row_t r = {0};
+        for (size_t di = 0; di < c->n_dates; di++) {
+                const date_info_t *d = &c->dates[di];
+                if (!digest_day_reported(c->ctx, d->day, d->in_service))
+                        continue;
+                for (size_t u = 0; u < c->n_units; u++) {
+                        memset(&r, 0, sizeof(r));
+                        if (!unit_row(c, d->day, u, &r))
+                                goto oom;
+                        if (r.expected == 0) {
+                                digest_row_free(&r);
+                                continue;
+                        }
+                        if (n == cap) {
+                                cap = cap ? cap * 2 : 64;
+                                digest_row_t *nr =
+                                    realloc(rows, cap * sizeof(*nr));
+                                if (!nr)
+                                        goto oom;
+                                rows = nr;
+                        }
+                        rows[n++] = r; /* the row's violators move with it */
+                }
+        }
+        /* dates are in day order and each date's units in roster order:
+         * sort each date's run by unit_id */
+        for (size_t i = 0, j; i < n; i = j) {
+                for (j = i + 1; j < n && rows[j].day == rows[i].day; j++)
+                        ;
+                for (size_t a = i + 1; a < j; a++) {
+                        digest_row_t t = rows[a];
+                        size_t b = a;
+                        while (b > i && digest_cmp(&rows[b - 1], &t,
+                                                   (void *)c->roster) > 0) {
+                                rows[b] = rows[b - 1];
+                                b--;
+                        }
+                        rows[b] = t;
+                }
+        }
+        *out = rows;
+        return (long)n;
+oom:
+        digest_row_free(&r);
+        core_digest_rows_free(rows, (long)n);
+        return -1;
+}
+
+void core_digest_rows_free(digest_row_t *rows, long n)
+{
+        for (long i = 0; i < n; i++)
+                digest_row_free(&rows[i]);
+        free(rows);
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 static void emit(core_t *c, core_out_t out, const char *key,
@@ -253,6 +467,7 @@ static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
                 emit(c, CORE_OUT_ALERT, alert_key(e), p);
                 c->st.alerts++;
         }
+        digest_touch(c, emp, day);
         if (c->sink.touched)
                 c->sink.touched(c->sink.ud, emp, day);
 }
@@ -370,6 +585,7 @@ static void fire_due(core_t *c)
                 switch (t.type) {
                 case T_CLOSE:
                         evaluate_all(c, t.day);
+                        digest_close(c, t.day);
                         break;
                 case T_ALERT:
                         raise_not_clocked_in(c, t.day);
@@ -417,6 +633,7 @@ static void apply_presence(core_t *c, const record_t *r, const char *id)
         eval_att_add(&ds->att, p->clock_out, p->wfh, p->at, id);
         mark_in_service(c, day);
         evaluate(c, emp, day);
+        digest_touch(c, emp, day);
 }
 
 static bool add_call(core_t *c, int32_t emp, int32_t day, const eval_call_t *k)
@@ -519,6 +736,7 @@ static void apply_excuse(core_t *c, const record_t *r, bool has_ts, ptime_t ts)
                 if (day < lo || day > hi || !c->dates[i].in_service)
                         continue;
                 evaluate(c, emp, day);
+                digest_touch(c, emp, day);
                 day_state_t *ds = day_find(es, day);
                 for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
                         const eval_call_t *call = ds->calls[k];
@@ -543,79 +761,11 @@ static int final_cmp(const void *a, const void *b)
         return strcmp(x->p->d.subject, y->p->d.subject);
 }
 
-static int digest_cmp(const void *a, const void *b)
+static int digest_cmp(const void *a, const void *b, void *roster)
 {
-        const report_digest_t *x = a, *y = b;
-        if (x->day != y->day)
-                return x->day < y->day ? -1 : 1;
-        return strcmp(x->unit_id, y->unit_id);
-}
-
-/* The daily digest per unit over every date in service. */
-long core_digest(const core_t *c, report_digest_t **out)
-{
-        size_t cap = 64, n = 0;
-        report_digest_t *rows = calloc(cap, sizeof(*rows));
-        for (size_t di = 0; rows && di < c->n_dates; di++) {
-                int32_t day = c->dates[di].day;
-                if (!c->dates[di].in_service)
-                        continue;
-                size_t first = n;
-                for (size_t e = 0; e < c->roster->n && rows; e++) {
-                        emp_state_t *es = &c->emps[e];
-                        const roster_emp_t *re = &c->roster->emp[e];
-                        if (!eval_expected(c->ctx, (int32_t)e, day, true,
-                                           (eval_excuses_t){es->ex, es->n_ex}))
-                                continue;
-                        size_t u;
-                        for (u = first; u < n; u++)
-                                if (strcmp(rows[u].unit_id, re->unit_id) == 0)
-                                        break;
-                        if (u == n) {
-                                if (n == cap) {
-                                        cap *= 2;
-                                        report_digest_t *nr =
-                                            realloc(rows, cap * sizeof(*nr));
-                                        if (!nr) {
-                                                free(rows);
-                                                rows = NULL;
-                                                break;
-                                        }
-                                        rows = nr;
-                                }
-                                memset(&rows[n], 0, sizeof(rows[n]));
-                                rows[n].day = day;
-                                rows[n].unit_id = re->unit_id;
-                                rows[n].unit_name = re->unit_name;
-                                n++;
-                        }
-                        report_digest_t *r = &rows[u];
-                        r->expected++;
-                        day_state_t *ds = day_find(es, day);
-                        bool late = false, any = false;
-                        for (size_t k = 0; ds && k < ds->ledger.n; k++) {
-                                const eval_pub_t *p = &ds->ledger.v[k];
-                                if (!p->active)
-                                        continue;
-                                any = true;
-                                late |= p->d.kind == VK_LATE_CLOCK_IN;
-                                r->by_kind[p->d.kind]++;
-                        }
-                        r->compliant += !any;
-                        if (ds && (ds->att.has_in || ds->att.has_out)) {
-                                if (ds->att.has_wfh)
-                                        r->present_wfh++;
-                                else
-                                        r->present_wfo++;
-                        }
-                        r->on_time += ds && ds->att.has_in && !late;
-                }
-        }
-        if (!rows)
-                return -1;
-        qsort(rows, n, sizeof(*rows), digest_cmp);
-        *out = rows;
-        return (long)n;
+        const digest_row_t *x = a, *y = b;
+        const roster_t *r = roster;
+        return strcmp(r->emp[x->unit_emp].unit_id, r->emp[y->unit_emp].unit_id);
 }
 
 long core_final(const core_t *c, report_row_t **out)
@@ -865,7 +1015,7 @@ core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink)
         jw_init(&c->w);
         c->outage_next = INT32_MIN;
         c->emps = calloc(c->roster->n ? c->roster->n : 1, sizeof(*c->emps));
-        bool ok = c->emps != NULL;
+        bool ok = c->emps != NULL && units_build(c);
         for (int t = 0; t < TOPIC__COUNT; t++)
                 ok &= (c->seen[t] = strmap_new()) != NULL;
         if (!ok) {
@@ -893,7 +1043,19 @@ void core_free(core_t *c)
                 free(es->ex);
         }
         free(c->emps);
+        for (size_t i = 0; i < c->n_dates; i++) {
+                date_info_t *d = &c->dates[i];
+                free(d->dirty);
+                for (size_t u = 0; d->shown && u < c->n_units; u++)
+                        digest_row_free(&d->shown[u]);
+                free(d->shown);
+                free(d->has_shown);
+        }
         free(c->dates);
+        free(c->unit_of);
+        free(c->unit_members);
+        free(c->unit_start);
+        digest_row_free(&c->drow);
         free(c->heap);
         for (int t = 0; t < TOPIC__COUNT; t++)
                 strmap_free(c->seen[t]);

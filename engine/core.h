@@ -13,6 +13,7 @@
 #define PATUH_CORE_H
 
 #include "../consumers/record.h"
+#include "../rules/digest.h"
 #include "../rules/eval.h"
 #include "report.h"
 
@@ -24,7 +25,8 @@ typedef struct core core_t;
 typedef enum core_out {
         CORE_OUT_REVISION, /* a violation revision (patuh.violations) */
         CORE_OUT_TPP,      /* a TPP deduction event (patuh.tpp) */
-        CORE_OUT_ALERT     /* an alert (patuh.alerts) */
+        CORE_OUT_ALERT,    /* an alert (patuh.alerts) */
+        CORE_OUT_DIGEST    /* a daily digest row (patuh.digests) */
 } core_out_t;
 
 typedef struct core_sink {
@@ -108,8 +110,22 @@ bool core_restore_alerted(core_t *c, int32_t emp, int32_t day);
  * (caller frees *rows).  Returns the count or -1. */
 long core_final(const core_t *c, report_row_t **rows);
 
-/* The daily digest per unit over the dates in service (caller frees). */
-long core_digest(const core_t *c, report_digest_t **rows);
+/*
+ * Daily digests (SPEC §4.4).  A unit-day's row is published
+ * (CORE_OUT_DIGEST, key unit_id) once its day has closed, and again
+ * whenever a later record, excuse or decision changes it; a row whose
+ * unit no longer has anyone expected is published once more with
+ * "expected": 0, so that a reader holding the old row sees it go.
+ * core_flush_digests() publishes what changed since the last flush (the
+ * drivers call it once per batch, or per record in replay).
+ */
+void core_flush_digests(core_t *c);
+
+/* The final rows: every reported date, every unit with someone expected,
+ * sorted by date then unit_id.  Returns the count or -1; free with
+ * core_digest_rows_free(). */
+long core_digest_rows(const core_t *c, digest_row_t **rows);
+void core_digest_rows_free(digest_row_t *rows, long n);
 
 const core_stats_t *core_stats(const core_t *c);
 /* True after an allocation failure: the caller must stop. */

@@ -193,3 +193,37 @@ void jw_pct(jw_t *w, double v)
         value_sep(w);
         jw_raw(w, b, (size_t)n);
 }
+
+size_t jw_format_fixed(int64_t v, int scale, char *buf, size_t n)
+{
+        if (scale < 0)
+                scale = 0;
+        if (scale > 18)
+                scale = 18;
+        int64_t p = 1;
+        for (int i = 0; i < scale; i++)
+                p *= 10;
+        uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        uint64_t ip = a / (uint64_t)p, fp = a % (uint64_t)p;
+        int len = snprintf(buf, n, "%s%llu", v < 0 ? "-" : "",
+                           (unsigned long long)ip);
+        if (fp && scale > 0 && len > 0 && (size_t)len < n) {
+                /* the fraction's digits, most significant first */
+                char f[19];
+                int fl = scale;
+                for (int i = scale; i-- > 0; fp /= 10)
+                        f[i] = (char)('0' + fp % 10);
+                while (fl > 0 && f[fl - 1] == '0')
+                        fl--;
+                len += snprintf(buf + len, n - (size_t)len, ".%.*s", fl, f);
+        }
+        return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
+}
+
+void jw_fixed(jw_t *w, int64_t v, int scale)
+{
+        char b[48];
+        size_t n = jw_format_fixed(v, scale, b, sizeof(b));
+        value_sep(w);
+        jw_raw(w, b, n);
+}

@@ -45,5 +45,10 @@ void jw_bool(jw_t *w, bool v);
 /* A percentage: integral values as integers, others with up to 6
  * decimals and no trailing zeros (0.5, 1.25). */
 void jw_pct(jw_t *w, double v);
+/* An exact decimal v / 10^scale (scale <= 18) without trailing zeros:
+ * jw_fixed(w, 1400000, 6) writes 1.4, jw_fixed(w, 6000000, 6) writes 6. */
+void jw_fixed(jw_t *w, int64_t v, int scale);
+/* The same text into buf (for tables); returns its length. */
+size_t jw_format_fixed(int64_t v, int scale, char *buf, size_t n);
 
 #endif

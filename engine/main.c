@@ -3,8 +3,10 @@
  *   replay      run the evaluator over files (SPEC §6), no servers needed
  *   produce     send replay envelopes to Kafka (for patuhd)
  *   violations  print the final violations from PostgreSQL
+ *   digest, payroll, discipline   the reports of SPEC §4.4
  */
 #include "cli_live.h"
+#include "cli_reports.h"
 #include "replay.h"
 
 #include <stdio.h>
@@ -37,6 +39,17 @@ static void usage(FILE *f)
               "       patuh violations [--format jsonl|table] [--all]\n"
               "         prints the final violations from PostgreSQL "
               "($PATUH_PG_CONNINFO)\n"
+              "       patuh digest (--date D | --from D --to D) [--unit U] "
+              "[--format F]\n"
+              "       patuh payroll --month YYYY-MM [--unit U] [--format F] "
+              "[--close | --corrections]\n"
+              "       patuh discipline --year YYYY [--unit U] [--employee E] "
+              "[--format F]\n"
+              "         the reports (daily digest, payroll month, discipline "
+              "year) from\n"
+              "         PostgreSQL, or from a replay's output "
+              "(--digests/--violations FILE\n"
+              "         --roster R --policy P); F = table|jsonl|csv|html\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -126,6 +139,12 @@ int main(int argc, char **argv)
                 return cli_produce(argc - 2, argv + 2);
         if (strcmp(argv[1], "violations") == 0)
                 return cli_violations(argc - 2, argv + 2);
+        if (strcmp(argv[1], "digest") == 0)
+                return cli_digest(argc - 2, argv + 2);
+        if (strcmp(argv[1], "payroll") == 0)
+                return cli_payroll(argc - 2, argv + 2);
+        if (strcmp(argv[1], "discipline") == 0)
+                return cli_discipline(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;

@@ -392,3 +392,119 @@ void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
         }
         jw_obj_end(w);
 }
+
+/* ---- reports (SPEC §4.4) --------------------------------------------- */
+
+static void kind_counts(jw_t *w, const long by_kind[VK__COUNT])
+{
+        jw_key(w, "violations");
+        jw_obj_begin(w);
+        for (int k = 0; k < VK__COUNT; k++) {
+                jw_key(w, vkind_name((vkind_t)k));
+                jw_int(w, by_kind[k]);
+        }
+        jw_obj_end(w);
+}
+
+void out_digest(jw_t *w, const eval_ctx_t *ctx, const digest_row_t *r)
+{
+        const roster_emp_t *u = &ctx->roster->emp[r->unit_emp];
+        char date[11];
+        ptime_format_date(r->day, date);
+        jw_obj_begin(w);
+        jw_key(w, "date");
+        jw_str(w, date);
+        jw_key(w, "unit_id");
+        jw_str(w, u->unit_id);
+        jw_key(w, "unit_name");
+        jw_str(w, u->unit_name[0] ? u->unit_name : NULL);
+        jw_key(w, "expected");
+        jw_int(w, r->expected);
+        jw_key(w, "present");
+        jw_int(w, r->present);
+        jw_key(w, "present_wfo");
+        jw_int(w, r->present_wfo);
+        jw_key(w, "present_wfh");
+        jw_int(w, r->present_wfh);
+        jw_key(w, "on_time");
+        jw_int(w, r->on_time);
+        jw_key(w, "excused");
+        jw_int(w, r->excused);
+        kind_counts(w, r->by_kind);
+        jw_key(w, "violators");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < r->n_violators; i++)
+                jw_str(w, ctx->roster->emp[r->violators[i]].employee_id);
+        jw_arr_end(w);
+        jw_key(w, "compliant");
+        jw_int(w, r->compliant);
+        jw_key(w, "compliance_rate");
+        jw_fixed(w, r->rate_e4, 4);
+        jw_key(w, "policy");
+        jw_str(w, ctx->policy->label);
+        jw_obj_end(w);
+}
+
+void out_payroll(jw_t *w, const policy_t *p, int year, int month,
+                 const sanction_payroll_t *r)
+{
+        char period[16];
+        snprintf(period, sizeof(period), "%04d-%02d", year, month);
+        jw_obj_begin(w);
+        jw_key(w, "period");
+        jw_str(w, period);
+        jw_key(w, "employee_id");
+        jw_str(w, r->employee_id);
+        jw_key(w, "name");
+        jw_str(w, r->name);
+        jw_key(w, "unit_id");
+        jw_str(w, r->unit_id);
+        jw_key(w, "tpp_monthly");
+        jw_int(w, r->tpp_monthly);
+        kind_counts(w, r->by_kind);
+        jw_key(w, "percent");
+        jw_fixed(w, r->pct_u, 6);
+        jw_key(w, "percent_capped");
+        jw_fixed(w, r->pct_capped_u, 6);
+        jw_key(w, "deduction");
+        jw_int(w, r->deduction);
+        jw_key(w, "tpp_after");
+        jw_int(w, r->tpp_after);
+        jw_key(w, "policy");
+        jw_str(w, p->label);
+        jw_obj_end(w);
+}
+
+static void ladder_fields(jw_t *w, const char *level, const char *sanction,
+                          const policy_ladder_step_t *s)
+{
+        jw_key(w, level);
+        jw_str(w, s ? s->level : NULL);
+        jw_key(w, sanction);
+        jw_str(w, s ? s->sanction : NULL);
+}
+
+void out_discipline(jw_t *w, const policy_t *p, int year,
+                    const sanction_discipline_t *r)
+{
+        jw_obj_begin(w);
+        jw_key(w, "year");
+        jw_int(w, year);
+        jw_key(w, "employee_id");
+        jw_str(w, r->employee_id);
+        jw_key(w, "name");
+        jw_str(w, r->name);
+        jw_key(w, "unit_id");
+        jw_str(w, r->unit_id);
+        jw_key(w, "minutes");
+        jw_int(w, r->minutes);
+        jw_key(w, "days");
+        jw_int(w, r->days);
+        ladder_fields(w, "level", "sanction", r->step);
+        jw_key(w, "unanswered_calls");
+        jw_int(w, r->unanswered_calls);
+        ladder_fields(w, "call_level", "call_sanction", r->call_step);
+        jw_key(w, "policy");
+        jw_str(w, p->label);
+        jw_obj_end(w);
+}

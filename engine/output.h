@@ -8,7 +8,9 @@
 #define PATUH_OUTPUT_H
 
 #include "../consumers/record.h"
+#include "../rules/digest.h"
 #include "../rules/eval.h"
+#include "../rules/sanction.h"
 
 #include "jw.h"
 
@@ -51,6 +53,13 @@ typedef struct out_dlq_src {
 void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
              dlq_reason_t reason, const char *detail, const char *event_id,
              const char *raw, size_t raw_len);
+
+/* SPEC §4.4 report rows, fields in the SPEC's order. */
+void out_digest(jw_t *w, const eval_ctx_t *ctx, const digest_row_t *r);
+void out_payroll(jw_t *w, const policy_t *p, int year, int month,
+                 const sanction_payroll_t *r);
+void out_discipline(jw_t *w, const policy_t *p, int year,
+                    const sanction_discipline_t *r);
 
 /* The Indonesian sentence describing a violation, for alerts and reports
  * ("terlambat masuk 42 menit (TL2)").  Writes into buf. */

@@ -22,7 +22,7 @@ typedef struct replay {
         roster_t *roster;     /* owned */
         calendar_t *calendar; /* owned */
         core_t *core;         /* owned */
-        FILE *f_rev, *f_alert, *f_tpp, *f_dlq;
+        FILE *f_rev, *f_alert, *f_tpp, *f_dlq, *f_dgrev;
         jw_t w;      /* dead letter being written */
         bool failed; /* I/O error */
         replay_stats_t *st;
@@ -43,6 +43,7 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
         (void)p;
         FILE *f = out == CORE_OUT_REVISION ? rp->f_rev
                   : out == CORE_OUT_TPP    ? rp->f_tpp
+                  : out == CORE_OUT_DIGEST ? rp->f_dgrev
                                            : rp->f_alert;
         write_line(rp, f, json, len);
 }
@@ -101,6 +102,7 @@ static void handle_line(replay_t *rp, const char *file, long long lineno,
         }
         envelope_free(&env);
         core_fire(rp->core);
+        core_flush_digests(rp->core);
 }
 
 static const char *base_name(const char *path)
@@ -158,18 +160,31 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
                 rp->st->violations++;
                 rp->st->active += rows[i].p->active;
         }
-        if (table) {
+        if (table)
                 report_print(table, &rp->ctx, rows, (size_t)n);
-                report_digest_t *dg;
-                long nd = core_digest(rp->core, &dg);
-                if (nd < 0) {
-                        rp->failed = true;
-                } else {
-                        report_print_digest(table, dg, (size_t)nd);
-                        free(dg);
-                }
-        }
         free(rows);
+}
+
+/* digests.jsonl: the final digest rows (SPEC §6), by date then unit. */
+static void write_digests(replay_t *rp, FILE *f, FILE *table)
+{
+        digest_row_t *rows;
+        long n = core_digest_rows(rp->core, &rows);
+        if (n < 0) {
+                rp->failed = true;
+                return;
+        }
+        for (long i = 0; i < n; i++) {
+                out_digest(&rp->w, &rp->ctx, &rows[i]);
+                if (rp->w.oom)
+                        rp->failed = true;
+                else
+                        write_line(rp, f, rp->w.buf, rp->w.len);
+                jw_reset(&rp->w);
+        }
+        if (table)
+                report_print_digest(table, &rp->ctx, rows, (size_t)n);
+        core_digest_rows_free(rows, n);
 }
 
 /* mkdir -p: the output folder and its missing parents. */
@@ -219,7 +234,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
 {
         replay_stats_t local;
         replay_t rp = {0};
-        FILE *f_viol = NULL;
+        FILE *f_viol = NULL, *f_digest = NULL;
         int rc = 2;
         rp.st = stats ? stats : &local;
         memset(rp.st, 0, sizeof(*rp.st));
@@ -250,7 +265,11 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
             !(rp.f_dlq =
                   open_out(o->out_dir, "dlq.jsonl", errstr, errstr_size)) ||
             !(f_viol = open_out(o->out_dir, "violations.jsonl", errstr,
-                                errstr_size)))
+                                errstr_size)) ||
+            !(f_digest =
+                  open_out(o->out_dir, "digests.jsonl", errstr, errstr_size)) ||
+            !(rp.f_dgrev = open_out(o->out_dir, "digest_revisions.jsonl",
+                                    errstr, errstr_size)))
                 goto out;
         for (size_t i = 0; i < o->n_events; i++) {
                 int r = read_events(&rp, o->events[i], errstr, errstr_size);
@@ -260,7 +279,9 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
                 }
         }
         core_finish(rp.core);
+        core_flush_digests(rp.core);
         write_final(&rp, f_viol, o->table);
+        write_digests(&rp, f_digest, o->table);
         if (rp.failed || core_failed(rp.core)) {
                 snprintf(errstr, errstr_size,
                          "out of memory or write error in %s", o->out_dir);
@@ -272,7 +293,8 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
 out:
         if (!close_file(rp.f_rev) || !close_file(rp.f_alert) ||
             !close_file(rp.f_tpp) || !close_file(rp.f_dlq) ||
-            !close_file(f_viol)) {
+            !close_file(f_viol) || !close_file(f_digest) ||
+            !close_file(rp.f_dgrev)) {
                 if (rc == 0)
                         snprintf(errstr, errstr_size, "write error in %s",
                                  o->out_dir);

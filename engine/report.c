@@ -133,7 +133,8 @@ void report_print(FILE *f, const eval_ctx_t *ctx, const report_row_t *rows,
         free(units);
 }
 
-void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
+void report_print_digest(FILE *f, const eval_ctx_t *ctx,
+                         const digest_row_t *rows, size_t n)
 {
         fprintf(f, "\nRekap harian per unit kerja (kepatuhan = pegawai wajib "
                    "hadir tanpa pelanggaran aktif / pegawai wajib hadir)\n\n");
@@ -147,7 +148,7 @@ void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
         cell(f, "Kepatuhan", 9);
         fputs("Pelanggaran\n", f);
         for (size_t i = 0; i < n; i++) {
-                const report_digest_t *r = &rows[i];
+                const digest_row_t *r = &rows[i];
                 char date[11], b[5][16], rate[16], detail[512] = "";
                 size_t len = 0;
                 ptime_format_date(r->day, date);
@@ -172,7 +173,7 @@ void report_print_digest(FILE *f, const report_digest_t *rows, size_t n)
                                     "%s%s %ld", len ? ", " : "", labels[k],
                                     r->by_kind[k]);
                 cell(f, date, 10);
-                cell(f, r->unit_id, 12);
+                cell(f, ctx->roster->emp[r->unit_emp].unit_id, 12);
                 cell(f, b[0], 5);
                 cell(f, b[1], 4);
                 cell(f, b[2], 4);

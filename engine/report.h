@@ -6,6 +6,7 @@
 #ifndef PATUH_REPORT_H
 #define PATUH_REPORT_H
 
+#include "../rules/digest.h"
 #include "../rules/eval.h"
 
 #include <stdio.h>
@@ -20,21 +21,10 @@ typedef struct report_row {
 /* Indonesian label of a violation kind ("Terlambat masuk"). */
 const char *report_kind_label(vkind_t k);
 
-/* One unit on one date (SPEC §4.4 daily digest, the counting part). */
-typedef struct report_digest {
-        int32_t day;
-        const char *unit_id; /* borrowed from the roster */
-        const char *unit_name;
-        long expected;    /* expected employees */
-        long present_wfo; /* expected and with presence, all at office */
-        long present_wfh; /* expected and with some presence as WFH */
-        long on_time;     /* clocked in without late_clock_in */
-        long compliant;   /* expected without an active violation */
-        long by_kind[VK__COUNT];
-} report_digest_t;
-
-/* Prints the digest rows (sorted by the caller) as a table. */
-void report_print_digest(FILE *f, const report_digest_t *rows, size_t n);
+/* Prints the daily digest rows (SPEC §4.4, sorted by the caller) as a
+ * table. */
+void report_print_digest(FILE *f, const eval_ctx_t *ctx,
+                         const digest_row_t *rows, size_t n);
 
 /* Prints the active violations of rows (sorted by the caller) as a table,
  * then per unit: expected count of violations by kind and TPP total. */

@@ -1,0 +1,63 @@
+/*
+ * render — the reports of SPEC §4.4 as people read them: a text table, CSV
+ * for import into the payroll system, one self-contained HTML page, or the
+ * SPEC rows themselves (jsonl).
+ *
+ * Every format is rendered from the SPEC rows as JSON text (one object per
+ * row, as `patuh replay` writes them and PostgreSQL keeps them), so the
+ * table, the CSV and the page can never say something the rows do not.
+ * The roster only adds what the rows leave out for people: employee names
+ * of the digest's violators, unit names, the head of a unit who signs its
+ * payroll sheet.  Texts are in Bahasa Indonesia.
+ */
+#ifndef PATUH_RENDER_H
+#define PATUH_RENDER_H
+
+#include "../rules/policy.h"
+#include "../rules/roster.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum render_fmt {
+        RENDER_TABLE,
+        RENDER_JSONL,
+        RENDER_CSV,
+        RENDER_HTML
+} render_fmt_t;
+
+/* "table", "jsonl", "csv", "html" -> the format, or -1. */
+int render_fmt_from_name(const char *name);
+
+/* The rows handed to a renderer: n JSON objects as text, each one line
+ * without its newline (borrowed). */
+typedef struct render_rows {
+        const char *const *lines;
+        size_t n;
+} render_rows_t;
+
+/*
+ * Daily digest rows (sorted by date, then unit_id).  roster may be NULL
+ * (violators then show by NIP only).  Returns 0, or -1 when a row is not
+ * a digest row (errstr says which) or writing failed.
+ */
+int render_digest(FILE *f, render_fmt_t fmt, render_rows_t rows,
+                  const roster_t *roster, char *errstr, size_t errstr_size);
+
+/*
+ * Payroll rows of one period (sorted by employee_id; the renderer groups
+ * them per unit where the format has sheets).  locked: the figures are a
+ * closed month's snapshot (said on the sheet).  Returns 0 or -1.
+ */
+int render_payroll(FILE *f, render_fmt_t fmt, render_rows_t rows,
+                   const roster_t *roster, bool locked, char *errstr,
+                   size_t errstr_size);
+
+/*
+ * Discipline rows of one year, in the order given (the caller orders them
+ * most serious first for the table).  Returns 0 or -1.
+ */
+int render_discipline(FILE *f, render_fmt_t fmt, render_rows_t rows,
+                      const roster_t *roster, char *errstr, size_t errstr_size);
+
+#endif
