@@ -7,6 +7,7 @@
 #include "../rules/sanction.h"
 #include "jw.h"
 #include "output.h"
+#include "pgread.h"
 #include "render.h"
 
 #include <errno.h>
@@ -160,101 +161,6 @@ static render_rows_t lines_rows(const lines_t *l)
 /* ---- sources: PostgreSQL or files ------------------------------------------
  */
 
-static PGconn *pg_open(const opts_t *o)
-{
-        const char *conninfo = getenv("PATUH_PG_CONNINFO");
-        if (!conninfo || !*conninfo) {
-                fprintf(stderr,
-                        "%s: PATUH_PG_CONNINFO is not set (or read a "
-                        "replay's output with --violations/--digests, "
-                        "--roster and --policy)\n",
-                        o->cmd);
-                return NULL;
-        }
-        PGconn *pg = PQconnectdb(conninfo);
-        if (PQstatus(pg) != CONNECTION_OK) {
-                /* libpq's message names host and port, never the
-                 * password */
-                fprintf(stderr, "%s: cannot connect to PostgreSQL: %s", o->cmd,
-                        PQerrorMessage(pg));
-                PQfinish(pg);
-                return NULL;
-        }
-        return pg;
-}
-
-/* Runs a parameterized query expecting rows; NULL (said) on failure. */
-static PGresult *pg_query(const opts_t *o, PGconn *pg, const char *sql, int n,
-                          const char *const *params)
-{
-        PGresult *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(r);
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-                fprintf(stderr, "%s: PostgreSQL: %s", o->cmd,
-                        PQerrorMessage(pg));
-                PQclear(r);
-                return NULL;
-        }
-        return r;
-}
-
-/* The roster patuhd published (employees table), former employees
- * included as inactive so that their old violations keep a name. */
-static roster_t *pg_roster(const opts_t *o, PGconn *pg)
-{
-        PGresult *r = pg_query(o, pg,
-                               "SELECT CASE WHEN in_roster THEN doc::text ELSE "
-                               "(doc::jsonb || '{\"active\":false}')::text END "
-                               "FROM employees ORDER BY employee_id",
-                               0, NULL);
-        if (!r)
-                return NULL;
-        jw_t w;
-        jw_init(&w);
-        for (int i = 0; i < PQntuples(r); i++) {
-                jw_raw(&w, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
-                jw_raw(&w, "\n", 1);
-        }
-        PQclear(r);
-        char err[512];
-        roster_t *ro = w.oom ? NULL
-                             : roster_load_buffer(w.buf ? w.buf : "", w.len,
-                                                  "PostgreSQL employees", err,
-                                                  sizeof(err));
-        if (!ro)
-                fprintf(stderr, "%s: %s\n", o->cmd,
-                        w.oom ? "out of memory" : err);
-        jw_free(&w);
-        return ro;
-}
-
-/* The policy patuhd loaded last (reference_docs). */
-static policy_t *pg_policy(const opts_t *o, PGconn *pg)
-{
-        PGresult *r = pg_query(o, pg,
-                               "SELECT doc FROM reference_docs WHERE kind = "
-                               "'policy' ORDER BY loaded_at DESC LIMIT 1",
-                               0, NULL);
-        if (!r)
-                return NULL;
-        if (PQntuples(r) == 0) {
-                fprintf(stderr,
-                        "%s: no policy in PostgreSQL yet (patuhd stores the "
-                        "one it loads at start); pass --policy FILE\n",
-                        o->cmd);
-                PQclear(r);
-                return NULL;
-        }
-        char err[512];
-        policy_t *p = policy_load_string(PQgetvalue(r, 0, 0),
-                                         "PostgreSQL reference_docs policy",
-                                         err, sizeof(err));
-        if (!p)
-                fprintf(stderr, "%s: %s\n", o->cmd, err);
-        PQclear(r);
-        return p;
-}
-
 /* Roster and policy: the files named, else PostgreSQL's. */
 static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                           policy_t **po)
@@ -265,7 +171,7 @@ static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                         fprintf(stderr, "%s: %s\n", o->cmd, err);
                         return 2;
                 }
-        } else if (!pg || !(*ro = pg_roster(o, pg))) {
+        } else if (!pg || !(*ro = pgread_roster(o->cmd, pg))) {
                 if (!pg)
                         fprintf(stderr, "%s: --roster is needed\n", o->cmd);
                 return pg ? 1 : 2;
@@ -277,7 +183,7 @@ static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                         fprintf(stderr, "%s: %s\n", o->cmd, err);
                         return 2;
                 }
-        } else if (!pg || !(*po = pg_policy(o, pg))) {
+        } else if (!pg || !(*po = pgread_policy(o->cmd, pg, NULL))) {
                 if (!pg)
                         fprintf(stderr, "%s: --policy is needed\n", o->cmd);
                 return pg ? 1 : 2;
@@ -409,8 +315,8 @@ static int viols_from_pg(const opts_t *o, PGconn *pg, int32_t lo, int32_t hi,
         ptime_format_date(lo, a);
         ptime_format_date(hi, b);
         const char *params[2] = {a, b};
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "SELECT employee_id, unit_id, kind, date::text, "
             "tpp_percent::text, minutes FROM violations WHERE status = "
             "'active' AND date >= $1::date AND date < $2::date",
@@ -507,8 +413,8 @@ static int digest_rows_pg(const opts_t *o, PGconn *pg, int32_t lo, int32_t hi,
         const char *params[3] = {a, b, o->unit};
         /* a row published with expected 0 says its unit no longer has
          * anyone expected that day: not a row of the report */
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "SELECT doc::text FROM daily_digests WHERE date BETWEEN "
             "$1::date AND $2::date AND ($3::text IS NULL OR unit_id = $3) "
             "AND expected > 0 ORDER BY date, unit_id",
@@ -553,7 +459,7 @@ int cli_digest(int argc, char **argv)
         PGconn *pg = NULL;
         roster_t *ro = NULL;
         lines_t rows = {0};
-        if (!o.digests && !(pg = pg_open(&o)))
+        if (!o.digests && !(pg = pgread_open(o.cmd)))
                 return 1;
         rc = o.digests ? digest_rows_file(&o, lo, hi, &rows)
                        : digest_rows_pg(&o, pg, lo, hi, &rows);
@@ -621,9 +527,9 @@ static bool month_closed(const opts_t *o, PGconn *pg, const char *period,
                          bool *closed)
 {
         const char *params[1] = {period};
-        PGresult *r =
-            pg_query(o, pg, "SELECT 1 FROM payroll_closures WHERE period = $1",
-                     1, params);
+        PGresult *r = pgread_query(
+            o->cmd, pg, "SELECT 1 FROM payroll_closures WHERE period = $1", 1,
+            params);
         if (!r)
                 return false;
         *closed = PQntuples(r) > 0;
@@ -636,11 +542,11 @@ static int snapshot_lines(const opts_t *o, PGconn *pg, const char *period,
                           lines_t *out)
 {
         const char *params[2] = {period, o->unit};
-        PGresult *r = pg_query(o, pg,
-                               "SELECT doc::text FROM payroll_snapshots "
-                               "WHERE period = $1 AND ($2::text IS NULL OR "
-                               "unit_id = $2) ORDER BY employee_id",
-                               2, params);
+        PGresult *r = pgread_query(o->cmd, pg,
+                                   "SELECT doc::text FROM payroll_snapshots "
+                                   "WHERE period = $1 AND ($2::text IS NULL OR "
+                                   "unit_id = $2) ORDER BY employee_id",
+                                   2, params);
         if (!r)
                 return 1;
         int rc = 0;
@@ -673,8 +579,8 @@ static int close_month(const opts_t *o, PGconn *pg, const policy_t *po,
         const char *params[3] = {period, po->label, w.buf};
         /* one statement, one transaction: the closure row and every
          * snapshot row, or nothing */
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "WITH c AS (INSERT INTO payroll_closures (period, policy) "
             "VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING period), "
             "s AS (INSERT INTO payroll_snapshots (period, employee_id, "
@@ -876,7 +782,7 @@ int cli_payroll(int argc, char **argv)
         viols_t vs = {0};
         lines_t rows = {0};
         bool closed = false;
-        if (!o.violations && !(pg = pg_open(&o)))
+        if (!o.violations && !(pg = pgread_open(o.cmd)))
                 return 1;
         if (pg && !month_closed(&o, pg, period, &closed)) {
                 rc = 1;
@@ -975,7 +881,7 @@ int cli_discipline(int argc, char **argv)
         viols_t vs = {0};
         lines_t rows = {0};
         sanction_discipline_t *dr = NULL;
-        if (!o.violations && !(pg = pg_open(&o)))
+        if (!o.violations && !(pg = pgread_open(o.cmd)))
                 return 1;
         if ((rc = load_reference(&o, pg, &ro, &po)) != 0)
                 goto out;
