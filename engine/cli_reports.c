@@ -657,15 +657,13 @@ static int corrections(const opts_t *o, PGconn *pg, const char *period,
                         const char *name = jstr(cur, "name");
                         const char *emp = jstr(cur, "employee_id");
                         const char *unit = jstr(cur, "unit_id");
-                        char spw[32] = "0", spn[32] = "0";
-                        if (pw)
-                                jw_format_fixed(
-                                    jsonv_percent_micro(json_number_value(pw)),
-                                    6, spw, sizeof(spw));
-                        if (pn)
-                                jw_format_fixed(
-                                    jsonv_percent_micro(json_number_value(pn)),
-                                    6, spn, sizeof(spn));
+                        int64_t uw =
+                            pw ? jsonv_percent_micro(json_number_value(pw)) : 0;
+                        int64_t un =
+                            pn ? jsonv_percent_micro(json_number_value(pn)) : 0;
+                        char spw[32], spn[32];
+                        jw_format_fixed(uw, 6, spw, sizeof(spw));
+                        jw_format_fixed(un, 6, spn, sizeof(spn));
                         if (o->fmt == RENDER_TABLE) {
                                 char r1[32], r2[32], r3[32];
                                 out_thousands(was, r1, sizeof(r1));
@@ -699,9 +697,9 @@ static int corrections(const opts_t *o, PGconn *pg, const char *period,
                                 jw_key(&w, "unit_id");
                                 jw_str(&w, unit);
                                 jw_key(&w, "locked_percent_capped");
-                                jw_raw(&w, spw, strlen(spw));
+                                jw_fixed(&w, uw, 6);
                                 jw_key(&w, "percent_capped");
-                                jw_raw(&w, spn, strlen(spn));
+                                jw_fixed(&w, un, 6);
                                 jw_key(&w, "locked_deduction");
                                 jw_int(&w, was);
                                 jw_key(&w, "deduction");
@@ -813,8 +811,12 @@ int cli_payroll(int argc, char **argv)
                                   : viols_from_pg(&o, pg, lo, hi, &vs);
                 if (rc == 0)
                         rc = payroll_lines(&o, po, ro, &vs, y, m, &rows);
-                if (rc == 0 && o.close)
+                if (rc == 0 && o.close) {
+                        /* says what was locked; the sheet is one more
+                         * `patuh payroll --month M` away */
                         rc = close_month(&o, pg, po, period, &rows);
+                        goto out;
+                }
                 if (rc == 0 && o.corrections) {
                         rc = corrections(&o, pg, period, &rows);
                         goto out;

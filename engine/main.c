@@ -5,6 +5,7 @@
  *   violations  print the final violations from PostgreSQL
  *   digest, payroll, discipline   the reports of SPEC §4.4
  */
+#include "cli_explain.h"
 #include "cli_live.h"
 #include "cli_reports.h"
 #include "replay.h"
@@ -50,6 +51,9 @@ static void usage(FILE *f)
               "         PostgreSQL, or from a replay's output "
               "(--digests/--violations FILE\n"
               "         --roster R --policy P); F = table|jsonl|csv|html\n"
+              "       patuh explain VIOLATION_ID [--json]\n"
+              "         why a violation was decided (evidence, rules, "
+              "revisions)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
                 return cli_payroll(argc - 2, argv + 2);
         if (strcmp(argv[1], "discipline") == 0)
                 return cli_discipline(argc - 2, argv + 2);
+        if (strcmp(argv[1], "explain") == 0)
+                return cli_explain(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;

@@ -52,8 +52,10 @@ void out_thousands(int64_t v, char *buf, size_t n)
         char d[32], t[48];
         snprintf(d, sizeof(d), "%lld", (long long)v);
         size_t len = strlen(d), j = 0;
+        /* the sign is no digit: group the digits after it */
+        size_t first = d[0] == '-';
         for (size_t i = 0; i < len && j + 2 < sizeof(t); i++) {
-                if (i > 0 && d[0] != '-' && (len - i) % 3 == 0)
+                if (i > first && (len - i) % 3 == 0)
                         t[j++] = '.';
                 t[j++] = d[i];
         }
