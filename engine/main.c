@@ -114,15 +114,9 @@ static int cmd_replay(int argc, char **argv)
                 fprintf(stderr, "patuh replay: %s\n", err);
                 return rc;
         }
-        long long dead = 0;
-        for (int i = 0; i < 8; i++)
-                dead += st.dead[i];
-        fprintf(stderr,
-                "patuh replay: %lld records, %lld accepted, %lld duplicates, "
-                "%lld dead-lettered; %lld violations (%lld active), %lld "
-                "revisions, %lld alerts\n",
-                st.lines, st.accepted, st.duplicates, dead, st.violations,
-                st.active, st.revisions, st.alerts);
+        char summary[512];
+        replay_format_summary(&st, summary, sizeof(summary));
+        fprintf(stderr, "patuh replay: %s\n", summary);
         return 0;
 }
 
