@@ -4,7 +4,9 @@
  *   produce     send replay envelopes to Kafka (for patuhd)
  *   violations  print the final violations from PostgreSQL
  *   digest, payroll, discipline   the reports of SPEC §4.4
+ *   backtest    the cost of a proposed policy against the one in force
  */
+#include "cli_backtest.h"
 #include "cli_live.h"
 #include "cli_reports.h"
 #include "replay.h"
@@ -50,6 +52,15 @@ static void usage(FILE *f)
               "         PostgreSQL, or from a replay's output "
               "(--digests/--violations FILE\n"
               "         --roster R --policy P); F = table|jsonl|csv|html\n"
+              "       patuh backtest --policy A --policy B --roster R "
+              "--calendar C --events E ...\n"
+              "                      [--month YYYY-MM] [--format "
+              "table|jsonl|csv]\n"
+              "         replays under both policies and prints per unit the "
+              "violations,\n"
+              "         violators and TPP deduction under A, under B, and B - "
+              "A\n"
+              "         (patuh backtest --help for the jsonl and csv rows)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -139,6 +150,8 @@ int main(int argc, char **argv)
                 return cli_payroll(argc - 2, argv + 2);
         if (strcmp(argv[1], "discipline") == 0)
                 return cli_discipline(argc - 2, argv + 2);
+        if (strcmp(argv[1], "backtest") == 0)
+                return cli_backtest(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;
