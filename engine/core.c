@@ -273,10 +273,16 @@ static void digest_close(core_t *c, int32_t day)
         c->digest_dirty = true;
 }
 
-/* The row of unit u on day, from the state as it stands. */
+/* The row of unit u on day, from the state as it stands.  r is a row
+ * already initialized (zeroed or used): its violators buffer is reused,
+ * not dropped (c->drow is filled again for every unit and day). */
 static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
 {
+        int32_t *violators = r->violators;
+        size_t cap = r->cap_violators;
         digest_row_init(r, day, c->unit_members[c->unit_start[u]]);
+        r->violators = violators;
+        r->cap_violators = cap;
         for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
                 int32_t emp = c->unit_members[i];
                 const emp_state_t *es = &c->emps[emp];
