@@ -58,6 +58,7 @@ void config_free(config_t *c)
         free(c->topic_prefix);
         free(c->redis_url);
         free(c->pg_conninfo);
+        free(c->instance_id);
         for (size_t i = 0; i < c->n_kafka; i++) {
                 free(c->kafka[i].key);
                 free(c->kafka[i].value);
@@ -78,6 +79,7 @@ static bool apply(config_t *c, const char *key, const char *value,
                      : strcmp(key, "kafka.topic_prefix") == 0 ? &c->topic_prefix
                      : strcmp(key, "redis.url") == 0          ? &c->redis_url
                      : strcmp(key, "pg.conninfo") == 0        ? &c->pg_conninfo
+                     : strcmp(key, "instance.id") == 0        ? &c->instance_id
                                                               : NULL;
         if (str) {
                 if (!*value) {
@@ -85,6 +87,16 @@ static bool apply(config_t *c, const char *key, const char *value,
                         return false;
                 }
                 return set_str(str, value);
+        }
+        if (strcmp(key, "lease.ttl_ms") == 0) {
+                if (!parse_long(value, 1000, 600000, &c->lease_ttl_ms)) {
+                        snprintf(errstr, n,
+                                 "%s: %s: expected an integer between 1000 "
+                                 "and 600000",
+                                 where, key);
+                        return false;
+                }
+                return true;
         }
         if (strcmp(key, "batch.max_records") == 0 ||
             strcmp(key, "batch.max_ms") == 0) {
@@ -138,6 +150,7 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
         }
         c->batch_max_records = 10000;
         c->batch_max_ms = 50;
+        c->lease_ttl_ms = 15000;
         size_t pos = 0, n, line = 0;
         const char *s;
         bool ok = true;

@@ -30,6 +30,10 @@ typedef struct config {
         char *pg_conninfo;      /* pg.conninfo / PATUH_PG_CONNINFO */
         long batch_max_records; /* batch.max_records, default 10000 */
         long batch_max_ms;      /* batch.max_ms, default 50 */
+        char *instance_id;      /* instance.id: this instance's name in the
+                                   engine lease (and, when set, its Kafka
+                                   group.instance.id); default host:pid */
+        long lease_ttl_ms;      /* lease.ttl_ms, default 15000 */
         config_kv_t *kafka;     /* other kafka.* properties, passed through */
         size_t n_kafka;
 } config_t;

@@ -145,6 +145,12 @@ typedef struct live {
         int exit_code;
         jw_t w;
         long long consumed, batches;
+        /* the engine lease (schemas/sql/004_lease.sql): only its holder
+         * evaluates; every batch renews it in its own transaction */
+        char holder[192];
+        long long epoch;
+        int64_t renewed_ms; /* monotonic ms of the last renewal */
+        bool lease_lost;
 } live_t;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -181,6 +187,19 @@ static ptime_t wall_now(void)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (ptime_t){ts.tv_sec, (int32_t)ts.tv_nsec};
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A third of the lease's life: renewed well before it can expire. */
+static bool lease_due(const live_t *l)
+{
+        return mono_ms() - l->renewed_ms > l->cfg->lease_ttl_ms / 3;
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -568,6 +587,15 @@ static void pg_done(live_t *l, bool ok)
 {
         event_del(l->ev_pg_read);
         event_del(l->ev_pg_write);
+        if (l->lease_lost) {
+                /* another instance holds the lease now: nothing of this
+                 * batch was written, and nothing more may be */
+                logf_("lost the engine lease to another instance: stopping "
+                      "without writing");
+                _exit(1);
+        }
+        if (ok)
+                l->renewed_ms = mono_ms();
         if (!ok) {
                 /* a fresh session for the retry, whatever state this one
                  * was left in (pg_connect frees the old events later, not
@@ -607,6 +635,10 @@ static void on_pg_read(evutil_socket_t fd, short what, void *arg)
                         continue; /* end of one statement's results */
                 ExecStatusType st = PQresultStatus(r);
                 if (st == PGRES_FATAL_ERROR) {
+                        const char *hint =
+                            PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+                        if (hint && strcmp(hint, "patuh_lease_lost") == 0)
+                                l->lease_lost = true;
                         logf_("PostgreSQL: %s", PQresultErrorMessage(r));
                         l->pg_error = true;
                 } else if (st == PGRES_PIPELINE_ABORTED) {
@@ -631,7 +663,7 @@ static void phase_pg(live_t *l)
         for (size_t i = 0; i < b->n_outs; i++)
                 n += b->outs[i].out != OUT_ALERTS;
         n += b->n_recs;
-        if (n == 0) {
+        if (n == 0 && !lease_due(l)) {
                 phase_kafka(l);
                 return;
         }
@@ -660,7 +692,16 @@ static void phase_pg(live_t *l)
                                      OUT_DIGESTS, -1};
         /* no BEGIN/COMMIT: the statements up to the Sync run as one
          * implicit transaction, which an error rolls back as a whole */
-        bool ok = true;
+        /* first the lease: if another instance took it over, this
+         * statement fails and the whole batch with it */
+        char epoch[24], ttl[24];
+        snprintf(epoch, sizeof(epoch), "%lld", l->epoch);
+        snprintf(ttl, sizeof(ttl), "%ld", l->cfg->lease_ttl_ms);
+        const char *lease[3] = {l->holder, epoch, ttl};
+        bool ok = PQsendQueryParams(
+            l->pg, "SELECT patuh_lease_renew($1, $2::bigint, $3::int)", 3, NULL,
+            lease, NULL, NULL, 0);
+        l->lease_lost = false;
         for (int k = 0; ok && k < 5; k++) {
                 bool any = false;
                 jw_reset(&l->w);
@@ -789,6 +830,11 @@ static void on_redis_reply(redisAsyncContext *ac, void *reply, void *priv)
         if (!r || r->type == REDIS_REPLY_ERROR) {
                 if (r)
                         logf_("Redis: %s", r->str);
+                if (r && strncmp(r->str, "patuh: fenced", 13) == 0) {
+                        logf_("a newer instance holds the engine lease: "
+                              "stopping without writing");
+                        _exit(1);
+                }
                 l->redis_error = true;
         }
         if (l->phase == PH_REDIS && --l->redis_pending == 0) {
@@ -875,6 +921,12 @@ static int touched_cmp(const void *a, const void *b)
  * arguments: a Redis Cluster would need the batch split by slot.
  */
 static const char redis_script[] =
+    /* the last argument is the lease epoch: a stale instance is refused */
+    "local ep = tonumber(ARGV[#ARGV])\n"
+    "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH "') or '0')\n"
+    "if cur > ep then\n"
+    "  return redis.error_reply('patuh: fenced by epoch ' .. cur)\n"
+    "end\n"
     "local ttl = ARGV[1]\n"
     /* unpack() is capped near 8,000 values: push in chunks */
     "local function chunks(cmd, key, from, count)\n"
@@ -929,13 +981,13 @@ static void phase_redis(live_t *l)
                 qsort(b->recs, b->n_recs, sizeof(*b->recs), rec_cmp);
         /* EVAL script 0 ttl wm nkeys {key count values...} nled
          * {key count fields-and-values...} */
-        size_t max = 8 + 3 * b->n_recs + 3 * b->n_leds;
+        size_t max = 9 + 3 * b->n_recs + 3 * b->n_leds;
         for (size_t i = 0; i < b->n_leds; i++)
                 max += b->leds[i].n;
         const char **argv = malloc(max * sizeof(*argv));
         size_t *lens = malloc(max * sizeof(*lens));
         /* ttl, outage, n_leds, counts */
-        size_t nnum = 4 + b->n_recs + b->n_leds;
+        size_t nnum = 5 + b->n_recs + b->n_leds;
         char(*num)[24] = malloc(nnum * sizeof(*num));
         if (!argv || !lens || !num) {
                 free(argv);
@@ -997,6 +1049,7 @@ static void phase_redis(live_t *l)
                 for (size_t f = 0; f < d->n; f++)
                         ARG(d->strs[f], d->lens[f]);
         }
+        NUM(l->epoch);
 #undef ARG
 #undef NUM
         l->redis_pending = 1;
@@ -1128,21 +1181,6 @@ static void finish(live_t *l)
         event_base_loopbreak(l->base);
 }
 
-static void count_expected(live_t *l)
-{
-        const struct rd_kafka_metadata *md;
-        if (rd_kafka_metadata(l->cons, 1, NULL, &md, 5000) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-                return;
-        int n = 0;
-        for (int i = 0; i < md->topic_cnt; i++)
-                if (topic_index(l, md->topics[i].topic) >= 0 &&
-                    !md->topics[i].err)
-                        n += md->topics[i].partition_cnt;
-        rd_kafka_metadata_destroy(md);
-        l->expected_parts = n;
-}
-
 static void consume(live_t *l)
 {
         if (l->stopping) {
@@ -1183,7 +1221,7 @@ static void consume(live_t *l)
         core_flush_digests(l->core);
         if (core_failed(l->core))
                 fail_oom(l);
-        if (!l->commit && !batch_empty(l->fill)) {
+        if (!l->commit && (!batch_empty(l->fill) || lease_due(l))) {
                 start_commit(l);
                 return;
         }
@@ -1243,30 +1281,115 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         consume(l);
 }
 
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+/* ---- the engine lease: stand by until it is ours ------------------------- */
+
+static volatile sig_atomic_t standby_stop;
+
+static void on_standby_signal(int sig)
 {
-        live_t *l = opaque;
-        (void)rk;
-        for (int i = 0; i < parts->cnt; i++) {
-                int t = topic_index(l, parts->elems[i].topic);
-                part_t *p =
-                    t >= 0 ? part_get(l, t, parts->elems[i].partition) : NULL;
-                if (!p)
-                        continue;
-                p->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-                p->at_end = p->has_msg = false;
-                p->next_offset = p->closed = -1;
+        (void)sig;
+        standby_stop = 1;
+}
+
+/*
+ * Start-up, before the loop runs: take the engine lease, or stand by —
+ * outside the consumer group, so the holder keeps every partition — until
+ * the holder's lease expires.  Blocking with bounded waits (connect and
+ * statement timeouts); SIGTERM/SIGINT end the wait.  Returns 0 holding the
+ * lease, 1 when stopped by a signal, -1 on a PostgreSQL error that is not
+ * just an unreachable server.
+ */
+static int lease_wait(live_t *l)
+{
+        struct sigaction sa, old_term, old_int;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_standby_signal;
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGINT, &sa, &old_int);
+        const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *vals[] = {l->cfg->pg_conninfo, "3",
+                              "-c statement_timeout=5000", NULL};
+        char said[256] = "";
+        char ttl[24];
+        snprintf(ttl, sizeof(ttl), "%ld", l->cfg->lease_ttl_ms);
+        int rc = 1;
+        while (!standby_stop) {
+                PGconn *pg = PQconnectdbParams(keys, vals, 1);
+                char now[256] = "";
+                if (PQstatus(pg) != CONNECTION_OK) {
+                        snprintf(now, sizeof(now),
+                                 "PostgreSQL unreachable, waiting");
+                } else {
+                        const char *p[2] = {l->holder, ttl};
+                        PGresult *r = PQexecParams(
+                            pg, "SELECT patuh_lease_acquire($1, $2::int)", 2,
+                            NULL, p, NULL, NULL, 0);
+                        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                                logf_("engine lease: %s", PQerrorMessage(pg));
+                                PQclear(r);
+                                PQfinish(pg);
+                                rc = -1;
+                                break;
+                        }
+                        if (!PQgetisnull(r, 0, 0)) {
+                                l->epoch =
+                                    strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+                                PQclear(r);
+                                PQfinish(pg);
+                                rc = 0;
+                                break;
+                        }
+                        PQclear(r);
+                        r = PQexec(pg, "SELECT holder, epoch FROM "
+                                       "patuh_lease_holder()");
+                        if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+                            PQntuples(r) == 1)
+                                snprintf(now, sizeof(now),
+                                         "standing by: %s holds the engine "
+                                         "lease (epoch %s)",
+                                         PQgetvalue(r, 0, 0),
+                                         PQgetvalue(r, 0, 1));
+                        PQclear(r);
+                }
+                PQfinish(pg);
+                if (strcmp(now, said) != 0) {
+                        logf_("%s", now);
+                        memcpy(said, now, sizeof(said));
+                }
+                struct timespec ts = {0, 250 * 1000000};
+                nanosleep(&ts, NULL); /* a signal cuts it short */
         }
-        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                logf_("assigned %d partitions", parts->cnt);
-                rd_kafka_assign(l->cons, parts);
-                count_expected(l);
-        } else {
-                logf_("revoked %d partitions", parts->cnt);
-                rd_kafka_commit(l->cons, NULL, 0);
-                rd_kafka_assign(l->cons, NULL);
-        }
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+        if (rc == 0)
+                logf_("holding the engine lease as %s (epoch %lld)", l->holder,
+                      l->epoch);
+        else if (rc == 1)
+                logf_("stopped while standing by");
+        return rc;
+}
+
+/* After a clean stop (the loop has ended): the lease goes back. */
+static void lease_release(const live_t *l)
+{
+        const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *vals[] = {l->cfg->pg_conninfo, "3",
+                              "-c statement_timeout=5000", NULL};
+        PGconn *pg = PQconnectdbParams(keys, vals, 1);
+        char epoch[24];
+        snprintf(epoch, sizeof(epoch), "%lld", l->epoch);
+        const char *p[2] = {l->holder, epoch};
+        PGresult *r = PQstatus(pg) == CONNECTION_OK
+                          ? PQexecParams(pg,
+                                         "SELECT patuh_lease_release($1, "
+                                         "$2::bigint)",
+                                         2, NULL, p, NULL, NULL, 0)
+                          : NULL;
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                logf_("engine lease not released (it expires in %ld ms): %s",
+                      l->cfg->lease_ttl_ms, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
 }
 
 /* ---- set-up -----------------------------------------------------------------
@@ -1291,6 +1414,73 @@ static rd_kafka_conf_t *base_conf(const live_t *l, char *err, size_t n)
                 return NULL;
         }
         return c;
+}
+
+/*
+ * Every partition of the input topics, from the committed offsets.  The
+ * engine lease already makes this instance the only one evaluating, so it
+ * takes the partitions directly instead of through group rebalances: a
+ * restarted instance consumes at once, with no session of a killed member
+ * to wait out.  (Sharing partitions between instances is the scale-out
+ * step; offsets are still committed to kafka.group.)  Start-up only: the
+ * topic metadata is read with a timeout before the loop runs; a topic not
+ * there yet is waited for, up to 30 s.
+ */
+static int assign_all(live_t *l, char *err, size_t n)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(64);
+        for (int t = 0; t < TOPIC__COUNT; t++) {
+                int parts = 0;
+                for (int tries = 0; tries < 60 && parts == 0; tries++) {
+                        rd_kafka_topic_t *rkt =
+                            rd_kafka_topic_new(l->cons, l->in_topics[t], NULL);
+                        const struct rd_kafka_metadata *md = NULL;
+                        if (rkt &&
+                            rd_kafka_metadata(l->cons, 0, rkt, &md, 5000) ==
+                                RD_KAFKA_RESP_ERR_NO_ERROR &&
+                            md->topic_cnt == 1 && !md->topics[0].err)
+                                parts = md->topics[0].partition_cnt;
+                        if (md)
+                                rd_kafka_metadata_destroy(md);
+                        if (rkt)
+                                rd_kafka_topic_destroy(rkt);
+                        if (parts == 0) {
+                                if (tries == 0)
+                                        logf_("waiting for topic %s",
+                                              l->in_topics[t]);
+                                struct timespec ts = {0, 500 * 1000000};
+                                nanosleep(&ts, NULL);
+                        }
+                }
+                if (parts == 0) {
+                        snprintf(err, n, "topic %s: not found",
+                                 l->in_topics[t]);
+                        rd_kafka_topic_partition_list_destroy(list);
+                        return -1;
+                }
+                for (int p = 0; p < parts; p++) {
+                        rd_kafka_topic_partition_list_add(list, l->in_topics[t],
+                                                          p)
+                            ->offset = RD_KAFKA_OFFSET_STORED;
+                        part_t *pt = part_get(l, t, p);
+                        if (!pt) {
+                                rd_kafka_topic_partition_list_destroy(list);
+                                snprintf(err, n, "out of memory");
+                                return -1;
+                        }
+                        pt->assigned = true;
+                        pt->next_offset = pt->closed = -1;
+                }
+                l->expected_parts += parts;
+        }
+        rd_kafka_resp_err_t e = rd_kafka_assign(l->cons, list);
+        if (e)
+                snprintf(err, n, "assign: %s", rd_kafka_err2str(e));
+        else
+                logf_("assigned %d partitions", list->cnt);
+        rd_kafka_topic_partition_list_destroy(list);
+        return e ? -1 : 0;
 }
 
 static int setup_kafka(live_t *l, char *err, size_t n)
@@ -1326,22 +1516,12 @@ static int setup_kafka(live_t *l, char *err, size_t n)
                         rd_kafka_conf_destroy(cc);
                 return -1;
         }
-        rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
         rd_kafka_conf_set_opaque(cc, l);
         if (!(l->cons = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, n)))
                 return -1;
         rd_kafka_poll_set_consumer(l->cons);
-        rd_kafka_topic_partition_list_t *sub =
-            rd_kafka_topic_partition_list_new(TOPIC__COUNT);
-        for (int t = 0; t < TOPIC__COUNT; t++)
-                rd_kafka_topic_partition_list_add(sub, l->in_topics[t],
-                                                  RD_KAFKA_PARTITION_UA);
-        rd_kafka_resp_err_t e = rd_kafka_subscribe(l->cons, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (e) {
-                snprintf(err, n, "subscribe: %s", rd_kafka_err2str(e));
+        if (assign_all(l, err, n) != 0)
                 return -1;
-        }
         /* librdkafka writes to the pipe when the queue turns non-empty:
          * the loop wakes on data instead of polling */
         if (pipe(l->pipefd) != 0)
@@ -1350,7 +1530,6 @@ static int setup_kafka(live_t *l, char *err, size_t n)
         fcntl(l->pipefd[1], F_SETFL, O_NONBLOCK);
         l->cq = rd_kafka_queue_get_consumer(l->cons);
         rd_kafka_queue_io_event_enable(l->cq, l->pipefd[1], "1", 1);
-        count_expected(l);
         return 0;
 }
 
@@ -1379,6 +1558,26 @@ int live_run(const live_opts_t *o)
                 goto out;
         config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
                          &l.redis_port, &l.redis_db);
+        if (l.cfg->instance_id) {
+                snprintf(l.holder, sizeof(l.holder), "%s", l.cfg->instance_id);
+        } else {
+                char host[128] = "patuhd";
+                gethostname(host, sizeof(host) - 1);
+                snprintf(l.holder, sizeof(l.holder), "%s:%ld", host,
+                         (long)getpid());
+        }
+        /* state is read only once the lease is ours: a standby's copy
+         * would be stale by the time it takes over */
+        int lw = lease_wait(&l);
+        if (lw != 0) {
+                rc = lw < 0 ? 1 : 0;
+                goto out;
+        }
+        if (store_fence(l.redis_host, l.redis_port, l.redis_db, l.epoch, err,
+                        sizeof(err)) != 0) {
+                logf_("cannot fence Redis state: %s", err);
+                goto out;
+        }
         long restored =
             store_restore(l.core, &l.ctx, l.redis_host, l.redis_port,
                           l.redis_db, err, sizeof(err));
@@ -1420,6 +1619,7 @@ int live_run(const live_opts_t *o)
               l.in_topics[1], l.in_topics[2], l.cfg->kafka_group);
         event_base_dispatch(l.base);
         rc = l.exit_code;
+        lease_release(&l);
         logf_("stopped: %lld records consumed, %lld batches made durable",
               l.consumed, l.batches);
 out:

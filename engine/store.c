@@ -261,6 +261,44 @@ static bool parse_key(const eval_ctx_t *ctx, const char *key, char kind,
         return *emp >= 0 && ptime_parse_date(close + 4, 10, day);
 }
 
+int store_fence(const char *host, int port, int db, long long epoch,
+                char *errstr, size_t errstr_size)
+{
+        struct timeval tv = {5, 0};
+        redisContext *r = redisConnectWithTimeout(host, port, tv);
+        if (!r || r->err) {
+                snprintf(errstr, errstr_size, "redis %s:%d: %s", host, port,
+                         r ? r->errstr : "cannot connect");
+                redisFree(r);
+                return -1;
+        }
+        redisSetTimeout(r, tv);
+        /* raise the epoch, never lower it: a newer holder is never undone */
+        redisReply *rep = redisCommand(r, "SELECT %d", db);
+        if (rep && rep->type != REDIS_REPLY_ERROR) {
+                freeReplyObject(rep);
+                rep = redisCommand(
+                    r, "EVAL %s 0 %lld",
+                    "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH
+                    "') or '0') "
+                    "if cur > tonumber(ARGV[1]) then "
+                    "return redis.error_reply('patuh: fenced by epoch ' .. "
+                    "cur) end "
+                    "redis.call('SET', '" STORE_KEY_EPOCH "', ARGV[1]) "
+                    "return 1",
+                    epoch);
+        }
+        int rc = 0;
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errstr_size, "redis: %s",
+                         rep ? rep->str : r->errstr);
+                rc = -1;
+        }
+        freeReplyObject(rep);
+        redisFree(r);
+        return rc;
+}
+
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size)
 {

@@ -17,6 +17,10 @@
  *                                 ledgers were computed at
  *   patuh:outage_next       string  first day not yet checked for
  *                                 no_presence_data (none raised twice)
+ *   patuh:epoch             string  the engine lease epoch of the last
+ *                                 instance that wrote state: a write with a
+ *                                 lower epoch is refused (a stale instance
+ *                                 never overwrites its successor's state)
  *
  * A stored record is a replay envelope with its Kafka coordinates:
  * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":{<the record
@@ -60,6 +64,15 @@ void store_envelope(jw_t *w, rec_topic_t topic, bool has_ts, ptime_t ts,
 void store_pub(jw_t *w, const eval_ctx_t *ctx, const eval_pub_t *p);
 bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
                      eval_pub_t *out);
+
+#define STORE_KEY_EPOCH "patuh:epoch"
+
+/* Raises patuh:epoch to epoch at start, once this instance holds the
+ * engine lease (blocking, start-up only).  Fails when a newer epoch is
+ * already there.  Returns 0 or -1 with errstr set. */
+int store_fence(const char *host, int port, int db, long long epoch,
+                char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
 
 /*
  * Rebuilds the core from Redis at start: ledgers first, then every stored

@@ -9,6 +9,10 @@
 #   faults     patuhd killed (-9) mid-stream and restarted: same final
 #              violations, no revision twice; SIGTERM drains and commits,
 #              so a restart reads nothing again
+#   standby    a second instance with the same database stands by (outside
+#              the group) while the first holds the engine lease, changes
+#              nothing, and takes over when the first is killed: final
+#              violations = expected, nothing decided twice
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
 #              closed payroll month keeps its figures and lists the
@@ -29,7 +33,7 @@ fi
 # "consumed to its end" closes every day as replay's end of input does.
 export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-live-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap "${KEEP_T:+:} rm -rf $T" EXIT
 RUN=$(date +%s%N | tail -c 9)
 fails=0
 
@@ -38,7 +42,7 @@ reset_state() {
 	psql -X -q "$PATUH_PG_CONNINFO" -c \
 		"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters,
 		 daily_digests, daily_digest_revisions, input_records, employees,
-		 reference_docs, payroll_snapshots, payroll_closures"
+		 reference_docs, payroll_snapshots, payroll_closures, engine_lease"
 }
 
 # run_scenario NAME DIR POLICY EXTRA_CONFIG
@@ -254,9 +258,10 @@ calendar.file = $dir/calendar.json
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
 batch.max_records = 2
-# a killed member must not hold its partitions for the default 45 s
-kafka.session.timeout.ms = 6000
-kafka.heartbeat.interval.ms = 1000
+# the same lease holder: a restarted instance takes the lease back at once
+# and its partitions directly (no group session of the killed one to wait
+# out)
+instance.id = faults-1
 CONF
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
 	# 1. kill -9 after a few durable batches
@@ -270,9 +275,21 @@ CONF
 	wait "$pid" 2>/dev/null
 	local before
 	before=$(grep -c 'trace: offsets' "$T/$name.log1")
-	# 2. restart and finish
-	timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log2" ||
+	# 2. restart and finish; it must consume again within 10 s
+	local t0 t1
+	t0=$(date +%s%N)
+	PATUH_TRACE=1 timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log2" &
+	local rpid=$!
+	wait_log "$T/$name.log2" "filling [1-9]" 60
+	t1=$(date +%s%N)
+	local back_ms=$(((t1 - t0) / 1000000))
+	wait $rpid ||
 		{ echo "FAIL faults: restart"; tail "$T/$name.log2"; fails=$((fails + 1)); return; }
+	if [ "$back_ms" -le 10000 ] && [ "$(grep -c 'revoked\|assigned' "$T/$name.log2")" -ge 1 ]; then
+		echo "ok   restart after kill -9 consuming again after $back_ms ms"
+	else
+		echo "FAIL faults: restart consumed again only after $back_ms ms"; fails=$((fails + 1))
+	fi
 	"$BIN/patuh" violations --all >"$T/$name.got"
 	local amended
 	amended=$(psql -X -tA "$PATUH_PG_CONNINFO" -c \
@@ -316,13 +333,81 @@ CONF
 	fi
 }
 
+wait_log() { # wait_log FILE PATTERN SECONDS: until the line appears
+	local i
+	for i in $(seq $(($3 * 20))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+standby() {
+	local dir=$SRC/deploy/sample name=standby
+	local prefix="t$RUN-$name."
+	reset_state
+	cat >"$T/$name.conf" <<CONF
+policy.file = $SRC/rules/balikpapan-se737-2026.json
+roster.file = $dir/roster.jsonl
+calendar.file = $dir/calendar.json
+kafka.topic_prefix = $prefix
+kafka.group = g$RUN-$name
+batch.max_records = 2
+lease.ttl_ms = 3000
+kafka.session.timeout.ms = 6000
+kafka.heartbeat.interval.ms = 1000
+CONF
+	(echo "instance.id = A"; cat "$T/$name.conf") >"$T/$name.a.conf"
+	(echo "instance.id = B"; cat "$T/$name.conf") >"$T/$name.b.conf"
+	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
+	# A holds the lease and evaluates, batch by batch; B stands by,
+	# outside the group, so A keeps every partition
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name.a.conf" 2>"$T/$name.a.log" &
+	local a=$!
+	wait_log "$T/$name.a.log" "holding the engine lease" 30 ||
+		{ echo "FAIL standby: A never held the lease"; kill -9 $a; fails=$((fails + 1)); return; }
+	timeout 120 "$BIN/patuhd" --config "$T/$name.b.conf" --until-idle 2>"$T/$name.b.log" &
+	local b=$!
+	wait_log "$T/$name.b.log" "standing by: A holds" 30 ||
+		{ echo "FAIL standby: B did not stand by"; kill -9 $a $b; fails=$((fails + 1)); return; }
+	local i
+	for i in $(seq 600); do
+		[ "$(grep -c 'trace: offsets' "$T/$name.a.log")" -ge 3 ] && break
+		sleep 0.05
+	done
+	local before b_joined
+	b_joined=$(grep -c "assigned\\|batches made durable" "$T/$name.b.log")
+	# A dies without a word mid-stream; B takes over once A's lease
+	# expires, restores what A made durable, reads the rest and stops
+	kill -9 $a
+	wait $a 2>/dev/null
+	before=$(grep -c 'trace: offsets' "$T/$name.a.log")
+	if ! wait $b; then
+		echo "FAIL standby: B did not finish after the takeover"; tail "$T/$name.b.log"
+		fails=$((fails + 1)); return
+	fi
+	"$BIN/patuh" violations --all >"$T/$name.got"
+	local amended
+	amended=$(q "SELECT count(*) FROM violation_revisions WHERE revision > 1")
+	if [ "$b_joined" = 0 ] && [ "$before" -ge 3 ] && [ "$amended" = 0 ] &&
+		grep -q "holding the engine lease as B (epoch 2)" "$T/$name.b.log" &&
+		"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got"; then
+		echo "ok   standby: B waited outside the group while A made $before batches durable, took over after kill -9: same violations, no revision twice"
+	else
+		echo "FAIL standby: B joined early=$b_joined, A made $before batches durable, $amended amended revisions"
+		tail -5 "$T/$name.b.log"
+		fails=$((fails + 1))
+	fi
+}
+
 case $WHAT in
 scenarios) scenarios ;;
 backlog) backlog ;;
 dlq) dlq ;;
 faults) faults ;;
 reports) reports ;;
-all) scenarios; backlog; dlq; faults; reports ;;
+standby) standby ;;
+all) scenarios; backlog; dlq; faults; reports; standby ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]
