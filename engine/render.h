@@ -16,7 +16,9 @@
 #include "../rules/policy.h"
 #include "../rules/roster.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum render_fmt {
@@ -59,5 +61,13 @@ int render_payroll(FILE *f, render_fmt_t fmt, render_rows_t rows,
  */
 int render_discipline(FILE *f, render_fmt_t fmt, render_rows_t rows,
                       const roster_t *roster, char *errstr, size_t errstr_size);
+
+/* "Jumat, 17 April 2026": a day number (rules/ptime.h) as the reports
+ * write dates. */
+void render_format_date(int32_t day, char *buf, size_t n);
+
+/* "2026-04" -> "April 2026"; false (buf untouched) when period is not a
+ * month YYYY-MM. */
+bool render_format_period(const char *period, char *buf, size_t n);
 
 #endif
