@@ -566,14 +566,23 @@ static const char html_css[] =
     "border-bottom:1px solid #1a1a1a}"
     "footer{margin-top:2rem;font-size:.8rem;color:#5a5a5a}"
     "@media (max-width:40rem){main{padding:.75rem}"
-    "table{font-size:.8rem}th,td{padding:.25rem .35rem}}"
+    "table{font-size:.8rem}th,td{padding:.25rem .35rem}"
+    ".no{display:none}td.nip{font-size:.75rem}}"
     "@page{size:A4;margin:14mm 12mm}"
     "@media print{body{font-size:10pt}main{max-width:none;padding:0}"
     ".scroll{overflow:visible}table{font-size:8.5pt}"
-    "thead{display:table-header-group}tr{break-inside:avoid}"
+    "thead{display:table-header-group}tfoot{display:table-row-group}"
+    "tr{break-inside:avoid}"
     "section.day+section.day,section.sheet+section.sheet{"
     "break-before:page;page-break-before:always}"
     "svg.chart{max-width:16cm}"
+    /* fifteen columns fit the width of A4: smaller type, no sticky
+     * column, the unit id left to the screen */
+    "table.units{font-size:7pt}"
+    "table.units th,table.units td{padding:.1rem .2rem}"
+    "table.units th:first-child,table.units td:first-child{position:static;"
+    "min-width:0}"
+    "table.units td small{display:none}"
     "thead th,tfoot td,.locked{-webkit-print-color-adjust:exact;"
     "print-color-adjust:exact}}";
 
@@ -1323,7 +1332,7 @@ static void pr_html_sheet(FILE *f, const pr_row_t *r, size_t n,
         fprintf(f, " · %lld pegawai%s</p>\n", (long long)u->employees,
                 locked ? " · dikunci" : "");
         fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-              "class=\"n\">No</th><th>NIP</th><th>Nama</th>"
+              "class=\"n no\">No</th><th>NIP</th><th>Nama</th>"
               "<th class=\"n\">TPP (Rp)</th><th class=\"n\">% potongan</th>"
               "<th class=\"n\">Potongan (Rp)</th>"
               "<th class=\"n\">TPP diterima (Rp)</th></tr></thead>\n<tbody>\n",
@@ -1336,7 +1345,7 @@ static void pr_html_sheet(FILE *f, const pr_row_t *r, size_t n,
                 fmt_micro(r[i].capped_u, true, pct, sizeof(pct));
                 fmt_micro(r[i].pct_u, true, before, sizeof(before));
                 const char *nm = pr_name(&r[i], roster);
-                fprintf(f, "<tr><td class=\"n\">%zu</td><td class=\"nip\">",
+                fprintf(f, "<tr><td class=\"n no\">%zu</td><td class=\"nip\">",
                         ++no);
                 h(f, r[i].employee_id);
                 fputs("</td><td>", f);
@@ -1357,7 +1366,7 @@ static void pr_html_sheet(FILE *f, const pr_row_t *r, size_t n,
         h(f, u->unit_id);
         fputc('"', f);
         pr_sum_attrs(f, u);
-        fputs("><td colspan=\"3\">Jumlah unit</td>", f);
+        fputs("><td class=\"no\"></td><td colspan=\"2\">Jumlah unit</td>", f);
         html_td_rp(f, u->tpp_monthly);
         fputs("<td></td>", f);
         html_td_rp(f, u->deduction);
