@@ -26,8 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const topics[] = {
-    "presence", "calls", "excuses", "violations", "tpp", "alerts", "dlq"};
+static const char *const topics[] = {"presence",   "calls", "excuses",
+                                     "violations", "tpp",   "alerts",
+                                     "digests",    "dlq"};
 
 static volatile sig_atomic_t stop;
 

@@ -7,7 +7,9 @@
 #include "../rules/sanction.h"
 #include "jw.h"
 #include "output.h"
+#include "pgread.h"
 #include "render.h"
+#include "viols.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -160,101 +162,6 @@ static render_rows_t lines_rows(const lines_t *l)
 /* ---- sources: PostgreSQL or files ------------------------------------------
  */
 
-static PGconn *pg_open(const opts_t *o)
-{
-        const char *conninfo = getenv("PATUH_PG_CONNINFO");
-        if (!conninfo || !*conninfo) {
-                fprintf(stderr,
-                        "%s: PATUH_PG_CONNINFO is not set (or read a "
-                        "replay's output with --violations/--digests, "
-                        "--roster and --policy)\n",
-                        o->cmd);
-                return NULL;
-        }
-        PGconn *pg = PQconnectdb(conninfo);
-        if (PQstatus(pg) != CONNECTION_OK) {
-                /* libpq's message names host and port, never the
-                 * password */
-                fprintf(stderr, "%s: cannot connect to PostgreSQL: %s", o->cmd,
-                        PQerrorMessage(pg));
-                PQfinish(pg);
-                return NULL;
-        }
-        return pg;
-}
-
-/* Runs a parameterized query expecting rows; NULL (said) on failure. */
-static PGresult *pg_query(const opts_t *o, PGconn *pg, const char *sql, int n,
-                          const char *const *params)
-{
-        PGresult *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(r);
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-                fprintf(stderr, "%s: PostgreSQL: %s", o->cmd,
-                        PQerrorMessage(pg));
-                PQclear(r);
-                return NULL;
-        }
-        return r;
-}
-
-/* The roster patuhd published (employees table), former employees
- * included as inactive so that their old violations keep a name. */
-static roster_t *pg_roster(const opts_t *o, PGconn *pg)
-{
-        PGresult *r = pg_query(o, pg,
-                               "SELECT CASE WHEN in_roster THEN doc::text ELSE "
-                               "(doc::jsonb || '{\"active\":false}')::text END "
-                               "FROM employees ORDER BY employee_id",
-                               0, NULL);
-        if (!r)
-                return NULL;
-        jw_t w;
-        jw_init(&w);
-        for (int i = 0; i < PQntuples(r); i++) {
-                jw_raw(&w, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
-                jw_raw(&w, "\n", 1);
-        }
-        PQclear(r);
-        char err[512];
-        roster_t *ro = w.oom ? NULL
-                             : roster_load_buffer(w.buf ? w.buf : "", w.len,
-                                                  "PostgreSQL employees", err,
-                                                  sizeof(err));
-        if (!ro)
-                fprintf(stderr, "%s: %s\n", o->cmd,
-                        w.oom ? "out of memory" : err);
-        jw_free(&w);
-        return ro;
-}
-
-/* The policy patuhd loaded last (reference_docs). */
-static policy_t *pg_policy(const opts_t *o, PGconn *pg)
-{
-        PGresult *r = pg_query(o, pg,
-                               "SELECT doc FROM reference_docs WHERE kind = "
-                               "'policy' ORDER BY loaded_at DESC LIMIT 1",
-                               0, NULL);
-        if (!r)
-                return NULL;
-        if (PQntuples(r) == 0) {
-                fprintf(stderr,
-                        "%s: no policy in PostgreSQL yet (patuhd stores the "
-                        "one it loads at start); pass --policy FILE\n",
-                        o->cmd);
-                PQclear(r);
-                return NULL;
-        }
-        char err[512];
-        policy_t *p = policy_load_string(PQgetvalue(r, 0, 0),
-                                         "PostgreSQL reference_docs policy",
-                                         err, sizeof(err));
-        if (!p)
-                fprintf(stderr, "%s: %s\n", o->cmd, err);
-        PQclear(r);
-        return p;
-}
-
 /* Roster and policy: the files named, else PostgreSQL's. */
 static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                           policy_t **po)
@@ -265,7 +172,7 @@ static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                         fprintf(stderr, "%s: %s\n", o->cmd, err);
                         return 2;
                 }
-        } else if (!pg || !(*ro = pg_roster(o, pg))) {
+        } else if (!pg || !(*ro = pgread_roster(o->cmd, pg))) {
                 if (!pg)
                         fprintf(stderr, "%s: --roster is needed\n", o->cmd);
                 return pg ? 1 : 2;
@@ -277,27 +184,12 @@ static int load_reference(const opts_t *o, PGconn *pg, roster_t **ro,
                         fprintf(stderr, "%s: %s\n", o->cmd, err);
                         return 2;
                 }
-        } else if (!pg || !(*po = pg_policy(o, pg))) {
+        } else if (!pg || !(*po = pgread_policy(o->cmd, pg, NULL))) {
                 if (!pg)
                         fprintf(stderr, "%s: --policy is needed\n", o->cmd);
                 return pg ? 1 : 2;
         }
         return 0;
-}
-
-/* Final violations, as the reports read them.  Strings are owned. */
-typedef struct viols {
-        sanction_viol_t *v;
-        size_t n, cap;
-} viols_t;
-
-static void viols_free(viols_t *vs)
-{
-        for (size_t i = 0; i < vs->n; i++) {
-                free((char *)vs->v[i].employee_id);
-                free((char *)vs->v[i].unit_id);
-        }
-        free(vs->v);
 }
 
 /* "1.5" -> 1500000: tpp_percent as PostgreSQL's numeric prints it, read
@@ -322,39 +214,6 @@ static bool decimal_micro(const char *s, int64_t *out)
         return true;
 }
 
-static bool viols_add(viols_t *vs, const char *emp, const char *unit,
-                      const char *kind, const char *date, int64_t pct_u,
-                      int64_t minutes, bool active)
-{
-        int k = vkind_from_name(kind);
-        int32_t day;
-        if (k < 0 || !ptime_parse_date(date, strlen(date), &day))
-                return false;
-        if (vs->n == vs->cap) {
-                size_t cap = vs->cap ? vs->cap * 2 : 256;
-                sanction_viol_t *v = realloc(vs->v, cap * sizeof(*v));
-                if (!v)
-                        return false;
-                vs->v = v;
-                vs->cap = cap;
-        }
-        sanction_viol_t *v = &vs->v[vs->n];
-        v->employee_id = strdup(emp);
-        v->unit_id = strdup(unit);
-        if (!v->employee_id || !v->unit_id) {
-                free((char *)v->employee_id);
-                free((char *)v->unit_id);
-                return false;
-        }
-        v->kind = (vkind_t)k;
-        v->day = day;
-        v->pct_u = pct_u;
-        v->minutes = minutes;
-        v->active = active;
-        vs->n++;
-        return true;
-}
-
 static const char *jstr(json_t *o, const char *k)
 {
         return json_string_value(json_object_get(o, k));
@@ -363,41 +222,10 @@ static const char *jstr(json_t *o, const char *k)
 /* A replay's violations.jsonl (SPEC §6). */
 static int viols_from_file(const opts_t *o, viols_t *vs)
 {
-        FILE *f = fopen(o->violations, "rb");
-        if (!f) {
-                fprintf(stderr, "%s: %s: %s\n", o->cmd, o->violations,
-                        strerror(errno));
-                return 2;
-        }
-        char *line = NULL;
-        size_t cap = 0, n;
-        long long lineno = 0;
-        const char *s;
-        int rc = 0;
-        while (rc == 0 && jsonv_read_line(f, &line, &cap, &lineno, &s, &n)) {
-                json_t *j = json_loadb(s, n, 0, NULL);
-                json_t *pct = json_object_get(j, "tpp_percent");
-                json_t *min = json_object_get(j, "minutes");
-                const char *st = jstr(j, "status");
-                if (!j || !json_is_number(pct) || !st || !jstr(j, "unit_id") ||
-                    !jstr(j, "employee_id") || !jstr(j, "kind") ||
-                    !jstr(j, "date") ||
-                    !viols_add(vs, jstr(j, "employee_id"), jstr(j, "unit_id"),
-                               jstr(j, "kind"), jstr(j, "date"),
-                               jsonv_percent_micro(json_number_value(pct)),
-                               json_is_integer(min) ? json_integer_value(min)
-                                                    : -1,
-                               strcmp(st, "active") == 0)) {
-                        fprintf(stderr,
-                                "%s: %s line %lld: not a violation record of "
-                                "patuh replay\n",
-                                o->cmd, o->violations, lineno);
-                        rc = 2;
-                }
-                json_decref(j);
-        }
-        free(line);
-        fclose(f);
+        char err[1024];
+        int rc = viols_read_file(vs, o->violations, err, sizeof(err));
+        if (rc != 0)
+                fprintf(stderr, "%s: %s\n", o->cmd, err);
         return rc;
 }
 
@@ -409,8 +237,8 @@ static int viols_from_pg(const opts_t *o, PGconn *pg, int32_t lo, int32_t hi,
         ptime_format_date(lo, a);
         ptime_format_date(hi, b);
         const char *params[2] = {a, b};
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "SELECT employee_id, unit_id, kind, date::text, "
             "tpp_percent::text, minutes FROM violations WHERE status = "
             "'active' AND date >= $1::date AND date < $2::date",
@@ -507,8 +335,8 @@ static int digest_rows_pg(const opts_t *o, PGconn *pg, int32_t lo, int32_t hi,
         const char *params[3] = {a, b, o->unit};
         /* a row published with expected 0 says its unit no longer has
          * anyone expected that day: not a row of the report */
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "SELECT doc::text FROM daily_digests WHERE date BETWEEN "
             "$1::date AND $2::date AND ($3::text IS NULL OR unit_id = $3) "
             "AND expected > 0 ORDER BY date, unit_id",
@@ -553,7 +381,7 @@ int cli_digest(int argc, char **argv)
         PGconn *pg = NULL;
         roster_t *ro = NULL;
         lines_t rows = {0};
-        if (!o.digests && !(pg = pg_open(&o)))
+        if (!o.digests && !(pg = pgread_open(o.cmd)))
                 return 1;
         rc = o.digests ? digest_rows_file(&o, lo, hi, &rows)
                        : digest_rows_pg(&o, pg, lo, hi, &rows);
@@ -621,9 +449,9 @@ static bool month_closed(const opts_t *o, PGconn *pg, const char *period,
                          bool *closed)
 {
         const char *params[1] = {period};
-        PGresult *r =
-            pg_query(o, pg, "SELECT 1 FROM payroll_closures WHERE period = $1",
-                     1, params);
+        PGresult *r = pgread_query(
+            o->cmd, pg, "SELECT 1 FROM payroll_closures WHERE period = $1", 1,
+            params);
         if (!r)
                 return false;
         *closed = PQntuples(r) > 0;
@@ -636,11 +464,11 @@ static int snapshot_lines(const opts_t *o, PGconn *pg, const char *period,
                           lines_t *out)
 {
         const char *params[2] = {period, o->unit};
-        PGresult *r = pg_query(o, pg,
-                               "SELECT doc::text FROM payroll_snapshots "
-                               "WHERE period = $1 AND ($2::text IS NULL OR "
-                               "unit_id = $2) ORDER BY employee_id",
-                               2, params);
+        PGresult *r = pgread_query(o->cmd, pg,
+                                   "SELECT doc::text FROM payroll_snapshots "
+                                   "WHERE period = $1 AND ($2::text IS NULL OR "
+                                   "unit_id = $2) ORDER BY employee_id",
+                                   2, params);
         if (!r)
                 return 1;
         int rc = 0;
@@ -673,8 +501,8 @@ static int close_month(const opts_t *o, PGconn *pg, const policy_t *po,
         const char *params[3] = {period, po->label, w.buf};
         /* one statement, one transaction: the closure row and every
          * snapshot row, or nothing */
-        PGresult *r = pg_query(
-            o, pg,
+        PGresult *r = pgread_query(
+            o->cmd, pg,
             "WITH c AS (INSERT INTO payroll_closures (period, policy) "
             "VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING period), "
             "s AS (INSERT INTO payroll_snapshots (period, employee_id, "
@@ -751,15 +579,13 @@ static int corrections(const opts_t *o, PGconn *pg, const char *period,
                         const char *name = jstr(cur, "name");
                         const char *emp = jstr(cur, "employee_id");
                         const char *unit = jstr(cur, "unit_id");
-                        char spw[32] = "0", spn[32] = "0";
-                        if (pw)
-                                jw_format_fixed(
-                                    jsonv_percent_micro(json_number_value(pw)),
-                                    6, spw, sizeof(spw));
-                        if (pn)
-                                jw_format_fixed(
-                                    jsonv_percent_micro(json_number_value(pn)),
-                                    6, spn, sizeof(spn));
+                        int64_t uw =
+                            pw ? jsonv_percent_micro(json_number_value(pw)) : 0;
+                        int64_t un =
+                            pn ? jsonv_percent_micro(json_number_value(pn)) : 0;
+                        char spw[32], spn[32];
+                        jw_format_fixed(uw, 6, spw, sizeof(spw));
+                        jw_format_fixed(un, 6, spn, sizeof(spn));
                         if (o->fmt == RENDER_TABLE) {
                                 char r1[32], r2[32], r3[32];
                                 out_thousands(was, r1, sizeof(r1));
@@ -793,9 +619,9 @@ static int corrections(const opts_t *o, PGconn *pg, const char *period,
                                 jw_key(&w, "unit_id");
                                 jw_str(&w, unit);
                                 jw_key(&w, "locked_percent_capped");
-                                jw_raw(&w, spw, strlen(spw));
+                                jw_fixed(&w, uw, 6);
                                 jw_key(&w, "percent_capped");
-                                jw_raw(&w, spn, strlen(spn));
+                                jw_fixed(&w, un, 6);
                                 jw_key(&w, "locked_deduction");
                                 jw_int(&w, was);
                                 jw_key(&w, "deduction");
@@ -876,7 +702,7 @@ int cli_payroll(int argc, char **argv)
         viols_t vs = {0};
         lines_t rows = {0};
         bool closed = false;
-        if (!o.violations && !(pg = pg_open(&o)))
+        if (!o.violations && !(pg = pgread_open(o.cmd)))
                 return 1;
         if (pg && !month_closed(&o, pg, period, &closed)) {
                 rc = 1;
@@ -907,8 +733,12 @@ int cli_payroll(int argc, char **argv)
                                   : viols_from_pg(&o, pg, lo, hi, &vs);
                 if (rc == 0)
                         rc = payroll_lines(&o, po, ro, &vs, y, m, &rows);
-                if (rc == 0 && o.close)
+                if (rc == 0 && o.close) {
+                        /* says what was locked; the sheet is one more
+                         * `patuh payroll --month M` away */
                         rc = close_month(&o, pg, po, period, &rows);
+                        goto out;
+                }
                 if (rc == 0 && o.corrections) {
                         rc = corrections(&o, pg, period, &rows);
                         goto out;
@@ -975,7 +805,7 @@ int cli_discipline(int argc, char **argv)
         viols_t vs = {0};
         lines_t rows = {0};
         sanction_discipline_t *dr = NULL;
-        if (!o.violations && !(pg = pg_open(&o)))
+        if (!o.violations && !(pg = pgread_open(o.cmd)))
                 return 1;
         if ((rc = load_reference(&o, pg, &ro, &po)) != 0)
                 goto out;

@@ -77,6 +77,13 @@ struct core {
         call_chunk_t *calls;          /* owned arena */
         ptime_t wm;                   /* watermark the rules see */
         ptime_t wm_shown;             /* last finite watermark (decided_at) */
+        /* The arrival time of the record being admitted, if later than
+         * the watermark: a decision made on arrival (late_clock_in,
+         * wfh_not_permitted, amendments) is dated when its evidence
+         * arrived.  Replay moves the watermark to each record first, so
+         * both drivers date the same decision alike. */
+        ptime_t admit_ts;
+        bool admitting;
         bool has_wm;
         eval_list_t scratch;
         const eval_call_t **call_buf;
@@ -266,10 +273,16 @@ static void digest_close(core_t *c, int32_t day)
         c->digest_dirty = true;
 }
 
-/* The row of unit u on day, from the state as it stands. */
+/* The row of unit u on day, from the state as it stands.  r is a row
+ * already initialized (zeroed or used): its violators buffer is reused,
+ * not dropped (c->drow is filled again for every unit and day). */
 static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
 {
+        int32_t *violators = r->violators;
+        size_t cap = r->cap_violators;
         digest_row_init(r, day, c->unit_members[c->unit_start[u]]);
+        r->violators = violators;
+        r->cap_violators = cap;
         for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
                 int32_t emp = c->unit_members[i];
                 const emp_state_t *es = &c->emps[emp];
@@ -448,12 +461,19 @@ static const char *alert_key(const roster_emp_t *e)
                                 : "operators";
 }
 
+static ptime_t decision_time(const core_t *c)
+{
+        return c->admitting && ptime_cmp(c->admit_ts, c->wm_shown) > 0
+                   ? c->admit_ts
+                   : c->wm_shown;
+}
+
 static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
 {
         const roster_emp_t *e = &c->roster->emp[emp];
         if (!p->violation_id[0])
                 out_violation_id(c->ctx, emp, day, &p->d, p->violation_id);
-        p->decided_at = c->wm_shown;
+        p->decided_at = decision_time(c);
         out_violation(&c->w, c->ctx, emp, day, p);
         emit(c, CORE_OUT_REVISION, p->violation_id, p);
         c->st.revisions++;
@@ -463,7 +483,7 @@ static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
                 p->tpp_sent = true;
         }
         if (p->newly_active) {
-                out_alert_violation(&c->w, c->ctx, emp, day, p, c->wm_shown);
+                out_alert_violation(&c->w, c->ctx, emp, day, p, p->decided_at);
                 emit(c, CORE_OUT_ALERT, alert_key(e), p);
                 c->st.alerts++;
         }
@@ -835,6 +855,8 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
                 return DLQ_NONE;
         }
         c->st.accepted++;
+        c->admitting = has_ts;
+        c->admit_ts = ts;
         switch (rec->topic) {
         case TOPIC_PRESENCE:
                 apply_presence(c, rec, stored);
@@ -848,6 +870,7 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
         default:
                 break;
         }
+        c->admitting = false;
         return DLQ_NONE;
 }
 

@@ -9,6 +9,7 @@
 #include "core.h"
 #include "jw.h"
 #include "output.h"
+#include "refdata.h"
 #include "store.h"
 
 #include <errno.h>
@@ -27,9 +28,9 @@
 #include <unistd.h>
 
 /* Output topics, in core_out_t order, then the dead letters. */
-enum { OUT_VIOLATIONS, OUT_TPP, OUT_ALERTS, OUT_DLQ, OUT__COUNT };
+enum { OUT_VIOLATIONS, OUT_TPP, OUT_ALERTS, OUT_DIGESTS, OUT_DLQ, OUT__COUNT };
 static const char *const out_names[OUT__COUNT] = {"violations", "tpp", "alerts",
-                                                  "dlq"};
+                                                  "digests", "dlq"};
 
 /* One input partition and how far it has been read (SPEC §4.2). */
 typedef struct part {
@@ -264,6 +265,7 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
         add_out(l,
                 out == CORE_OUT_REVISION ? OUT_VIOLATIONS
                 : out == CORE_OUT_TPP    ? OUT_TPP
+                : out == CORE_OUT_DIGEST ? OUT_DIGESTS
                                          : OUT_ALERTS,
                 key, key ? strlen(key) : 0, json, len, p ? p->revision : 0);
 }
@@ -628,6 +630,7 @@ static void phase_pg(live_t *l)
         const batch_t *b = l->commit;
         for (size_t i = 0; i < b->n_outs; i++)
                 n += b->outs[i].out != OUT_ALERTS;
+        n += b->n_recs;
         if (n == 0) {
                 phase_kafka(l);
                 return;
@@ -644,20 +647,31 @@ static void phase_pg(live_t *l)
                               on_pg_write, l);
         }
         l->pg_error = false;
-        /* one statement per kind of output: the batch as a JSON array */
-        static const char *const sql[3] = {
+        /* one statement per kind of output: the batch as a JSON array;
+         * the accepted records last (the evidence behind the decisions,
+         * kept for explain after Redis forgets them) */
+        static const char *const sql[5] = {
             "SELECT patuh_publish_revisions($1::jsonb)",
             "SELECT patuh_publish_tpps($1::jsonb)",
-            "SELECT patuh_dead_letters($1::jsonb)"};
-        static const int kinds[3] = {OUT_VIOLATIONS, OUT_TPP, OUT_DLQ};
+            "SELECT patuh_dead_letters($1::jsonb)",
+            "SELECT patuh_publish_digests($1::json)",
+            "SELECT patuh_input_records($1::jsonb)"};
+        static const int kinds[5] = {OUT_VIOLATIONS, OUT_TPP, OUT_DLQ,
+                                     OUT_DIGESTS, -1};
         /* no BEGIN/COMMIT: the statements up to the Sync run as one
          * implicit transaction, which an error rolls back as a whole */
         bool ok = true;
-        for (int k = 0; ok && k < 3; k++) {
+        for (int k = 0; ok && k < 5; k++) {
                 bool any = false;
                 jw_reset(&l->w);
                 jw_raw(&l->w, "[", 1);
-                for (size_t i = 0; i < b->n_outs; i++) {
+                for (size_t i = 0; kinds[k] < 0 && i < b->n_recs; i++) {
+                        if (any)
+                                jw_raw(&l->w, ",", 1);
+                        any = true;
+                        jw_raw(&l->w, b->recs[i].json, b->recs[i].len);
+                }
+                for (size_t i = 0; kinds[k] >= 0 && i < b->n_outs; i++) {
                         const out_item_t *o = &b->outs[i];
                         if (o->out != kinds[k])
                                 continue;
@@ -1166,6 +1180,7 @@ static void consume(live_t *l)
                 core_alert_closed_outages(
                     l->core, tz_local_day(l->policy->tz, wall_now()));
         }
+        core_flush_digests(l->core);
         if (core_failed(l->core))
                 fail_oom(l);
         if (!l->commit && !batch_empty(l->fill)) {
@@ -1372,6 +1387,12 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         logf_("restored %ld accepted records from Redis", restored);
+        if (refdata_publish(l.cfg->pg_conninfo, &l.ctx, l.cfg->policy_file,
+                            l.cfg->calendar_file, err, sizeof(err)) != 0) {
+                logf_("cannot publish the roster, policy and calendar: %s",
+                      err);
+                goto out;
+        }
         if (!pg_connect(&l)) {
                 logf_("PostgreSQL is required at start");
                 goto out;

@@ -4,7 +4,10 @@
  *   produce     send replay envelopes to Kafka (for patuhd)
  *   violations  print the final violations from PostgreSQL
  *   digest, payroll, discipline   the reports of SPEC §4.4
+ *   backtest    the cost of a proposed policy against the one in force
  */
+#include "cli_explain.h"
+#include "cli_backtest.h"
 #include "cli_live.h"
 #include "cli_reports.h"
 #include "replay.h"
@@ -50,6 +53,18 @@ static void usage(FILE *f)
               "         PostgreSQL, or from a replay's output "
               "(--digests/--violations FILE\n"
               "         --roster R --policy P); F = table|jsonl|csv|html\n"
+              "       patuh explain VIOLATION_ID [--json]\n"
+              "         why a violation was decided (evidence, rules, "
+              "revisions)\n"
+              "       patuh backtest --policy A --policy B --roster R "
+              "--calendar C --events E ...\n"
+              "                      [--month YYYY-MM] [--format "
+              "table|jsonl|csv]\n"
+              "         replays under both policies and prints per unit the "
+              "violations,\n"
+              "         violators and TPP deduction under A, under B, and B - "
+              "A\n"
+              "         (patuh backtest --help for the jsonl and csv rows)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -114,15 +129,9 @@ static int cmd_replay(int argc, char **argv)
                 fprintf(stderr, "patuh replay: %s\n", err);
                 return rc;
         }
-        long long dead = 0;
-        for (int i = 0; i < 8; i++)
-                dead += st.dead[i];
-        fprintf(stderr,
-                "patuh replay: %lld records, %lld accepted, %lld duplicates, "
-                "%lld dead-lettered; %lld violations (%lld active), %lld "
-                "revisions, %lld alerts\n",
-                st.lines, st.accepted, st.duplicates, dead, st.violations,
-                st.active, st.revisions, st.alerts);
+        char summary[512];
+        replay_format_summary(&st, summary, sizeof(summary));
+        fprintf(stderr, "patuh replay: %s\n", summary);
         return 0;
 }
 
@@ -145,6 +154,10 @@ int main(int argc, char **argv)
                 return cli_payroll(argc - 2, argv + 2);
         if (strcmp(argv[1], "discipline") == 0)
                 return cli_discipline(argc - 2, argv + 2);
+        if (strcmp(argv[1], "explain") == 0)
+                return cli_explain(argc - 2, argv + 2);
+        if (strcmp(argv[1], "backtest") == 0)
+                return cli_backtest(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;

@@ -39,7 +39,7 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
 }
 
 /* Indonesian long date: "Jumat, 10 April 2026". */
-static void tanggal(int32_t day, char *buf, size_t n)
+void out_tanggal(int32_t day, char *buf, size_t n)
 {
         int y, m, d;
         ptime_civil_from_days(day, &y, &m, &d);
@@ -52,8 +52,10 @@ void out_thousands(int64_t v, char *buf, size_t n)
         char d[32], t[48];
         snprintf(d, sizeof(d), "%lld", (long long)v);
         size_t len = strlen(d), j = 0;
+        /* the sign is no digit: group the digits after it */
+        size_t first = d[0] == '-';
         for (size_t i = 0; i < len && j + 2 < sizeof(t); i++) {
-                if (i > 0 && d[0] != '-' && (len - i) % 3 == 0)
+                if (i > first && (len - i) % 3 == 0)
                         t[j++] = '.';
                 t[j++] = d[i];
         }
@@ -266,7 +268,7 @@ void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
         else
                 out_violation_id(ctx, emp, day, &p->d, id);
         out_violation_text(ctx, emp, day, &p->d, what, sizeof(what));
-        tanggal(day, tgl, sizeof(tgl));
+        out_tanggal(day, tgl, sizeof(tgl));
         out_rupiah(p->d.amount, rp, sizeof(rp));
         if (p->d.pct_u > 0) {
                 char pct[32];
@@ -292,7 +294,7 @@ void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         char tgl[64], clk[32], text[512];
-        tanggal(day, tgl, sizeof(tgl));
+        out_tanggal(day, tgl, sizeof(tgl));
         clock_text(ctx, eval_alert_due(ctx, day), clk, sizeof(clk));
         snprintf(text, sizeof(text),
                  "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
@@ -306,7 +308,7 @@ void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
                            ptime_t at)
 {
         char tgl[64], text[512];
-        tanggal(day, tgl, sizeof(tgl));
+        out_tanggal(day, tgl, sizeof(tgl));
         snprintf(text, sizeof(text),
                  "Tidak ada data presensi yang diterima untuk hari kerja %s. "
                  "Kemungkinan sumber data (e-Manuntung) terganggu; keputusan "

@@ -307,3 +307,16 @@ out:
         calendar_free(rp.calendar);
         return rc;
 }
+
+void replay_format_summary(const replay_stats_t *st, char *buf, size_t n)
+{
+        long long dead = 0;
+        for (size_t i = 0; i < sizeof(st->dead) / sizeof(st->dead[0]); i++)
+                dead += st->dead[i];
+        snprintf(buf, n,
+                 "%lld records, %lld accepted, %lld duplicates, %lld "
+                 "dead-lettered; %lld violations (%lld active), %lld "
+                 "revisions, %lld alerts",
+                 st->lines, st->accepted, st->duplicates, dead, st->violations,
+                 st->active, st->revisions, st->alerts);
+}

@@ -41,4 +41,8 @@ typedef struct replay_stats {
 int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
                size_t errstr_size);
 
+/* The one-line summary of a run ("3197 records, 2880 accepted, ...") that
+ * `patuh replay` and `patuh backtest` print on stderr. */
+void replay_format_summary(const replay_stats_t *st, char *buf, size_t n);
+
 #endif

@@ -197,7 +197,7 @@ void calendar_free(calendar_t *c)
         free(c);
 }
 
-static bool has_day(const cal_day_t *d, size_t n, int32_t day)
+static const cal_day_t *find_day(const cal_day_t *d, size_t n, int32_t day)
 {
         size_t lo = 0, hi = n;
         while (lo < hi) {
@@ -207,30 +207,51 @@ static bool has_day(const cal_day_t *d, size_t n, int32_t day)
                 else
                         hi = mid;
         }
-        return lo < n && d[lo].day == day;
+        return lo < n && d[lo].day == day ? &d[lo] : NULL;
 }
 
 bool calendar_is_holiday(const calendar_t *c, int32_t day)
 {
-        return has_day(c->holidays, c->n_holidays, day);
+        return find_day(c->holidays, c->n_holidays, day) != NULL;
 }
 
 bool calendar_is_wfh_suspended(const calendar_t *c, int32_t day)
 {
-        return has_day(c->suspended, c->n_suspended, day);
+        return find_day(c->suspended, c->n_suspended, day) != NULL;
+}
+
+const char *calendar_holiday_name(const calendar_t *c, int32_t day)
+{
+        const cal_day_t *d = find_day(c->holidays, c->n_holidays, day);
+        return d ? d->name : NULL;
+}
+
+const char *calendar_suspension_reason(const calendar_t *c, int32_t day)
+{
+        const cal_day_t *d = find_day(c->suspended, c->n_suspended, day);
+        return d ? d->name : NULL;
+}
+
+const cal_override_t *calendar_override(const calendar_t *c, int32_t day)
+{
+        int wd = ptime_weekday(day);
+        for (size_t i = 0; i < c->n_overrides; i++) {
+                const cal_override_t *o = &c->overrides[i];
+                if (day >= o->from && day <= o->to && o->has[wd])
+                        return o;
+        }
+        return NULL;
 }
 
 bool calendar_hours(const calendar_t *c, const policy_t *p, int32_t day,
                     int *start, int *end)
 {
         int wd = ptime_weekday(day);
-        for (size_t i = 0; i < c->n_overrides; i++) {
-                const cal_override_t *o = &c->overrides[i];
-                if (day >= o->from && day <= o->to && o->has[wd]) {
-                        *start = o->hours[wd][0];
-                        *end = o->hours[wd][1];
-                        return true;
-                }
+        const cal_override_t *o = calendar_override(c, day);
+        if (o) {
+                *start = o->hours[wd][0];
+                *end = o->hours[wd][1];
+                return true;
         }
         if (!p->has_hours[wd])
                 return false;

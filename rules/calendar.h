@@ -39,6 +39,12 @@ void calendar_free(calendar_t *c);
 bool calendar_is_holiday(const calendar_t *c, int32_t day);
 bool calendar_is_wfh_suspended(const calendar_t *c, int32_t day);
 
+/* Why D is special, for explanations: the holiday's name, the
+ * suspension's reason, the hours override in force (NULL: none). */
+const char *calendar_holiday_name(const calendar_t *c, int32_t day);
+const char *calendar_suspension_reason(const calendar_t *c, int32_t day);
+const cal_override_t *calendar_override(const calendar_t *c, int32_t day);
+
 /* D's hours (SPEC §3.1): the override for D's weekday if one applies, else
  * the policy's.  False when neither gives hours for that weekday. */
 bool calendar_hours(const calendar_t *c, const policy_t *p, int32_t day,

@@ -9,6 +9,12 @@
 #   faults     patuhd killed (-9) mid-stream and restarted: same final
 #              violations, no revision twice; SIGTERM drains and commits,
 #              so a restart reads nothing again
+#   reports    a late excuse amends a closed day: its digest row is
+#              published again (PostgreSQL revision 2, patuh.digests), a
+#              closed payroll month keeps its figures and lists the
+#              correction, and explain shows the evidence and revisions
+# (scenarios also checks the digests, payroll months and discipline years
+# read back from PostgreSQL against every scenario's expected files)
 # Exits 77 (skipped) when no stack is configured.
 set -uo pipefail
 BIN=$1
@@ -30,7 +36,9 @@ fails=0
 reset_state() {
 	redis-cli -u "$PATUH_REDIS_URL" flushdb >/dev/null
 	psql -X -q "$PATUH_PG_CONNINFO" -c \
-		"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters"
+		"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters,
+		 daily_digests, daily_digest_revisions, input_records, employees,
+		 reference_docs, payroll_snapshots, payroll_closures"
 }
 
 # run_scenario NAME DIR POLICY EXTRA_CONFIG
@@ -67,7 +75,130 @@ scenarios() {
 			echo "FAIL live != expected: $name"; cat "$T/$name.diff"
 			fails=$((fails + 1))
 		fi
+		live_reports "$name" "$dir"
 	done
+}
+
+# The reports read back from PostgreSQL equal the scenario's expected rows.
+live_reports() { # live_reports NAME DIR
+	local name=$1 dir=$2 f m y
+	"$BIN/patuh" digest --from 1970-01-01 --to 2100-01-01 --format jsonl \
+		>"$T/$name.digests" 2>/dev/null
+	report_check "$name digests" "$dir/expected/digests.jsonl" "$T/$name.digests" date,unit_id
+	for f in "$dir"/expected/payroll-*.jsonl; do
+		[ -e "$f" ] || continue
+		m=$(basename "$f" .jsonl); m=${m#payroll-}
+		"$BIN/patuh" payroll --month "$m" --format jsonl >"$T/$name.p$m" 2>/dev/null
+		report_check "$name payroll $m" "$f" "$T/$name.p$m" employee_id
+	done
+	for f in "$dir"/expected/discipline-*.jsonl; do
+		[ -e "$f" ] || continue
+		y=$(basename "$f" .jsonl); y=${y#discipline-}
+		"$BIN/patuh" discipline --year "$y" --format jsonl >"$T/$name.d$y" 2>/dev/null
+		report_check "$name discipline $y" "$f" "$T/$name.d$y" employee_id
+	done
+}
+
+report_check() { # report_check WHAT EXPECTED GOT KEYS
+	if "$BIN/tests/compare_rows" "$2" "$3" "$4" >"$T/rows.diff"; then
+		echo "ok   live = expected: $1"
+	else
+		echo "FAIL live != expected: $1"; head -n 20 "$T/rows.diff"
+		fails=$((fails + 1))
+	fi
+}
+
+q() { psql -X -tA "$PATUH_PG_CONNINFO" -c "$1"; }
+
+reports() {
+	local dir=$SRC/tests/scenarios/04-missing-and-absent name=reports
+	run_scenario $name "$dir" "$dir/policy.json" || { fails=$((fails + 1)); return; }
+	local emp=199102022016012005 day=2026-04-06 unit=diskominfo
+	local vid rev0 excused0 absent0
+	vid=$(q "SELECT violation_id FROM violations WHERE kind = 'absent' AND
+		employee_id = '$emp' AND date = '$day' AND status = 'active'")
+	rev0=$(q "SELECT revision FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	excused0=$(q "SELECT doc->>'excused' FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	absent0=$(q "SELECT doc->'violations'->>'absent' FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	# 1. April closed for payroll: what was paid
+	"$BIN/patuh" payroll --month 2026-04 --close >/dev/null 2>"$T/close.err" ||
+		{ echo "FAIL reports: payroll --close"; cat "$T/close.err"; fails=$((fails + 1)); }
+	"$BIN/patuh" payroll --month 2026-04 --format jsonl >"$T/paid.jsonl"
+	local paid_emp
+	paid_emp=$(grep "\"$emp\"" "$T/paid.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["deduction"])')
+	# 2. a leave letter for that day arrives two days late
+	cat >"$T/late.jsonl" <<LATE
+{"topic":"excuses","ts":"2026-04-08T09:00:00+08:00","value":{"event_id":"x-late-1","excuse_id":"cuti-late-1","employee_id":"$emp","kind":"cuti","from":"$day","to":"$day","updated_at":"2026-04-08T08:55:00+08:00"}}
+LATE
+	"$BIN/patuh" produce --prefix "t$RUN-$name." --events "$T/late.jsonl" 2>/dev/null
+	timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log2" ||
+		{ echo "FAIL reports: patuhd after the late excuse"; tail "$T/$name.log2"; fails=$((fails + 1)); return; }
+	local rev1 excused1 absent1 nrev status kafka
+	rev1=$(q "SELECT revision FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	excused1=$(q "SELECT doc->>'excused' FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	absent1=$(q "SELECT doc->'violations'->>'absent' FROM daily_digests WHERE date = '$day' AND unit_id = '$unit'")
+	nrev=$(q "SELECT count(*) FROM daily_digest_revisions WHERE date = '$day' AND unit_id = '$unit'")
+	status=$(q "SELECT status || ':' || coalesce(reason, '') FROM violations WHERE violation_id = '$vid'")
+	kafka=$(kcat -b "$PATUH_KAFKA_BOOTSTRAP" -C -t "t$RUN-$name.digests" -e -q -f '%k %s\n' 2>/dev/null |
+		grep -c "^$unit .*\"date\":\"$day\"")
+	if [ "$rev0" = 1 ] && [ "$rev1" = 2 ] && [ "$nrev" = 2 ] &&
+		[ "$excused1" -eq $((excused0 + 1)) ] && [ "$absent1" -eq $((absent0 - 1)) ] &&
+		[ "$status" = "retracted:excused" ] && [ "$kafka" -ge 2 ]; then
+		echo "ok   late excuse: digest $day/$unit republished (revision $rev1, excused $excused0->$excused1, absent $absent0->$absent1, $kafka on patuh.digests)"
+	else
+		echo "FAIL late excuse: revision $rev0->$rev1 ($nrev kept), excused $excused0->$excused1, absent $absent0->$absent1, violation $status, $kafka on patuh.digests"
+		fails=$((fails + 1))
+	fi
+	# 3. the closed month does not move; the correction is listed
+	"$BIN/patuh" payroll --month 2026-04 --format jsonl >"$T/paid2.jsonl"
+	"$BIN/patuh" payroll --month 2026-04 --corrections --format jsonl >"$T/corr.jsonl" 2>/dev/null
+	local diff now
+	diff=$(python3 -c 'import json,sys
+rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(" ".join("%s:%d:%d" % (r["employee_id"], r["locked_deduction"], r["difference"]) for r in rows))' "$T/corr.jsonl")
+	if cmp -s "$T/paid.jsonl" "$T/paid2.jsonl" && [[ $diff == "$emp:$paid_emp:-"* ]] &&
+		[ "$(echo "$diff" | wc -w)" = 1 ]; then
+		echo "ok   closed month unchanged; correction listed ($diff)"
+	else
+		echo "FAIL closed month: changed=$(cmp -s "$T/paid.jsonl" "$T/paid2.jsonl" && echo no || echo yes), corrections: '$diff' (paid $paid_emp)"
+		fails=$((fails + 1))
+	fi
+	if "$BIN/patuh" payroll --month 2026-04 --close >/dev/null 2>&1; then
+		echo "FAIL payroll --close twice succeeded"; fails=$((fails + 1))
+	fi
+	# 4. explain: who, the day, the rule, the evidence, every revision
+	"$BIN/patuh" explain "$vid" >"$T/explain.txt" 2>&1
+	"$BIN/patuh" explain "$vid" --json >"$T/explain.json" 2>&1
+	local name_emp
+	name_emp=$(q "SELECT name FROM employees WHERE employee_id = '$emp'")
+	if grep -q "$name_emp" "$T/explain.txt" && grep -q "Senin, 6 April 2026" "$T/explain.txt" &&
+		grep -q "SE 737 angka 3" "$T/explain.txt" && grep -q "revisi 2 .*dicabut" "$T/explain.txt" &&
+		grep -q "x-late-1" "$T/explain.txt" &&
+		python3 -c 'import json,sys
+j=json.load(open(sys.argv[1]))
+assert len(j["revisions"]) == 2 and j["revisions"][1]["reason"] == "excused", j["revisions"]
+assert j["excuses"][0]["record_id"] == "x-late-1" and j["excuses"][0]["offset"] >= 0
+assert j["day"]["excused"] is True and j["day"]["expected"] is False
+assert j["policy"]["policy_id"]' "$T/explain.json"; then
+		echo "ok   explain: employee, day, clause, excuse record and both revisions"
+	else
+		echo "FAIL explain"; cat "$T/explain.txt"; fails=$((fails + 1))
+	fi
+	# evidence of a presence decision carries its record and coordinates
+	local late
+	late=$(q "SELECT violation_id FROM violations WHERE kind = 'missing_clock_out' LIMIT 1")
+	"$BIN/patuh" explain "$late" --json >"$T/explain2.json" 2>&1
+	if python3 -c 'import json,sys
+j=json.load(open(sys.argv[1]))
+ev=j["evidence"]
+assert ev and ev[0]["topic"] == "presence" and ev[0]["record_id"] in j["violation"]["evidence"]
+assert ev[0]["value"]["event_id"] == ev[0]["record_id"] and ev[0]["partition"] >= 0' "$T/explain2.json" &&
+		! "$BIN/patuh" explain 0123456789abcdef0123456789abcdef >/dev/null 2>&1 &&
+		! "$BIN/patuh" explain not-an-id >/dev/null 2>&1; then
+		echo "ok   explain: evidence records with partition and offset; unknown id refused"
+	else
+		echo "FAIL explain evidence"; cat "$T/explain2.json"; fails=$((fails + 1))
+	fi
 }
 
 backlog() {
@@ -190,7 +321,8 @@ scenarios) scenarios ;;
 backlog) backlog ;;
 dlq) dlq ;;
 faults) faults ;;
-all) scenarios; backlog; dlq; faults ;;
+reports) reports ;;
+all) scenarios; backlog; dlq; faults; reports ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]
