@@ -222,7 +222,7 @@ static void rows_free(void *arr, size_t size, size_t n)
 /* Reads and checks every row before anything is written, so that a bad
  * row never leaves half a report behind.  NULL (errstr set) on failure. */
 static void *rows_read(render_rows_t rows, size_t size, const char *what,
-                       row_read_fn read, char *errstr, size_t errstr_size)
+                       row_read_fn read_row, char *errstr, size_t errstr_size)
 {
         void *arr = calloc(rows.n ? rows.n : 1, size);
         if (!arr) {
@@ -252,11 +252,11 @@ static void *rows_read(render_rows_t rows, size_t size, const char *what,
                                  i + 1, what);
                         goto fail;
                 }
-                if (!read(&p, slot) || p.bad) {
+                if (!read_row(&p, slot) || p.bad) {
                         rowp_fail(&p, "?", "is wrong");
                         goto fail;
                 }
-                /* read() fills the rest of the struct; the object it keeps
+                /* read_row() fills the rest of the struct; the object it keeps
                  * is the one loaded here */
                 *slot = p.j;
         }
