@@ -3,7 +3,9 @@
  *   replay      run the evaluator over files (SPEC §6), no servers needed
  *   produce     send replay envelopes to Kafka (for patuhd)
  *   violations  print the final violations from PostgreSQL
+ *   alerts      deliver supervisor alerts to a webhook or standard output
  */
+#include "cli_alerts.h"
 #include "cli_live.h"
 #include "replay.h"
 
@@ -37,6 +39,10 @@ static void usage(FILE *f)
               "       patuh violations [--format jsonl|table] [--all]\n"
               "         prints the final violations from PostgreSQL "
               "($PATUH_PG_CONNINFO)\n"
+              "       patuh alerts --follow [--supervisor ID] [--webhook URL] "
+              "[--prefix P] [--group G]\n"
+              "         delivers the alerts of Kafka to supervisors "
+              "(patuh alerts --help)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -126,6 +132,8 @@ int main(int argc, char **argv)
                 return cli_produce(argc - 2, argv + 2);
         if (strcmp(argv[1], "violations") == 0)
                 return cli_violations(argc - 2, argv + 2);
+        if (strcmp(argv[1], "alerts") == 0)
+                return cli_alerts(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;
