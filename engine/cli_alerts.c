@@ -28,6 +28,9 @@
 /* messages handled per wake-up, so that a long backlog in print mode
  * leaves the loop free to see a signal */
 #define ALERTS_MAX_PER_PUMP 1000
+/* alerts read ahead of the one being delivered (--read-ahead); beyond
+ * this the partitions are paused until half of them are delivered */
+#define ALERTS_DEFAULT_READ_AHEAD 1000
 #define ALERTS_MAX_KAFKA_PROPS 64
 
 /* One assigned partition of <prefix>alerts. */
@@ -49,6 +52,7 @@ typedef struct alerts {
         cli_alerts_url_t url;   /* the webhook, when webhook */
         int retry_max_ms;       /* cap of the doubling backoff */
         int timeout_ms;         /* per webhook request */
+        int read_ahead;         /* alerts queued before fetching pauses */
         const char *kafka[ALERTS_MAX_KAFKA_PROPS]; /* --kafka NAME=VALUE */
         size_t n_kafka;
         /* Kafka */
@@ -58,7 +62,12 @@ typedef struct alerts {
         alerts_part_t *parts; /* every partition seen, n_parts of them */
         size_t n_parts;
         bool uncommitted; /* offsets stored since the last commit */
-        bool no_topic;    /* the broker says the topic does not exist */
+        bool paused;      /* the queue is full: fetching paused */
+        /* read, not yet delivered, in the order read (so each partition
+         * in offset order): q[q_head .. q_len), owned */
+        rd_kafka_message_t **q;
+        size_t q_head, q_len, q_cap;
+        bool no_topic; /* the broker says the topic does not exist */
         /* loop */
         struct event_base *base;
         struct event *ev_queue; /* the consumer queue turned non-empty */
@@ -68,7 +77,7 @@ typedef struct alerts {
         struct event *ev_int, *ev_term;
         struct evdns_base *dns;         /* non-blocking resolver, or NULL */
         struct evhttp_connection *conn; /* to the webhook, kept alive */
-        /* the alert in hand (webhook mode): its partitions are paused */
+        /* the alert in hand (webhook mode) */
         rd_kafka_message_t *held; /* owned, or NULL */
         char *body;               /* owned JSON body of the POST */
         char alert_id[64];        /* for the log */
@@ -318,11 +327,10 @@ static alerts_part_t *part_get(alerts_t *a, int32_t partition)
         return p;
 }
 
-/* Pauses or resumes everything assigned: while an alert is in hand no
- * other is taken, yet the consumer is still polled (group membership,
- * rebalances).  librdkafka drops what it had fetched for a paused
- * partition and fetches again from the position after the last message
- * handed out, so nothing is skipped. */
+/* Back-pressure: pauses or resumes everything assigned while the consumer
+ * is still polled (group membership, rebalances).  librdkafka drops what
+ * it had fetched for a paused partition and fetches again from the
+ * position after the last message handed out, so nothing is skipped. */
 static void pause_all(alerts_t *a, bool pause)
 {
         rd_kafka_topic_partition_list_t *list = NULL;
@@ -411,8 +419,60 @@ static void release_held(alerts_t *a)
         a->attempt = 0;
         if (a->ev_retry)
                 evtimer_del(a->ev_retry);
-        if (!a->finished)
-                pause_all(a, false);
+}
+
+static size_t queued(const alerts_t *a)
+{
+        return a->q_len - a->q_head;
+}
+
+static int enqueue(alerts_t *a, rd_kafka_message_t *m)
+{
+        if (a->q_len == a->q_cap && a->q_head > 0) {
+                memmove(a->q, a->q + a->q_head, queued(a) * sizeof(*a->q));
+                a->q_len -= a->q_head;
+                a->q_head = 0;
+        }
+        if (a->q_len == a->q_cap) {
+                size_t cap = a->q_cap ? a->q_cap * 2 : 64;
+                rd_kafka_message_t **q = realloc(a->q, cap * sizeof(*q));
+                if (!q)
+                        return -1;
+                a->q = q;
+                a->q_cap = cap;
+        }
+        a->q[a->q_len++] = m;
+        return 0;
+}
+
+static rd_kafka_message_t *dequeue(alerts_t *a)
+{
+        if (!queued(a))
+                return NULL;
+        rd_kafka_message_t *m = a->q[a->q_head++];
+        if (a->q_head == a->q_len)
+                a->q_head = a->q_len = 0;
+        return m;
+}
+
+/* Forgets what was read from the partitions in list (NULL: all); their
+ * next owner reads them again from the committed offset. */
+static void drop_queued(alerts_t *a,
+                        const rd_kafka_topic_partition_list_t *list)
+{
+        size_t keep = a->q_head;
+        for (size_t i = a->q_head; i < a->q_len; i++) {
+                bool drop = !list;
+                for (int j = 0; list && j < list->cnt && !drop; j++)
+                        drop = list->elems[j].partition == a->q[i]->partition;
+                if (drop)
+                        rd_kafka_message_destroy(a->q[i]);
+                else
+                        a->q[keep++] = a->q[i];
+        }
+        a->q_len = keep;
+        if (a->q_head == a->q_len)
+                a->q_head = a->q_len = 0;
 }
 
 static void schedule_next(alerts_t *a)
@@ -438,12 +498,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            a->topic);
                 a->no_topic = false;
                 rd_kafka_assign(rk, parts);
-                if (a->held)
+                if (a->paused)
                         rd_kafka_pause_partitions(rk, parts);
                 return;
         }
         /* what is confirmed stays confirmed before others take over */
         commit_sync(a);
+        drop_queued(a, parts);
         if (a->held) {
                 /* its next owner (perhaps us again) resends it from the
                  * committed offset: at least once, never lost */
@@ -464,11 +525,12 @@ static void finish(alerts_t *a)
         if (a->finished)
                 return;
         a->finished = true;
+        /* stopped before confirmation: resent after a restart */
         if (a->held) {
-                /* stopped before confirmation: resent after a restart */
                 rd_kafka_message_destroy(a->held);
                 a->held = NULL;
         }
+        drop_queued(a, NULL);
         if (!commit_sync(a) && a->exit_code == 0)
                 a->exit_code = 1;
         rd_kafka_consumer_close(a->rk);
@@ -533,8 +595,10 @@ static void on_response(struct evhttp_request *req, void *arg)
                 snprintf(what, sizeof(what), "HTTP %d", code);
         else
                 snprintf(what, sizeof(what), "%s",
+                         /* libevent reports a failed connect without an
+                          * error code */
                          a->has_error ? request_error_text(a->last_error)
-                                      : "no response");
+                                      : "cannot connect");
         if (a->orphaned || a->stopping) {
                 alerts_log("webhook %s: %s for alert %s; not retried (%s)",
                            a->url.hostport, what, a->alert_id,
@@ -605,8 +669,9 @@ static bool key_matches(const alerts_t *a, const rd_kafka_message_t *m,
         return k && strcmp(k, a->supervisor) == 0;
 }
 
-/* One alert.  Returns true when it is now in hand (a webhook request). */
-static bool handle_alert(alerts_t *a, rd_kafka_message_t *m)
+/* Delivers one alert read from Kafka (m is ours).  Returns true when it is
+ * now in hand (a webhook request under way). */
+static bool deliver(alerts_t *a, rd_kafka_message_t *m)
 {
         json_error_t jerr;
         char err[256];
@@ -656,7 +721,6 @@ static bool handle_alert(alerts_t *a, rd_kafka_message_t *m)
         free(msg);
         a->held = m;
         a->attempt = 0;
-        pause_all(a, true);
         send_held(a);
         return true;
 out_bad:
@@ -686,8 +750,9 @@ static bool all_at_end(const alerts_t *a)
         return assigned > 0;
 }
 
-/* Returns true when m is now the alert in hand. */
-static bool handle_message(alerts_t *a, rd_kafka_message_t *m)
+/* Takes what the consumer returned: alerts into the queue, end-of-partition
+ * and errors into the state. */
+static void take(alerts_t *a, rd_kafka_message_t *m)
 {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 alerts_part_t *p = part_get(a, m->partition);
@@ -708,62 +773,54 @@ static bool handle_message(alerts_t *a, rd_kafka_message_t *m)
                 if (p)
                         p->at_end = false;
                 a->no_topic = false;
-                return handle_alert(a, m);
+                if (enqueue(a, m) == 0)
+                        return;
+                alerts_log("out of memory");
+                a->exit_code = 1;
+                a->stopping = true;
         }
         rd_kafka_message_destroy(m);
-        return false;
-}
-
-/* While an alert is in hand: serve the consumer (rebalances, commit
- * results, membership) without taking anything. */
-static void serve_held(alerts_t *a)
-{
-        rd_kafka_message_t *m;
-        while (a->held && (m = rd_kafka_consumer_poll(a->rk, 0))) {
-                if (!m->err) {
-                        /* fetched before the pause took effect: go back to
-                         * it, so that it is taken after the alert in hand */
-                        rd_kafka_seek(m->rkt, m->partition, m->offset, 0);
-                } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        alerts_log("Kafka: %s", rd_kafka_message_errstr(m));
-                }
-                rd_kafka_message_destroy(m);
-        }
 }
 
 static void pump(alerts_t *a)
 {
         if (a->finished)
                 return;
-        if (a->held) {
-                serve_held(a);
-                if (a->held)
-                        return;
-        }
-        if (a->stopping) {
-                finish(a);
-                return;
-        }
+        /* poll even with a full queue or an alert in hand: rebalances,
+         * commit results and group membership are served by the poll */
         int n = 0;
         rd_kafka_message_t *m;
-        while (!a->held && !a->stopping && n < ALERTS_MAX_PER_PUMP &&
+        while (!a->stopping && n < ALERTS_MAX_PER_PUMP &&
                (m = rd_kafka_consumer_poll(a->rk, 0))) {
                 n++;
-                handle_message(a, m);
+                take(a, m);
         }
+        if (a->finished)
+                return;
+        if (!a->paused && queued(a) >= (size_t)a->read_ahead) {
+                pause_all(a, true);
+                a->paused = true;
+        } else if (a->paused && queued(a) <= (size_t)a->read_ahead / 2) {
+                pause_all(a, false);
+                a->paused = false;
+        }
+        /* one alert at a time, in the order read */
+        while (!a->held && !a->stopping && (m = dequeue(a)))
+                deliver(a, m);
         if (a->finished)
                 return;
         if (!a->held)
                 commit_async(a);
-        if (a->stopping && !a->held) {
-                finish(a);
+        if (a->stopping) {
+                if (!a->held || !a->in_flight)
+                        finish(a);
                 return;
         }
-        if (n == ALERTS_MAX_PER_PUMP && !a->held) {
+        if (n == ALERTS_MAX_PER_PUMP) {
                 schedule_next(a);
                 return;
         }
-        if (a->until_idle && !a->held && n == 0 &&
+        if (a->until_idle && !a->held && !queued(a) && n == 0 &&
             (all_at_end(a) || a->no_topic)) {
                 alerts_log("idle: every partition of %s read to its end, "
                            "every alert delivered",
@@ -936,6 +993,9 @@ static void alerts_cleanup(alerts_t *a)
         a->held = NULL;
         free(a->body);
         a->body = NULL;
+        drop_queued(a, NULL);
+        free(a->q);
+        a->q = NULL;
         if (a->cq) {
                 rd_kafka_queue_io_event_enable(a->cq, -1, NULL, 0);
                 rd_kafka_queue_destroy(a->cq);
@@ -965,18 +1025,20 @@ static void alerts_cleanup(alerts_t *a)
 
 static void usage(FILE *f)
 {
-        fputs("usage: patuh alerts --follow [--supervisor ID] [--webhook URL]\n"
-              "                    [--prefix patuh.] [--group patuh-alerts]\n"
-              "                    [--retry-max-ms 5000] [--timeout-ms 10000]\n"
-              "                    [--kafka NAME=VALUE ...] [--until-idle]\n"
-              "  Follows <prefix>alerts ($PATUH_KAFKA_BOOTSTRAP) and prints\n"
-              "  each alert as a message in Bahasa Indonesia, or POSTs it as\n"
-              "  JSON to an http:// webhook, retrying until it answers 2xx.\n"
-              "  An alert is committed only once delivered.  --kafka passes\n"
-              "  a librdkafka property (security.protocol, sasl.*, ...); a\n"
-              "  command line is visible to other users, so keep secrets\n"
-              "  out of it on shared machines.\n",
-              f);
+        fputs(
+            "usage: patuh alerts --follow [--supervisor ID] [--webhook URL]\n"
+            "                    [--prefix patuh.] [--group patuh-alerts]\n"
+            "                    [--retry-max-ms 5000] [--timeout-ms 10000]\n"
+            "                    [--read-ahead 1000] [--kafka NAME=VALUE ...]\n"
+            "                    [--until-idle]\n"
+            "  Follows <prefix>alerts ($PATUH_KAFKA_BOOTSTRAP) and prints\n"
+            "  each alert as a message in Bahasa Indonesia, or POSTs it as\n"
+            "  JSON to an http:// webhook, retrying until it answers 2xx.\n"
+            "  An alert is committed only once delivered.  --kafka passes\n"
+            "  a librdkafka property (security.protocol, sasl.*, ...); a\n"
+            "  command line is visible to other users, so keep secrets\n"
+            "  out of it on shared machines.\n",
+            f);
 }
 
 /* A checked integer option in [lo, hi]. */
@@ -1007,6 +1069,7 @@ static int parse_args(alerts_t *a, int argc, char **argv)
         a->group = ALERTS_DEFAULT_GROUP;
         a->retry_max_ms = 5000;
         a->timeout_ms = 10000;
+        a->read_ahead = ALERTS_DEFAULT_READ_AHEAD;
         for (int i = 0; i < argc; i++) {
                 const char *o = argv[i];
                 if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
@@ -1022,8 +1085,9 @@ static int parse_args(alerts_t *a, int argc, char **argv)
                         continue;
                 }
                 static const char *const valued[] = {
-                    "--supervisor",   "--webhook",    "--prefix", "--group",
-                    "--retry-max-ms", "--timeout-ms", "--kafka"};
+                    "--supervisor", "--webhook",      "--prefix",
+                    "--group",      "--retry-max-ms", "--timeout-ms",
+                    "--kafka",      "--read-ahead"};
                 bool known = false;
                 for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
                         known = known || strcmp(o, valued[k]) == 0;
@@ -1038,15 +1102,15 @@ static int parse_args(alerts_t *a, int argc, char **argv)
                         return 2;
                 }
                 const char *v = argv[++i];
-                if (strcmp(o, "--supervisor") == 0)
+                if (strcmp(o, "--supervisor") == 0) {
                         a->supervisor = v;
-                else if (strcmp(o, "--webhook") == 0)
+                } else if (strcmp(o, "--webhook") == 0) {
                         webhook = v;
-                else if (strcmp(o, "--prefix") == 0)
+                } else if (strcmp(o, "--prefix") == 0) {
                         prefix = v;
-                else if (strcmp(o, "--group") == 0)
+                } else if (strcmp(o, "--group") == 0) {
                         a->group = v;
-                else if (strcmp(o, "--kafka") == 0) {
+                } else if (strcmp(o, "--kafka") == 0) {
                         const char *eq = strchr(v, '=');
                         if (!eq || eq == v || eq - v >= 256 ||
                             a->n_kafka == ALERTS_MAX_KAFKA_PROPS) {
@@ -1061,8 +1125,12 @@ static int parse_args(alerts_t *a, int argc, char **argv)
                         if (int_option(o, v, ALERTS_FIRST_RETRY_MS, 3600000,
                                        &a->retry_max_ms) != 0)
                                 return 2;
-                } else if (int_option(o, v, 100, 600000, &a->timeout_ms) != 0)
+                } else if (strcmp(o, "--read-ahead") == 0) {
+                        if (int_option(o, v, 1, 1000000, &a->read_ahead) != 0)
+                                return 2;
+                } else if (int_option(o, v, 100, 600000, &a->timeout_ms) != 0) {
                         return 2;
+                }
         }
         if (!follow) {
                 fprintf(stderr, "patuh alerts: --follow is required (only "
