@@ -282,10 +282,14 @@ int cli_alerts_parse_url(const char *url, cli_alerts_url_t *out, char *errstr,
                 goto out_free_uri;
         }
         out->port = port < 0 ? 80 : port;
-        /* an IPv6 literal is bracketed in headers and logs */
-        bool v6 = strchr(host, ':') != NULL;
+        /* an IPv6 literal comes bracketed; it is connected to bare and
+         * shown bracketed in headers and logs */
+        size_t hlen = strlen(host);
+        bool v6 = host[0] == '[' && hlen > 2 && host[hlen - 1] == ']';
         char shown[270];
-        int hl = snprintf(out->host, sizeof(out->host), "%s", host);
+        int hl = v6 ? snprintf(out->host, sizeof(out->host), "%.*s",
+                               (int)(hlen - 2), host + 1)
+                    : snprintf(out->host, sizeof(out->host), "%s", host);
         snprintf(shown, sizeof(shown), v6 ? "[%s]" : "%s", out->host);
         int pl = snprintf(out->path, sizeof(out->path), "%s%s%s",
                           path && *path ? path : "/", query ? "?" : "",
