@@ -5,6 +5,8 @@
 #   retries    a webhook failing its first 3 requests gets every alert
 #              exactly once (alert_id list = the topic's), after 3 retries
 #   committed  a second run in the same group delivers nothing
+#   timeout    a webhook that never answers the first request: the request
+#              times out (--timeout-ms) and is retried
 #   down       no webhook listening for the first attempts, then one
 #              comes up: nothing lost (read-ahead 1: fetching paused and
 #              resumed around every alert)
@@ -146,6 +148,21 @@ if [ "$rc" -eq 0 ] && [ "$requests" -eq 0 ]; then
 	ok "committed: a second run in the same group sent nothing"
 else
 	fail "committed: exit $rc, $requests requests on the second run"; cat "$T/a2.err"
+fi
+
+# --- timeout: the first request is never answered ------------------------
+start_sink s5 --hang-first 1 --expect "$N"
+S5=$SINK_PID
+# bounded well below libevent's own 50 s default, which must not be the one
+timeout 30 "${ALERTS[@]}" --group "gh$RUN" --timeout-ms 500 \
+	--webhook "http://127.0.0.1:$PORT/hook" 2>"$T/a5.err"
+rc=$?
+wait_for 10 dead "$S5"
+timed_out=$(grep -c 'timed out for alert .*; retry 1 in 100 ms' "$T/a5.err")
+if [ "$rc" -eq 0 ] && [ "$timed_out" -eq 1 ] && grep -q '^hang ' "$T/s5.log" && same_ids s5; then
+	ok "timeout: the unanswered request timed out, was retried, $N alerts delivered exactly once"
+else
+	fail "timeout: exit $rc, $timed_out timeouts logged"; cat "$T/a5.err" "$T/s5.log" "$T/s5.diff"
 fi
 
 # --- down: nobody listens at first, then a webhook comes up ---------------

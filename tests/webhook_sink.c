@@ -2,10 +2,12 @@
  * webhook_sink — a tiny HTTP server for tests/alerts_test.sh, on libevent's
  * evhttp.  Listens on 127.0.0.1, answers the first N requests with 503
  * and later ones with 200, and appends each accepted body as one line to
- * a file:
+ * a file; --hang-first N leaves the first N requests unanswered (a client's
+ * timeout), before those that fail:
  *
  *   webhook_sink --out FILE [--port P] [--port-file F] [--fail-first N]
- *                [--expect M] [--path /hook] [--timeout-s S]
+ *                [--hang-first N] [--expect M] [--path /hook]
+ *                [--timeout-s S]
  *
  * --port 0 (the default) takes a free port and writes it to --port-file.
  * A request that is not a POST of a one-line application/json body with a
@@ -32,9 +34,10 @@ typedef struct sink {
         struct event_base *base;
         FILE *out;        /* accepted bodies, one a line */
         const char *path; /* the only path served, or NULL for any */
-        long fail_first;  /* requests answered 503 first */
+        long hang_first;  /* requests never answered first */
+        long fail_first;  /* requests answered 503 next */
         long expect;      /* accepted bodies to exit after, 0 = no limit */
-        long requests, failed, accepted, refused;
+        long requests, hung, failed, accepted, refused;
         int exit_code;
 } sink_t;
 
@@ -69,7 +72,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
         sink_t *s = arg;
         s->requests++;
-        if (s->requests <= s->fail_first) {
+        if (s->requests <= s->hang_first) {
+                /* no reply: freed with the connection the client closes */
+                s->hung++;
+                printf("hang %s\n", evhttp_request_get_uri(req));
+                fflush(stdout);
+                return;
+        }
+        if (s->requests <= s->hang_first + s->fail_first) {
                 s->failed++;
                 answer(req, 503, "Service Unavailable");
                 return;
@@ -173,6 +183,8 @@ int main(int argc, char **argv)
                         s.path = v;
                 } else if (strcmp(o, "--port") == 0) {
                         bad = long_arg(o, v, &port) != 0 || port > 65535;
+                } else if (strcmp(o, "--hang-first") == 0) {
+                        bad = long_arg(o, v, &s.hang_first) != 0;
                 } else if (strcmp(o, "--fail-first") == 0) {
                         bad = long_arg(o, v, &s.fail_first) != 0;
                 } else if (strcmp(o, "--expect") == 0) {
@@ -185,8 +197,9 @@ int main(int argc, char **argv)
                 if (bad) {
                         fprintf(stderr,
                                 "usage: webhook_sink --out FILE [--port P] "
-                                "[--port-file F] [--fail-first N] [--expect "
-                                "M] [--path /hook] [--timeout-s S]\n");
+                                "[--port-file F] [--fail-first N] "
+                                "[--hang-first N] [--expect M] [--path /hook] "
+                                "[--timeout-s S]\n");
                         return 2;
                 }
                 i++;
@@ -233,9 +246,9 @@ int main(int argc, char **argv)
         event_add(ev_term, NULL);
         event_add(ev_int, NULL);
         event_base_dispatch(s.base);
-        printf("webhook_sink: %ld requests, %ld answered 503, %ld accepted, "
-               "%ld refused\n",
-               s.requests, s.failed, s.accepted, s.refused);
+        printf("webhook_sink: %ld requests, %ld unanswered, %ld answered 503, "
+               "%ld accepted, %ld refused\n",
+               s.requests, s.hung, s.failed, s.accepted, s.refused);
 out_free:
         if (ev_to)
                 event_free(ev_to);
