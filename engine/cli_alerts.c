@@ -875,6 +875,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /* ---- set-up --------------------------------------------------------------
  */
 
+/* Returns 0, -2 for a configuration librdkafka refuses (the caller's
+ * --kafka properties, the bootstrap list), or -1. */
 static int setup_kafka(alerts_t *a, const char *bootstrap, char *errstr,
                        size_t errstr_size)
 {
@@ -942,7 +944,7 @@ static int setup_kafka(alerts_t *a, const char *bootstrap, char *errstr,
         return 0;
 out_free_conf:
         rd_kafka_conf_destroy(conf);
-        return -1;
+        return -2;
 }
 
 static int setup_loop(alerts_t *a, char *errstr, size_t errstr_size)
@@ -1181,10 +1183,12 @@ int cli_alerts(int argc, char **argv)
         sa.sa_handler = SIG_IGN;
         sigaction(SIGPIPE, &sa, NULL);
         char err[512];
-        rc = 1;
-        if (setup_kafka(&a, bootstrap, err, sizeof(err)) != 0 ||
-            setup_loop(&a, err, sizeof(err)) != 0) {
+        rc = setup_kafka(&a, bootstrap, err, sizeof(err));
+        if (rc == 0)
+                rc = setup_loop(&a, err, sizeof(err));
+        if (rc != 0) {
                 alerts_log("%s", err);
+                rc = rc == -2 ? 2 : 1;
                 goto out;
         }
         if (a.webhook)

@@ -104,6 +104,10 @@ expect 2 "--retry-max-ms: expected an integer" -- $env_kafka "$PATUH" alerts --f
 expect 2 "--timeout-ms: expected an integer" -- $env_kafka "$PATUH" alerts --follow --timeout-ms 0
 expect 2 "--supervisor needs a value" -- $env_kafka "$PATUH" alerts --follow --supervisor
 expect 2 "--kafka: expected NAME=VALUE" -- $env_kafka "$PATUH" alerts --follow --kafka debug
+expect 2 "--kafka sasl.pasword: librdkafka refuses" -- $env_kafka "$PATUH" alerts --follow --kafka sasl.pasword=s3cr3t
+if grep -q s3cr3t "$T/err" "$T/out"; then
+	echo "FAIL: patuh alerts printed a --kafka value"; fails=$((fails + 1))
+fi
 expect 2 "unknown option --webhok" -- $env_kafka "$PATUH" alerts --follow --webhok http://x/
 expect 2 "set PATUH_KAFKA_BOOTSTRAP" -- env -u PATUH_KAFKA_BOOTSTRAP "$PATUH" alerts --follow
 expect 0 "--supervisor ID" -- "$PATUH" alerts --help
