@@ -84,8 +84,8 @@ typedef struct alerts {
         bool in_flight;           /* request sent, no answer yet */
         bool orphaned;            /* its partition was revoked meanwhile */
         enum evhttp_request_error last_error; /* of the last failed request */
-        bool has_error;
-        int attempt; /* failed attempts so far */
+        bool has_error;                       /* last_error is set */
+        int attempt;                          /* failed attempts so far */
         /* end */
         bool stopping; /* a signal, idle, or an error */
         bool finished; /* consumer closed */
