@@ -346,7 +346,7 @@ static void print_text(const why_t *w, const day_facts_t *f)
         const char *kind = js(v, "kind");
         int k = kind ? vkind_from_name(kind) : -1;
         char tgl[64], pct[32] = "0", rp[48], reason[256] = "";
-        out_tanggal(w->day, tgl, sizeof(tgl));
+        out_date_text(w->day, tgl, sizeof(tgl));
         json_t *jp = json_object_get(v, "tpp_percent");
         jw_format_fixed(jsonv_percent_micro(json_number_value(jp)), 6, pct,
                         sizeof(pct));

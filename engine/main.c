@@ -5,9 +5,11 @@
  *   violations  print the final violations from PostgreSQL
  *   digest, payroll, discipline   the reports of SPEC §4.4
  *   backtest    the cost of a proposed policy against the one in force
+ *   alerts      deliver supervisor alerts to a webhook or standard output
  */
-#include "cli_explain.h"
+#include "cli_alerts.h"
 #include "cli_backtest.h"
+#include "cli_explain.h"
 #include "cli_live.h"
 #include "cli_reports.h"
 #include "replay.h"
@@ -65,6 +67,10 @@ static void usage(FILE *f)
               "         violators and TPP deduction under A, under B, and B - "
               "A\n"
               "         (patuh backtest --help for the jsonl and csv rows)\n"
+              "       patuh alerts --follow [--supervisor ID] [--webhook URL] "
+              "[--prefix P] [--group G]\n"
+              "         delivers the alerts of Kafka to supervisors "
+              "(patuh alerts --help)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -158,6 +164,8 @@ int main(int argc, char **argv)
                 return cli_explain(argc - 2, argv + 2);
         if (strcmp(argv[1], "backtest") == 0)
                 return cli_backtest(argc - 2, argv + 2);
+        if (strcmp(argv[1], "alerts") == 0)
+                return cli_alerts(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;

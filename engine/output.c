@@ -38,8 +38,7 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
                  off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
 }
 
-/* Indonesian long date: "Jumat, 10 April 2026". */
-void out_tanggal(int32_t day, char *buf, size_t n)
+void out_date_text(int32_t day, char *buf, size_t n)
 {
         int y, m, d;
         ptime_civil_from_days(day, &y, &m, &d);
@@ -268,7 +267,7 @@ void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
         else
                 out_violation_id(ctx, emp, day, &p->d, id);
         out_violation_text(ctx, emp, day, &p->d, what, sizeof(what));
-        out_tanggal(day, tgl, sizeof(tgl));
+        out_date_text(day, tgl, sizeof(tgl));
         out_rupiah(p->d.amount, rp, sizeof(rp));
         if (p->d.pct_u > 0) {
                 char pct[32];
@@ -294,7 +293,7 @@ void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         char tgl[64], clk[32], text[512];
-        out_tanggal(day, tgl, sizeof(tgl));
+        out_date_text(day, tgl, sizeof(tgl));
         clock_text(ctx, eval_alert_due(ctx, day), clk, sizeof(clk));
         snprintf(text, sizeof(text),
                  "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
@@ -308,7 +307,7 @@ void out_alert_no_presence(jw_t *w, const eval_ctx_t *ctx, int32_t day,
                            ptime_t at)
 {
         char tgl[64], text[512];
-        out_tanggal(day, tgl, sizeof(tgl));
+        out_date_text(day, tgl, sizeof(tgl));
         snprintf(text, sizeof(text),
                  "Tidak ada data presensi yang diterima untuk hari kerja %s. "
                  "Kemungkinan sumber data (e-Manuntung) terganggu; keputusan "

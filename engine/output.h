@@ -66,8 +66,8 @@ void out_discipline(jw_t *w, const policy_t *p, int year,
 void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                         const eval_decision_t *d, char *buf, size_t n);
 
-/* "Jumat, 17 April 2026": a date as Indonesians write it. */
-void out_tanggal(int32_t day, char *buf, size_t n);
+/* The Indonesian long date of a day number: "Jumat, 10 April 2026". */
+void out_date_text(int32_t day, char *buf, size_t n);
 
 /* "4.500.000" and "Rp4.500.000": amounts as Indonesians write them. */
 void out_thousands(int64_t v, char *buf, size_t n);

@@ -91,5 +91,26 @@ if [ -n "$PATUHD" ]; then
 	fi
 fi
 
+# patuh alerts refuses bad arguments (naming the option) before any server,
+# and never repeats a webhook URL, which may carry a token.
+env_kafka="env PATUH_KAFKA_BOOTSTRAP=127.0.0.1:1"
+expect 2 "--follow is required" -- $env_kafka "$PATUH" alerts
+expect 2 "--webhook: only http:// URLs" -- $env_kafka "$PATUH" alerts --follow --webhook "https://chat.example.org/hook?token=s3cr3t"
+if grep -q s3cr3t "$T/err" "$T/out"; then
+	echo "FAIL: patuh alerts printed a webhook token"; fails=$((fails + 1))
+fi
+expect 2 "--webhook: user:password@" -- $env_kafka "$PATUH" alerts --follow --webhook "http://bot:s3cr3t@chat.example.org/"
+expect 2 "--retry-max-ms: expected an integer" -- $env_kafka "$PATUH" alerts --follow --retry-max-ms 5s
+expect 2 "--timeout-ms: expected an integer" -- $env_kafka "$PATUH" alerts --follow --timeout-ms 0
+expect 2 "--supervisor needs a value" -- $env_kafka "$PATUH" alerts --follow --supervisor
+expect 2 "--kafka: expected NAME=VALUE" -- $env_kafka "$PATUH" alerts --follow --kafka debug
+expect 2 "--kafka sasl.pasword: librdkafka refuses" -- $env_kafka "$PATUH" alerts --follow --kafka sasl.pasword=s3cr3t
+if grep -q s3cr3t "$T/err" "$T/out"; then
+	echo "FAIL: patuh alerts printed a --kafka value"; fails=$((fails + 1))
+fi
+expect 2 "unknown option --webhok" -- $env_kafka "$PATUH" alerts --follow --webhok http://x/
+expect 2 "set PATUH_KAFKA_BOOTSTRAP" -- env -u PATUH_KAFKA_BOOTSTRAP "$PATUH" alerts --follow
+expect 0 "--supervisor ID" -- "$PATUH" alerts --help
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
