@@ -112,5 +112,30 @@ expect 2 "unknown option --webhok" -- $env_kafka "$PATUH" alerts --follow --webh
 expect 2 "set PATUH_KAFKA_BOOTSTRAP" -- env -u PATUH_KAFKA_BOOTSTRAP "$PATUH" alerts --follow
 expect 0 "--supervisor ID" -- "$PATUH" alerts --help
 
+# The report commands: a clear message for bad input, exit 2; an empty
+# result is said and exits 0.  (Rows themselves: report_scenarios and the
+# live tests.)
+R28=$SRC/tests/scenarios/28-reports-month
+"$PATUH" replay --policy "$R28/policy.json" --roster "$R28/roster.jsonl" \
+	--calendar "$R28/calendar.json" --events "$R28/events.jsonl" --out "$T/r28" 2>/dev/null
+rep="--violations $T/r28/violations.jsonl --roster $R28/roster.jsonl --policy $R28/policy.json"
+expect 2 "--month must be YYYY-MM, not '2026-13'" -- "$PATUH" payroll --month 2026-13 $rep
+expect 2 "--month must be YYYY-MM, not '2026-4'" -- "$PATUH" payroll --month 2026-4 $rep
+expect 2 "--month YYYY-MM is needed" -- "$PATUH" payroll $rep
+expect 2 "--format must be table, jsonl, csv or html, not 'pdf'" -- "$PATUH" payroll --month 2026-04 --format pdf $rep
+expect 2 "nope.jsonl: No such file" -- "$PATUH" payroll --month 2026-04 --violations "$T/nope.jsonl" --roster "$R28/roster.jsonl" --policy "$R28/policy.json"
+expect 2 "--close and --corrections work on PostgreSQL" -- "$PATUH" payroll --month 2026-04 --close $rep
+expect 0 "tidak ada data" -- "$PATUH" payroll --month 2026-04 --unit no-such-unit $rep
+if [ -s "$T/out" ]; then echo "FAIL: an empty payroll printed rows"; fails=$((fails + 1)); fi
+expect 2 "--year must be YYYY, not '26'" -- "$PATUH" discipline --year 26 $rep
+expect 0 "tidak ada data" -- "$PATUH" discipline --year 2030 $rep
+expect 2 "--date must be a date YYYY-MM-DD, not '2026-04-31'" -- "$PATUH" digest --date 2026-04-31 --digests "$T/r28/digests.jsonl"
+expect 2 "give --date D, or --from D and --to D" -- "$PATUH" digest --from 2026-04-01 --digests "$T/r28/digests.jsonl"
+expect 2 "--from is after --to" -- "$PATUH" digest --from 2026-05-01 --to 2026-04-01 --digests "$T/r28/digests.jsonl"
+expect 0 "tidak ada data" -- "$PATUH" digest --date 2026-04-18 --digests "$T/r28/digests.jsonl"
+expect 2 "is not a violation id" -- "$PATUH" explain 12345
+expect 2 "VIOLATION_ID is needed" -- "$PATUH" explain
+expect 1 "PATUH_PG_CONNINFO is not set" -- env -u PATUH_PG_CONNINFO "$PATUH" payroll --month 2026-04
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
