@@ -104,7 +104,9 @@ typedef struct batch {
         int32_t outage; /* no_presence_data cursor, set at close */
 } batch_t;
 
-enum phase { PH_IDLE, PH_PG, PH_KAFKA, PH_REDIS };
+/* A batch's writes: PostgreSQL and Kafka together (the outputs), then
+ * Redis (the state), then the offsets. */
+enum phase { PH_IDLE, PH_OUTPUTS, PH_REDIS };
 
 typedef struct live {
         const config_t *cfg;
@@ -117,6 +119,8 @@ typedef struct live {
         struct event_base *base;
         struct event *ev_queue, *ev_tick, *ev_term, *ev_int, *ev_retry;
         struct event *ev_kafka; /* waits for the producer's acks */
+        struct event *ev_retry_kafka;
+        bool pg_ok, kafka_ok; /* this batch's outputs are durable there */
         struct event *ev_pg_read, *ev_pg_write;
         rd_kafka_t *cons;
         rd_kafka_queue_t *cq;
@@ -513,14 +517,15 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
 
 /* ---- commit: outputs, then state, then offsets --------------------------- */
 
-static void phase_pg(live_t *l);
-static void phase_kafka(live_t *l);
+static void start_pg(live_t *l);
+static void start_kafka(live_t *l);
 static void phase_redis(live_t *l);
 static void phase_offsets(live_t *l);
 static void consume(live_t *l);
 
-/* Something failed: try the same phase again later, longer each time. */
-static void retry_later(live_t *l, const char *what)
+/* Something failed: try the same write again later, longer each time
+ * (ev: the retry timer of that write). */
+static void retry_on(live_t *l, struct event *ev, const char *what)
 {
         l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 100;
         if (l->backoff_ms > 5000)
@@ -529,7 +534,21 @@ static void retry_later(live_t *l, const char *what)
               l->backoff_ms);
         struct timeval tv = {l->backoff_ms / 1000,
                              (l->backoff_ms % 1000) * 1000};
-        evtimer_add(l->ev_retry, &tv);
+        evtimer_add(ev, &tv);
+}
+
+/* PostgreSQL's and Redis's retries share a timer: they are never due at
+ * once (Redis waits for the outputs). */
+static void retry_later(live_t *l, const char *what)
+{
+        retry_on(l, l->ev_retry, what);
+}
+
+/* Both outputs durable: now the state. */
+static void outputs_check(live_t *l)
+{
+        if (l->phase == PH_OUTPUTS && l->pg_ok && l->kafka_ok)
+                phase_redis(l);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -537,19 +556,19 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         live_t *l = arg;
         (void)fd;
         (void)what;
-        switch (l->phase) {
-        case PH_PG:
-                phase_pg(l);
-                break;
-        case PH_KAFKA:
-                phase_kafka(l);
-                break;
-        case PH_REDIS:
+        if (l->phase == PH_OUTPUTS && !l->pg_ok)
+                start_pg(l);
+        else if (l->phase == PH_REDIS)
                 phase_redis(l);
-                break;
-        default:
-                break;
-        }
+}
+
+static void on_retry_kafka(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        if (l->phase == PH_OUTPUTS && !l->kafka_ok)
+                start_kafka(l); /* produces the batch's outputs again */
 }
 
 static bool pg_connect(live_t *l)
@@ -605,7 +624,8 @@ static void pg_done(live_t *l, bool ok)
                 retry_later(l, "PostgreSQL write failed");
                 return;
         }
-        phase_kafka(l);
+        l->pg_ok = true;
+        outputs_check(l);
 }
 
 static void on_pg_write(evutil_socket_t fd, short what, void *arg)
@@ -654,17 +674,17 @@ static void on_pg_read(evutil_socket_t fd, short what, void *arg)
 
 /* Outputs, part 1: every revision, TPP event and dead letter of the batch
  * in one pipelined transaction (idempotent upserts). */
-static void phase_pg(live_t *l)
+static void start_pg(live_t *l)
 {
         trace(l, "pg");
-        l->phase = PH_PG;
         size_t n = 0;
         const batch_t *b = l->commit;
         for (size_t i = 0; i < b->n_outs; i++)
                 n += b->outs[i].out != OUT_ALERTS;
         n += b->n_recs;
         if (n == 0 && !lease_due(l)) {
-                phase_kafka(l);
+                l->pg_ok = true;
+                outputs_check(l);
                 return;
         }
         if (!pg_connect(l)) {
@@ -769,12 +789,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
         }
 }
 
-/* Outputs, part 2: the idempotent producer; the tick waits until every
- * message is acknowledged. */
-static void phase_kafka(live_t *l)
+/* Outputs, part 2, at the same time as part 1: the idempotent producer;
+ * ev_kafka looks for the acknowledgements. */
+static void start_kafka(live_t *l)
 {
         trace(l, "kafka");
-        l->phase = PH_KAFKA;
         l->prod_failed = 0;
         const batch_t *b = l->commit;
         for (size_t i = 0; i < b->n_outs; i++) {
@@ -811,11 +830,12 @@ static void kafka_check(live_t *l)
                 return;
         }
         if (l->prod_failed) {
-                retry_later(l, "Kafka outputs not acknowledged");
-                l->phase = PH_KAFKA; /* on_retry produces them again */
+                retry_on(l, l->ev_retry_kafka,
+                         "Kafka outputs not acknowledged");
                 return;
         }
-        phase_redis(l);
+        l->kafka_ok = true;
+        outputs_check(l);
 }
 
 static void redis_connect(live_t *l);
@@ -1166,7 +1186,13 @@ static void start_commit(live_t *l)
         b->outage = core_outage_cursor(l->core);
         l->commit = b;
         l->fill = b == &l->batch[0] ? &l->batch[1] : &l->batch[0];
-        phase_pg(l);
+        /* the two outputs at once: the chain is max(PostgreSQL, Kafka) +
+         * Redis, not their sum */
+        l->phase = PH_OUTPUTS;
+        l->pg_ok = l->kafka_ok = false;
+        start_kafka(l);
+        if (l->phase == PH_OUTPUTS && !l->pg_ok)
+                start_pg(l);
 }
 
 /* ---- consumption ----------------------------------------------------------
@@ -1250,7 +1276,8 @@ static void on_kafka(evutil_socket_t fd, short what, void *arg)
         live_t *l = arg;
         (void)fd;
         (void)what;
-        if (l->phase == PH_KAFKA && !evtimer_pending(l->ev_retry, NULL))
+        if (l->phase == PH_OUTPUTS && !l->kafka_ok &&
+            !evtimer_pending(l->ev_retry_kafka, NULL))
                 kafka_check(l);
 }
 
@@ -1259,7 +1286,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         live_t *l = arg;
         (void)fd;
         (void)what;
-        if (l->phase != PH_KAFKA)
+        if (l->phase != PH_OUTPUTS)
                 rd_kafka_poll(l->prod, 0);
         if (!l->redis)
                 redis_connect(l);
@@ -1607,6 +1634,7 @@ int live_run(const live_opts_t *o)
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
         l.ev_retry = evtimer_new(l.base, on_retry, &l);
         l.ev_kafka = evtimer_new(l.base, on_kafka, &l);
+        l.ev_retry_kafka = evtimer_new(l.base, on_retry_kafka, &l);
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
         l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
         struct timeval tick = {0, l.cfg->batch_max_ms * 1000};
@@ -1644,9 +1672,10 @@ out:
                 event_free(l.ev_pg_write);
         if (l.pg)
                 PQfinish(l.pg);
-        struct event *evs[] = {l.ev_queue, l.ev_tick, l.ev_retry,
-                               l.ev_term,  l.ev_int,  l.ev_kafka};
-        for (size_t i = 0; i < 6; i++)
+        struct event *evs[] = {l.ev_queue,      l.ev_tick, l.ev_retry,
+                               l.ev_term,       l.ev_int,  l.ev_kafka,
+                               l.ev_retry_kafka};
+        for (size_t i = 0; i < 7; i++)
                 if (evs[i])
                         event_free(evs[i]);
         if (l.base)
