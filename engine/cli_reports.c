@@ -278,8 +278,23 @@ static void say_empty(const opts_t *o, const char *what)
         fprintf(stderr, "%s: tidak ada data: %s\n", o->cmd, what);
 }
 
-/* ---- patuh digest
- * ------------------------------------------------------------ */
+/* The first column of every row of a query, as lines (0, 1 on failure). */
+static int query_lines(const opts_t *o, PGconn *pg, const char *sql, int n,
+                       const char *const *params, lines_t *out)
+{
+        PGresult *r = pgread_query(o->cmd, pg, sql, n, params);
+        if (!r)
+                return 1;
+        int rc = 0;
+        for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+                if (!lines_add(out, PQgetvalue(r, i, 0),
+                               (size_t)PQgetlength(r, i, 0)))
+                        rc = 1;
+        PQclear(r);
+        return rc;
+}
+
+/* ---- patuh digest -------------------------------------------------------- */
 
 static const char digest_usage[] =
     "usage: patuh digest (--date D | --from D --to D) [--unit U]\n"
@@ -335,21 +350,12 @@ static int digest_rows_pg(const opts_t *o, PGconn *pg, int32_t lo, int32_t hi,
         const char *params[3] = {a, b, o->unit};
         /* a row published with expected 0 says its unit no longer has
          * anyone expected that day: not a row of the report */
-        PGresult *r = pgread_query(
-            o->cmd, pg,
+        return query_lines(
+            o, pg,
             "SELECT doc::text FROM daily_digests WHERE date BETWEEN "
             "$1::date AND $2::date AND ($3::text IS NULL OR unit_id = $3) "
             "AND expected > 0 ORDER BY date, unit_id",
-            3, params);
-        if (!r)
-                return 1;
-        int rc = 0;
-        for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-                if (!lines_add(out, PQgetvalue(r, i, 0),
-                               (size_t)PQgetlength(r, i, 0)))
-                        rc = 1;
-        PQclear(r);
-        return rc;
+            3, params, out);
 }
 
 int cli_digest(int argc, char **argv)
@@ -464,20 +470,11 @@ static int snapshot_lines(const opts_t *o, PGconn *pg, const char *period,
                           lines_t *out)
 {
         const char *params[2] = {period, o->unit};
-        PGresult *r = pgread_query(o->cmd, pg,
-                                   "SELECT doc::text FROM payroll_snapshots "
-                                   "WHERE period = $1 AND ($2::text IS NULL OR "
-                                   "unit_id = $2) ORDER BY employee_id",
-                                   2, params);
-        if (!r)
-                return 1;
-        int rc = 0;
-        for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-                if (!lines_add(out, PQgetvalue(r, i, 0),
-                               (size_t)PQgetlength(r, i, 0)))
-                        rc = 1;
-        PQclear(r);
-        return rc;
+        return query_lines(o, pg,
+                           "SELECT doc::text FROM payroll_snapshots WHERE "
+                           "period = $1 AND ($2::text IS NULL OR unit_id = "
+                           "$2) ORDER BY employee_id",
+                           2, params, out);
 }
 
 /* --close: the month's rows become its snapshot, in one transaction; a

@@ -84,6 +84,28 @@ static void who(const roster_t *r, const slots_t *s, size_t slot, int32_t *emp,
         }
 }
 
+/* The accumulator of each active violation dated in the year (and the
+ * month, when month > 0), -2 for the others; NULL on allocation
+ * failure.  Caller frees. */
+static long *select_slots(slots_t *s, const roster_t *r,
+                          const sanction_viol_t *v, size_t n, int year,
+                          int month)
+{
+        long *slot = malloc((n ? n : 1) * sizeof(*slot));
+        for (size_t i = 0; slot && i < n; i++) {
+                int y, m;
+                month_of(v[i].day, &y, &m);
+                slot[i] = -2;
+                if (!v[i].active || y != year || (month > 0 && m != month))
+                        continue;
+                if ((slot[i] = slot_of(s, r, &v[i])) < 0) {
+                        free(slot);
+                        return NULL;
+                }
+        }
+        return slot;
+}
+
 static int payroll_cmp(const void *a, const void *b)
 {
         const sanction_payroll_t *x = a, *y = b;
@@ -101,18 +123,9 @@ long sanction_payroll_month(const policy_t *p, const roster_t *r,
         if (!slots_init(&s, r))
                 return -1;
         /* first pass: who has an active violation in the month */
-        long *slot = malloc((n ? n : 1) * sizeof(*slot));
+        long *slot = select_slots(&s, r, v, n, year, month);
         if (!slot)
                 goto out;
-        for (size_t i = 0; i < n; i++) {
-                int y, m;
-                month_of(v[i].day, &y, &m);
-                slot[i] = -2;
-                if (!v[i].active || y != year || m != month)
-                        continue;
-                if ((slot[i] = slot_of(&s, r, &v[i])) < 0)
-                        goto out;
-        }
         size_t total = s.n_roster + s.n_extra;
         acc = calloc(total ? total : 1, sizeof(*acc));
         seen = calloc(total ? total : 1, sizeof(*seen));
@@ -184,18 +197,9 @@ long sanction_discipline_year(const policy_t *p, const roster_t *r,
         bool *seen = NULL;
         if (!slots_init(&s, r))
                 return -1;
-        long *slot = malloc((n ? n : 1) * sizeof(*slot));
+        long *slot = select_slots(&s, r, v, n, year, 0);
         if (!slot)
                 goto out;
-        for (size_t i = 0; i < n; i++) {
-                int y, m;
-                month_of(v[i].day, &y, &m);
-                slot[i] = -2;
-                if (!v[i].active || y != year)
-                        continue;
-                if ((slot[i] = slot_of(&s, r, &v[i])) < 0)
-                        goto out;
-        }
         size_t total = s.n_roster + s.n_extra;
         acc = calloc(total ? total : 1, sizeof(*acc));
         seen = calloc(total ? total : 1, sizeof(*seen));
