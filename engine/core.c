@@ -454,13 +454,6 @@ static void emit(core_t *c, core_out_t out, const char *key,
         jw_reset(&c->w);
 }
 
-static const char *alert_key(const roster_emp_t *e)
-{
-        return e->supervisor_id ? e->supervisor_id
-               : e->head_id     ? e->head_id
-                                : "operators";
-}
-
 static ptime_t decision_time(const core_t *c)
 {
         return c->admitting && ptime_cmp(c->admit_ts, c->wm_shown) > 0
@@ -477,14 +470,15 @@ static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
         out_violation(&c->w, c->ctx, emp, day, p);
         emit(c, CORE_OUT_REVISION, p->violation_id, p);
         c->st.revisions++;
-        if (p->d.pct_u > 0 || p->tpp_sent) {
+        if (eval_pub_tpp_event(p)) {
                 out_tpp(&c->w, c->ctx, emp, day, p);
                 emit(c, CORE_OUT_TPP, e->employee_id, p);
                 p->tpp_sent = true;
         }
-        if (p->newly_active) {
+        if (eval_pub_alert(p)) {
                 out_alert_violation(&c->w, c->ctx, emp, day, p, p->decided_at);
-                emit(c, CORE_OUT_ALERT, alert_key(e), p);
+                emit(c, CORE_OUT_ALERT, eval_alert_recipient(c->roster, emp),
+                     p);
                 c->st.alerts++;
         }
         digest_touch(c, emp, day);
@@ -590,7 +584,8 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                         return;
                 ds->alerted = true;
                 out_alert_not_clocked_in(&c->w, c->ctx, emp, day, c->wm_shown);
-                emit(c, CORE_OUT_ALERT, alert_key(&c->roster->emp[emp]), NULL);
+                emit(c, CORE_OUT_ALERT, eval_alert_recipient(c->roster, emp),
+                     NULL);
                 c->st.alerts++;
                 if (c->sink.touched)
                         c->sink.touched(c->sink.ud, emp, day);

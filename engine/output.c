@@ -211,17 +211,6 @@ void out_tpp(jw_t *w, const eval_ctx_t *ctx, int32_t emp, int32_t day,
         jw_obj_end(w);
 }
 
-/* Alerts go to the violator's supervisor; without one, to the head of the
- * agency; without either, to the operators (documented choice). */
-static const char *alert_key(const roster_emp_t *e)
-{
-        if (e->supervisor_id)
-                return e->supervisor_id;
-        if (e->head_id)
-                return e->head_id;
-        return "operators";
-}
-
 static void alert_base(jw_t *w, const eval_ctx_t *ctx, const char *kind,
                        const char *key, int32_t emp, int32_t day,
                        const char *violation_id, const char *text, ptime_t at)
@@ -285,7 +274,8 @@ void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
                          e->name, e->employee_id, what, tgl,
                          ctx->policy->kind[p->d.kind].clause);
         }
-        alert_base(w, ctx, "violation", alert_key(e), emp, day, id, text, at);
+        alert_base(w, ctx, "violation", eval_alert_recipient(ctx->roster, emp),
+                   emp, day, id, text, at);
 }
 
 void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
@@ -299,7 +289,8 @@ void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
                  "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
                  "pada %s.",
                  e->name, e->employee_id, clk, tgl);
-        alert_base(w, ctx, "not_clocked_in", alert_key(e), emp, day, NULL, text,
+        alert_base(w, ctx, "not_clocked_in",
+                   eval_alert_recipient(ctx->roster, emp), emp, day, NULL, text,
                    at);
 }
 

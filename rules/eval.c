@@ -135,6 +135,14 @@ ptime_t eval_call_due(const eval_ctx_t *ctx, ptime_t at)
             0};
 }
 
+const char *eval_alert_recipient(const roster_t *r, int32_t emp)
+{
+        const roster_emp_t *e = &r->emp[emp];
+        return e->supervisor_id ? e->supervisor_id
+               : e->head_id     ? e->head_id
+                                : "operators";
+}
+
 int64_t eval_tpp_amount(int64_t tpp_monthly, int64_t pct_u)
 {
         /* tpp x pct / 100 with pct in millionths: / 1e8, half up. */
@@ -529,4 +537,14 @@ int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused)
                 nch++;
         }
         return nch;
+}
+
+bool eval_pub_tpp_event(const eval_pub_t *p)
+{
+        return p->d.pct_u > 0 || p->tpp_sent;
+}
+
+bool eval_pub_alert(const eval_pub_t *p)
+{
+        return p->newly_active;
 }

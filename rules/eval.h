@@ -143,6 +143,11 @@ int64_t eval_tpp_amount(int64_t tpp_monthly, int64_t pct_u);
 int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
              eval_list_t *out) __attribute__((warn_unused_result));
 
+/* Who is told about employee E (SPEC §4.3, the Kafka key of
+ * patuh.alerts): E's supervisor; without one the head of the agency;
+ * without either the operators. */
+const char *eval_alert_recipient(const roster_t *r, int32_t emp);
+
 /* What has been published for one employee-day. */
 typedef struct eval_pub {
         eval_decision_t d;  /* content of the last publication */
@@ -180,5 +185,13 @@ eval_pub_t *eval_ledger_push(eval_ledger_t *l, const eval_pub_t *p);
  */
 int eval_reconcile(eval_ledger_t *ledger, const eval_list_t *now, bool excused)
     __attribute__((warn_unused_result));
+
+/* The emission rules of a changed ledger entry (SPEC §4.1, §4.3): a TPP
+ * event for every revision of a violation that cuts TPP or did in an
+ * earlier revision (so that payroll sees the cut taken back), and a
+ * `violation` alert when it becomes active (first publication or reopened
+ * after a retraction; a band change does not alert again). */
+bool eval_pub_tpp_event(const eval_pub_t *p);
+bool eval_pub_alert(const eval_pub_t *p);
 
 #endif
