@@ -641,11 +641,10 @@ static void mark_in_service(core_t *c, int32_t day)
                                 evaluate(c, (int32_t)e, day);
 }
 
-static void apply_presence(core_t *c, const record_t *r, const char *id)
+static void apply_presence(core_t *c, const record_t *r, const char *id,
+                           int32_t emp)
 {
         const rec_presence_t *p = &r->u.presence;
-        int32_t emp =
-            roster_find(c->roster, p->employee_id, strlen(p->employee_id));
         int32_t day = tz_local_day(c->policy->tz, p->at);
         day_state_t *ds = day_get(c, emp, day);
         if (!ds)
@@ -670,7 +669,7 @@ static bool add_call(core_t *c, int32_t emp, int32_t day, const eval_call_t *k)
         return true;
 }
 
-static void apply_call(core_t *c, const record_t *r)
+static void apply_call(core_t *c, const record_t *r, const core_hint_t *h)
 {
         const rec_call_t *rc = &r->u.call;
         if (!c->calls || c->calls->used == 1024) {
@@ -686,10 +685,8 @@ static void apply_call(core_t *c, const record_t *r)
         eval_call_t *k = &c->calls->v[c->calls->used++];
         memcpy(k->call_id, rc->call_id, sizeof(k->call_id));
         memcpy(k->event_id, r->event_id, sizeof(k->event_id));
-        k->caller =
-            roster_find(c->roster, rc->caller_id, strlen(rc->caller_id));
-        k->callee =
-            roster_find(c->roster, rc->callee_id, strlen(rc->callee_id));
+        k->caller = h->caller;
+        k->callee = h->subject;
         k->at = rc->at;
         k->outcome = rc->outcome == CALL_ANSWERED ? EVAL_CALL_ANSWERED
                      : rc->outcome == CALL_MISSED ? EVAL_CALL_MISSED
@@ -717,11 +714,10 @@ static void apply_call(core_t *c, const record_t *r)
         }
 }
 
-static void apply_excuse(core_t *c, const record_t *r, bool has_ts, ptime_t ts)
+static void apply_excuse(core_t *c, const record_t *r, int32_t emp, bool has_ts,
+                         ptime_t ts)
 {
         const rec_excuse_t *x = &r->u.excuse;
-        int32_t emp =
-            roster_find(c->roster, x->employee_id, strlen(x->employee_id));
         emp_state_t *es = &c->emps[emp];
         eval_excuse_t *v = calloc(1, sizeof(*v));
         if (!v || (es->n_ex == es->cap_ex &&
@@ -822,20 +818,57 @@ long core_final(const core_t *c, report_row_t **out)
 
 /* ---- admission ---------------------------------------------------------- */
 
+/* Presence and excuses are de-duplicated by event_id, calls by call_id. */
+static const char *dedup_key(const record_t *rec)
+{
+        return rec->topic == TOPIC_CALLS ? rec->u.call.call_id : rec->event_id;
+}
+
+void core_hint(const roster_t *roster, const record_t *rec, core_hint_t *h)
+{
+        const char *id = record_subject_id(rec);
+        h->subject = roster_find(roster, id, strlen(id));
+        h->caller = rec->topic == TOPIC_CALLS
+                        ? roster_find(roster, rec->u.call.caller_id,
+                                      strlen(rec->u.call.caller_id))
+                        : -1;
+        const char *key = dedup_key(rec);
+        h->key_hash = strmap_hash(key, strlen(key));
+}
+
+void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h)
+{
+        if (h->subject >= 0)
+                __builtin_prefetch(&c->emps[h->subject]);
+        strmap_prefetch(c->seen[rec->topic], h->key_hash);
+}
+
 dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
                         bool *duplicate, char *detail, size_t detail_size)
 {
+        core_hint_t h;
+        core_hint(c->roster, rec, &h);
+        return core_admit_hinted(c, rec, &h, has_ts, ts, duplicate, detail,
+                                 detail_size);
+}
+
+dlq_reason_t core_admit_hinted(core_t *c, const record_t *rec,
+                               const core_hint_t *h, bool has_ts, ptime_t ts,
+                               bool *duplicate, char *detail,
+                               size_t detail_size)
+{
         *duplicate = false;
-        dlq_reason_t reason =
-            record_check_roster(rec, c->roster, detail, detail_size);
+        dlq_reason_t reason = DLQ_NONE;
+        if (h->subject < 0)
+                reason =
+                    record_check_roster(rec, c->roster, detail, detail_size);
         if (reason != DLQ_NONE) {
                 c->st.dead[reason]++;
                 return reason;
         }
-        const char *key =
-            rec->topic == TOPIC_CALLS ? rec->u.call.call_id : rec->event_id;
+        const char *key = dedup_key(rec);
         size_t klen = strlen(key);
-        if (strmap_get(c->seen[rec->topic], key, klen) >= 0) {
+        if (strmap_get_h(c->seen[rec->topic], key, klen, h->key_hash) >= 0) {
                 *duplicate = true;
                 c->st.duplicates++;
                 return DLQ_NONE;
@@ -848,8 +881,8 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
         }
         /* the set's copy of the key outlives the record: the presence
          * summary borrows it as evidence */
-        const char *stored =
-            strmap_intern(c->seen[rec->topic], key, klen, 1, NULL);
+        const char *stored = strmap_intern_h(c->seen[rec->topic], key, klen,
+                                             h->key_hash, 1, NULL);
         if (!stored) {
                 c->failed = true;
                 return DLQ_NONE;
@@ -859,13 +892,13 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
         c->admit_ts = ts;
         switch (rec->topic) {
         case TOPIC_PRESENCE:
-                apply_presence(c, rec, stored);
+                apply_presence(c, rec, stored, h->subject);
                 break;
         case TOPIC_CALLS:
-                apply_call(c, rec);
+                apply_call(c, rec, h);
                 break;
         case TOPIC_EXCUSES:
-                apply_excuse(c, rec, has_ts, ts);
+                apply_excuse(c, rec, h->subject, has_ts, ts);
                 break;
         default:
                 break;

@@ -9,6 +9,7 @@
 #include "jw.h"
 #include "output.h"
 #include "report.h"
+#include "source.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -63,44 +64,39 @@ static void dead_letter(replay_t *rp, const char *file, long long line,
         rp->st->dead[reason]++;
 }
 
-/* One events line: envelope, then value (SPEC §7), then admission.  The
- * watermark moves to the line's ts before the record is applied, and the
- * decisions it makes due fire after it: "read up to T" includes the
- * record that moved the watermark past T. */
-static void handle_line(replay_t *rp, const char *file, long long lineno,
-                        const char *s, size_t n)
+/* One events line, decoded by the source (envelope, then value, SPEC
+ * §7), then admission.  The watermark moves to the line's ts before the
+ * record is applied, and the decisions it makes due fire after it: "read
+ * up to T" includes the record that moved the watermark past T. */
+static void handle_line(replay_t *rp, const char *file, const src_batch_t *b,
+                        const src_line_t *l)
 {
-        char detail[256] = "";
-        record_t rec;
-        envelope_t env;
-        memset(&rec, 0, sizeof(rec));
+        char detail[256];
+        snprintf(detail, sizeof(detail), "%s", b->bytes + l->detail_off);
         rp->st->lines++;
-        dlq_reason_t reason =
-            envelope_parse(&env, s, n, detail, sizeof(detail));
-        if (reason == DLQ_NONE && env.has_ts)
-                core_set_watermark(rp->core, env.ts);
-        if (reason == DLQ_NONE)
-                reason = envelope_record(&env, &rec, detail, sizeof(detail));
+        dlq_reason_t reason = (dlq_reason_t)l->reason;
+        if (l->env_ok && l->has_ts)
+                core_set_watermark(rp->core, l->ts);
         bool duplicate = false;
         if (reason == DLQ_NONE) {
                 /* a record without ts arrives at its own time */
-                if (!env.has_ts)
-                        core_set_watermark(rp->core, record_time(&rec));
-                reason = core_admit(rp->core, &rec, env.has_ts, env.ts,
-                                    &duplicate, detail, sizeof(detail));
+                if (!l->has_ts)
+                        core_set_watermark(rp->core, record_time(&l->rec));
+                reason = core_admit_hinted(rp->core, &l->rec, &l->hint,
+                                           l->has_ts, l->ts, &duplicate, detail,
+                                           sizeof(detail));
         }
         if (reason != DLQ_NONE) {
-                bool malformed_env = env.topic < 0 || !env.value;
-                dead_letter(
-                    rp, file, lineno, env.topic, env.has_ts && !malformed_env,
-                    env.ts, reason, detail,
-                    reason == DLQ_MALFORMED ? NULL : rec.event_id, s, n);
+                dead_letter(rp, file, l->lineno, l->topic,
+                            l->has_ts && !l->malformed_env, l->ts, reason,
+                            detail,
+                            reason == DLQ_MALFORMED ? NULL : l->rec.event_id,
+                            b->bytes + l->raw_off, l->raw_len);
         } else if (duplicate) {
                 rp->st->duplicates++;
         } else {
                 rp->st->accepted++;
         }
-        envelope_free(&env);
         core_fire(rp->core);
         core_flush_digests(rp->core);
 }
@@ -111,32 +107,48 @@ static const char *base_name(const char *path)
         return s ? s + 1 : path;
 }
 
-static int read_events(replay_t *rp, const char *path, char *errstr,
-                       size_t errstr_size)
+static bool stopped(const replay_t *rp)
 {
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-                snprintf(errstr, errstr_size, "events file %s: %s", path,
-                         strerror(errno));
-                return 2;
-        }
-        const char *file = base_name(path);
-        char *line = NULL;
-        size_t cap = 0, n;
-        long long lineno = 0;
-        const char *s;
-        while (!rp->failed && !core_failed(rp->core) &&
-               jsonv_read_line(f, &line, &cap, &lineno, &s, &n))
-                handle_line(rp, file, lineno, s, n);
-        free(line);
-        bool err = ferror(f);
-        fclose(f);
-        if (err) {
-                snprintf(errstr, errstr_size, "events file %s: read error",
-                         path);
+        return rp->failed || core_failed(rp->core);
+}
+
+/* Every events file in order, as the source decodes them.  Returns 0, or
+ * 2 when a file cannot be opened and 1 on a read error, as reading them
+ * one after the other meets it (errstr says which).  Once the run has
+ * failed no more lines are handled; a file's end is still looked at, as
+ * the next file would still be opened. */
+static int read_events(replay_t *rp, const char *const *paths, size_t n,
+                       char *errstr, size_t errstr_size)
+{
+        src_t *src = src_start(paths, n, rp->roster);
+        if (!src) {
+                snprintf(errstr, errstr_size, "out of memory");
                 return 1;
         }
-        return 0;
+        int rc = 0;
+        for (;;) {
+                const src_batch_t *b = src_next(src);
+                const char *file = base_name(paths[b->file]);
+                for (size_t i = 0; i < b->n && !stopped(rp); i++) {
+                        if (i + 4 < b->n && b->line[i + 4].reason == DLQ_NONE)
+                                core_prefetch(rp->core, &b->line[i + 4].rec,
+                                              &b->line[i + 4].hint);
+                        handle_line(rp, file, b, &b->line[i]);
+                }
+                /* a read error past the line the run stopped at would not
+                 * have been met; the next file would still be opened */
+                if (b->file_end && b->status != 0 &&
+                    (b->status == 2 || !stopped(rp))) {
+                        snprintf(errstr, errstr_size, "%s", b->errstr);
+                        rc = b->status;
+                }
+                bool last = b->last;
+                src_done(src);
+                if (last || rc != 0)
+                        break;
+        }
+        src_stop(src);
+        return rc;
 }
 
 /* violations.jsonl: one line per violation_id with its final revision,
@@ -271,12 +283,10 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
             !(rp.f_dgrev = open_out(o->out_dir, "digest_revisions.jsonl",
                                     errstr, errstr_size)))
                 goto out;
-        for (size_t i = 0; i < o->n_events; i++) {
-                int r = read_events(&rp, o->events[i], errstr, errstr_size);
-                if (r != 0) {
-                        rc = r;
-                        goto out;
-                }
+        int r = read_events(&rp, o->events, o->n_events, errstr, errstr_size);
+        if (r != 0) {
+                rc = r;
+                goto out;
         }
         core_finish(rp.core);
         core_flush_digests(rp.core);

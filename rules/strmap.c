@@ -82,10 +82,25 @@ static struct slot *find(const struct slot *slots, size_t cap, const char *key,
         }
 }
 
+uint32_t strmap_hash(const char *key, size_t len)
+{
+        return hash_bytes(key, len);
+}
+
+int32_t strmap_get_h(const strmap_t *m, const char *key, size_t len, uint32_t h)
+{
+        struct slot *s = find(m->slots, m->cap, key, len, h);
+        return s->key ? s->val : -1;
+}
+
 int32_t strmap_get(const strmap_t *m, const char *key, size_t len)
 {
-        struct slot *s = find(m->slots, m->cap, key, len, hash_bytes(key, len));
-        return s->key ? s->val : -1;
+        return strmap_get_h(m, key, len, hash_bytes(key, len));
+}
+
+void strmap_prefetch(const strmap_t *m, uint32_t h)
+{
+        __builtin_prefetch(&m->slots[h & (m->cap - 1)]);
 }
 
 static const char *arena_copy(strmap_t *m, const char *key, size_t len)
@@ -128,7 +143,12 @@ static bool grow(strmap_t *m)
 const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
                           bool *added)
 {
-        uint32_t h = hash_bytes(key, len);
+        return strmap_intern_h(m, key, len, hash_bytes(key, len), val, added);
+}
+
+const char *strmap_intern_h(strmap_t *m, const char *key, size_t len,
+                            uint32_t h, int32_t val, bool *added)
+{
         struct slot *s = find(m->slots, m->cap, key, len, h);
         if (added)
                 *added = false;
