@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* State of one employee-day.  Owned by its emp_state. */
+/* State of one employee-day.  Lives in the core's day_chunks. */
 typedef struct day_state {
         int32_t day;
         bool alerted;              /* not_clocked_in already raised */
@@ -19,11 +19,10 @@ typedef struct day_state {
 } day_state_t;
 
 typedef struct emp_state {
-        /* days[i] is the state of day day_keys[i]; the keys sit in their
-         * own array so that finding a day scans one cache line instead of
-         * touching every day's state. */
-        day_state_t **days; /* owned, unsorted (few per employee) */
-        int32_t *day_keys;  /* owned, parallel to days */
+        /* The employee's days in the order they were first touched (for
+         * walking them); finding one goes through the day_slot of its
+         * date instead. */
+        day_state_t **days; /* owned array */
         uint32_t n_days, cap_days;
         const eval_excuse_t **ex; /* owned array of owned versions */
         uint32_t n_ex, cap_ex;
@@ -48,6 +47,20 @@ typedef struct timer {
         int32_t day;
 } timer_t_;
 
+/* The states of one date by roster row, so that finding (emp, day) is a
+ * binary search over the few dates and one load rather than a walk over
+ * the employee's days, which misses the cache at every step. */
+typedef struct day_slot {
+        int32_t day;
+        day_state_t **by_emp; /* owned, roster->n entries, NULL: no state */
+} day_slot_t;
+
+typedef struct day_chunk {
+        struct day_chunk *next;
+        size_t used;
+        day_state_t v[256];
+} day_chunk_t;
+
 typedef struct call_chunk {
         struct call_chunk *next;
         size_t used;
@@ -60,6 +73,9 @@ struct core {
         const policy_t *policy; /* = ctx->policy */
         core_sink_t sink;
         emp_state_t *emps; /* owned, one per roster row */
+        day_slot_t *slots; /* owned, sorted by day */
+        size_t n_slots, cap_slots;
+        day_chunk_t *day_chunks; /* owned arena of every day_state */
         /* Units (roster unit_id) for the digests: unit_of[row] is the
          * unit's index; unit_members[unit_start[u] .. unit_start[u+1])
          * are its roster rows in roster order. */
@@ -109,36 +125,76 @@ static bool grow(void **v, uint32_t *cap, size_t elem)
         return true;
 }
 
-static day_state_t *day_find(const emp_state_t *es, int32_t day)
+static day_slot_t *slot_find(const core_t *c, int32_t day)
 {
-        for (uint32_t i = es->n_days; i-- > 0;)
-                if (es->day_keys[i] == day)
-                        return es->days[i];
-        return NULL;
+        size_t lo = 0, hi = c->n_slots;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (c->slots[mid].day < day)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < c->n_slots && c->slots[lo].day == day ? &c->slots[lo]
+                                                          : NULL;
+}
+
+static day_slot_t *slot_get(core_t *c, int32_t day)
+{
+        day_slot_t *sl = slot_find(c, day);
+        if (sl)
+                return sl;
+        if (c->n_slots == c->cap_slots) {
+                size_t nc = c->cap_slots ? c->cap_slots * 2 : 64;
+                day_slot_t *v = realloc(c->slots, nc * sizeof(*v));
+                if (!v)
+                        return NULL;
+                c->slots = v;
+                c->cap_slots = nc;
+        }
+        day_state_t **by_emp =
+            calloc(c->roster->n ? c->roster->n : 1, sizeof(*by_emp));
+        if (!by_emp)
+                return NULL;
+        size_t i = c->n_slots;
+        while (i > 0 && c->slots[i - 1].day > day) {
+                c->slots[i] = c->slots[i - 1];
+                i--;
+        }
+        c->slots[i] = (day_slot_t){day, by_emp};
+        c->n_slots++;
+        return &c->slots[i];
+}
+
+static day_state_t *day_find(const core_t *c, int32_t emp, int32_t day)
+{
+        const day_slot_t *sl = slot_find(c, day);
+        return sl ? sl->by_emp[emp] : NULL;
 }
 
 static day_state_t *day_get(core_t *c, int32_t emp, int32_t day)
 {
         emp_state_t *es = &c->emps[emp];
-        day_state_t *ds = day_find(es, day);
+        day_slot_t *sl = slot_get(c, day);
+        if (!sl)
+                goto oom;
+        day_state_t *ds = sl->by_emp[emp];
         if (ds)
                 return ds;
-        if (es->n_days == es->cap_days) {
-                uint32_t cap = es->cap_days;
-                if (!grow((void **)&es->days, &cap, sizeof(*es->days)))
-                        goto oom;
-                int32_t *keys = realloc(es->day_keys, cap * sizeof(*keys));
-                if (!keys)
-                        goto oom;
-                es->day_keys = keys;
-                es->cap_days = cap;
-        }
-        ds = calloc(1, sizeof(*ds));
-        if (!ds)
+        if (es->n_days == es->cap_days &&
+            !grow((void **)&es->days, &es->cap_days, sizeof(*es->days)))
                 goto oom;
+        if (!c->day_chunks || c->day_chunks->used == 256) {
+                day_chunk_t *ch = calloc(1, sizeof(*ch));
+                if (!ch)
+                        goto oom;
+                ch->next = c->day_chunks;
+                c->day_chunks = ch;
+        }
+        ds = &c->day_chunks->v[c->day_chunks->used++];
         ds->day = day;
-        es->day_keys[es->n_days] = day;
         es->days[es->n_days++] = ds;
+        sl->by_emp[emp] = ds;
         return ds;
 oom:
         c->failed = true;
@@ -286,7 +342,7 @@ static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
         for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
                 int32_t emp = c->unit_members[i];
                 const emp_state_t *es = &c->emps[emp];
-                const day_state_t *ds = day_find(es, day);
+                const day_state_t *ds = day_find(c, emp, day);
                 digest_emp_t e = {emp, ds ? &ds->att : NULL,
                                   (eval_excuses_t){es->ex, es->n_ex},
                                   ds ? &ds->ledger : NULL};
@@ -508,8 +564,8 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
         if (c->restoring)
                 return; /* core_restore_end() evaluates everything once */
         emp_state_t *es = &c->emps[emp];
-        day_state_t *ds = day_find(es, day);
-        day_state_t *next = day_find(es, day + 1);
+        day_state_t *ds = day_find(c, emp, day);
+        day_state_t *next = day_find(c, emp, day + 1);
         size_t nc = (ds ? ds->n_calls : 0) + (next ? next->n_calls : 0);
         if (nc > c->cap_call_buf) {
                 size_t cap = nc * 2;
@@ -579,7 +635,7 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
         for (size_t i = 0; i < c->roster->n; i++) {
                 int32_t emp = (int32_t)i;
                 emp_state_t *es = &c->emps[emp];
-                day_state_t *ds = day_find(es, day);
+                day_state_t *ds = day_find(c, emp, day);
                 if ((ds &&
                      ((ds->att.has_in && ds->att.in_at.sec < due.sec + 60) ||
                       ds->alerted)) ||
@@ -637,7 +693,7 @@ static void mark_in_service(core_t *c, int32_t day)
          * T_CLOSE timer about to fire covers everyone.) */
         if (ptime_cmp(c->wm, close) < 0)
                 for (size_t e = 0; e < c->roster->n; e++)
-                        if (day_find(&c->emps[e], day))
+                        if (day_find(c, (int32_t)e, day))
                                 evaluate(c, (int32_t)e, day);
 }
 
@@ -753,7 +809,7 @@ static void apply_excuse(core_t *c, const record_t *r, int32_t emp, bool has_ts,
                         continue;
                 evaluate(c, emp, day);
                 digest_touch(c, emp, day);
-                day_state_t *ds = day_find(es, day);
+                day_state_t *ds = day_find(c, emp, day);
                 for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
                         const eval_call_t *call = ds->calls[k];
                         int32_t other =
@@ -990,13 +1046,13 @@ void core_set_outage_cursor(core_t *c, int32_t day)
 
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day)
 {
-        const day_state_t *ds = day_find(&c->emps[emp], day);
+        const day_state_t *ds = day_find(c, emp, day);
         return ds ? &ds->ledger : NULL;
 }
 
 bool core_alerted(const core_t *c, int32_t emp, int32_t day)
 {
-        const day_state_t *ds = day_find(&c->emps[emp], day);
+        const day_state_t *ds = day_find(c, emp, day);
         return ds && ds->alerted;
 }
 
@@ -1042,7 +1098,8 @@ void core_restore_end(core_t *c)
                         c->failed = true;
                         return;
                 }
-                memcpy(days, es->day_keys, n * sizeof(*days));
+                for (uint32_t i = 0; i < n; i++)
+                        days[i] = es->days[i]->day;
                 for (uint32_t i = 0; i < n; i++)
                         evaluate(c, (int32_t)e, days[i]);
                 free(days);
@@ -1090,15 +1147,21 @@ void core_free(core_t *c)
                 for (uint32_t i = 0; i < es->n_days; i++) {
                         free(es->days[i]->calls);
                         eval_ledger_free(&es->days[i]->ledger);
-                        free(es->days[i]);
                 }
                 free(es->days);
-                free(es->day_keys);
                 for (uint32_t i = 0; i < es->n_ex; i++)
                         free((void *)es->ex[i]);
                 free(es->ex);
         }
         free(c->emps);
+        for (size_t i = 0; i < c->n_slots; i++)
+                free(c->slots[i].by_emp);
+        free(c->slots);
+        while (c->day_chunks) {
+                day_chunk_t *next = c->day_chunks->next;
+                free(c->day_chunks);
+                c->day_chunks = next;
+        }
         for (size_t i = 0; i < c->n_dates; i++) {
                 date_info_t *d = &c->dates[i];
                 free(d->dirty);
