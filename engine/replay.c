@@ -72,7 +72,12 @@ static void handle_line(replay_t *rp, const char *file, const src_batch_t *b,
                         const src_line_t *l)
 {
         char detail[256];
-        snprintf(detail, sizeof(detail), "%s", b->bytes + l->detail_off);
+        const char *form = b->bytes + l->detail_off;
+        size_t dn = strlen(form); /* < sizeof(detail): the source's buffer */
+        if (dn >= sizeof(detail))
+                dn = sizeof(detail) - 1;
+        memcpy(detail, form, dn);
+        detail[dn] = '\0';
         rp->st->lines++;
         dlq_reason_t reason = (dlq_reason_t)l->reason;
         if (l->env_ok && l->has_ts)
