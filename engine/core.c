@@ -894,9 +894,23 @@ void core_hint(const roster_t *roster, const record_t *rec, core_hint_t *h)
 
 void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h)
 {
-        if (h->subject >= 0)
-                __builtin_prefetch(&c->emps[h->subject]);
         strmap_prefetch(c->seen[rec->topic], h->key_hash);
+        if (h->subject < 0)
+                return;
+        __builtin_prefetch(&c->emps[h->subject]);
+        __builtin_prefetch(&c->roster->emp[h->subject]);
+        if (rec->topic != TOPIC_PRESENCE)
+                return;
+        /* the employee-day's state, when it already exists */
+        const day_slot_t *sl =
+            slot_find(c, tz_local_day(c->policy->tz, rec->u.presence.at));
+        if (sl && sl->by_emp[h->subject])
+                __builtin_prefetch(sl->by_emp[h->subject]);
+}
+
+void core_expect(core_t *c, size_t records)
+{
+        (void)strmap_reserve(c->seen[TOPIC_PRESENCE], records);
 }
 
 dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,

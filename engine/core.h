@@ -85,8 +85,12 @@ dlq_reason_t core_admit_hinted(core_t *c, const record_t *rec,
                                size_t detail_size);
 
 /* Asks the CPU for the state a record admitted soon will touch (a hint
- * only: nothing changes). */
+ * only: no state changes). */
 void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h);
+
+/* Sizes the de-duplication sets for about `records` presence records to
+ * come (replay knows its input's size): a hint, nothing else changes. */
+void core_expect(core_t *c, size_t records);
 
 /* Raises the watermark (never lowers it); decisions fire on core_fire. */
 void core_set_watermark(core_t *c, ptime_t wm);

@@ -123,9 +123,8 @@ static const char *arena_copy(strmap_t *m, const char *key, size_t len)
         return dst;
 }
 
-static bool grow(strmap_t *m)
+static bool rehash(strmap_t *m, size_t cap)
 {
-        size_t cap = m->cap * 2;
         struct slot *slots = calloc(cap, sizeof(*slots));
         if (!slots)
                 return false;
@@ -138,6 +137,19 @@ static bool grow(strmap_t *m)
         m->slots = slots;
         m->cap = cap;
         return true;
+}
+
+static bool grow(strmap_t *m)
+{
+        return rehash(m, m->cap * 2);
+}
+
+bool strmap_reserve(strmap_t *m, size_t n)
+{
+        size_t cap = m->cap;
+        while (n * 4 > cap * 3) /* the load strmap_intern keeps */
+                cap *= 2;
+        return cap == m->cap || rehash(m, cap);
 }
 
 const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,

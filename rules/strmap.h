@@ -45,4 +45,8 @@ const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
 
 size_t strmap_count(const strmap_t *m);
 
+/* Makes room for n keys in all, so that inserting them moves no slot
+ * (a hint: false when out of memory, the map unchanged). */
+bool strmap_reserve(strmap_t *m, size_t n);
+
 #endif
