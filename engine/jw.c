@@ -117,6 +117,18 @@ static void value_sep(jw_t *w)
         sep(w);
 }
 
+/* Whether none of the 8 bytes in x needs escaping: no byte below 0x20,
+ * no '"', no '\\' (each test exact, SWAR style; bytes from 0x80 are
+ * UTF-8 and copied as they are). */
+static inline bool plain8(uint64_t x)
+{
+        const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+                 ((b - ones) & ~b)) &
+                high) == 0;
+}
+
 void jw_strn(jw_t *w, const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
@@ -125,7 +137,10 @@ void jw_strn(jw_t *w, const char *s, size_t n)
                 return;
         w->buf[w->len++] = '"';
         size_t run = 0; /* start of bytes not yet copied */
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        for (uint64_t x; i + 8 <= n && (memcpy(&x, s + i, 8), plain8(x));)
+                i += 8; /* the common case: nothing to escape */
+        for (; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
