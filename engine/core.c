@@ -448,10 +448,20 @@ long core_digest_rows(const core_t *c, digest_row_t **out)
                 const date_info_t *d = &c->dates[di];
                 if (!digest_day_reported(c->ctx, d->day, d->in_service))
                         continue;
+                /* A closed date nothing touched since the last flush holds
+                 * its rows as they were last published (a unit without
+                 * one has nobody expected): the flush keeps it so. */
+                bool as_shown = d->closed && !d->dirty_any && d->shown;
                 for (size_t u = 0; u < c->n_units; u++) {
                         memset(&r, 0, sizeof(r));
-                        if (!unit_row(c, d->day, u, &r))
+                        if (as_shown) {
+                                if (!d->has_shown[u])
+                                        continue;
+                                if (!digest_row_copy(&r, &d->shown[u]))
+                                        goto oom;
+                        } else if (!unit_row(c, d->day, u, &r)) {
                                 goto oom;
+                        }
                         if (r.expected == 0) {
                                 digest_row_free(&r);
                                 continue;
