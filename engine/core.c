@@ -172,6 +172,19 @@ static day_state_t *day_find(const core_t *c, int32_t emp, int32_t day)
         return sl ? sl->by_emp[emp] : NULL;
 }
 
+/* Loops over many employees of one date read states scattered over the
+ * chunks: ask for the one a few rows ahead (its first two lines). */
+#define PREFETCH_AHEAD 8
+
+static void day_prefetch(const day_slot_t *sl, int32_t emp)
+{
+        const day_state_t *ds = sl ? sl->by_emp[emp] : NULL;
+        if (ds) {
+                __builtin_prefetch(ds);
+                __builtin_prefetch((const char *)ds + 64);
+        }
+}
+
 static day_state_t *day_get(core_t *c, int32_t emp, int32_t day)
 {
         emp_state_t *es = &c->emps[emp];
@@ -339,8 +352,12 @@ static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
         digest_row_init(r, day, c->unit_members[c->unit_start[u]]);
         r->violators = violators;
         r->cap_violators = cap;
-        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
+        const day_slot_t *sl = slot_find(c, day);
+        size_t end = c->unit_start[u + 1];
+        for (size_t i = c->unit_start[u]; i < end; i++) {
                 int32_t emp = c->unit_members[i];
+                if (i + PREFETCH_AHEAD < end)
+                        day_prefetch(sl, c->unit_members[i + PREFETCH_AHEAD]);
                 const emp_state_t *es = &c->emps[emp];
                 const day_state_t *ds = day_find(c, emp, day);
                 digest_emp_t e = {emp, ds ? &ds->att : NULL,
@@ -627,8 +644,14 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
 
 static void evaluate_all(core_t *c, int32_t day)
 {
-        for (size_t e = 0; e < c->roster->n; e++)
+        size_t n = c->roster->n;
+        for (size_t e = 0; e < n; e++) {
+                /* evaluate() may add the date's slot: look it up again */
+                if (e + PREFETCH_AHEAD < n)
+                        day_prefetch(slot_find(c, day),
+                                     (int32_t)(e + PREFETCH_AHEAD));
                 evaluate(c, (int32_t)e, day);
+        }
 }
 
 static void raise_not_clocked_in(core_t *c, int32_t day)
@@ -644,6 +667,9 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
         ptime_t due = eval_alert_due(c->ctx, day);
         for (size_t i = 0; i < c->roster->n; i++) {
                 int32_t emp = (int32_t)i;
+                if (i + PREFETCH_AHEAD < c->roster->n)
+                        day_prefetch(slot_find(c, day),
+                                     (int32_t)(i + PREFETCH_AHEAD));
                 emp_state_t *es = &c->emps[emp];
                 day_state_t *ds = day_find(c, emp, day);
                 if ((ds &&
@@ -1168,10 +1194,6 @@ void core_free(core_t *c)
                 return;
         for (size_t e = 0; c->emps && e < c->roster->n; e++) {
                 emp_state_t *es = &c->emps[e];
-                for (uint32_t i = 0; i < es->n_days; i++) {
-                        free(es->days[i]->calls);
-                        eval_ledger_free(&es->days[i]->ledger);
-                }
                 free(es->days);
                 for (uint32_t i = 0; i < es->n_ex; i++)
                         free((void *)es->ex[i]);
@@ -1182,7 +1204,13 @@ void core_free(core_t *c)
                 free(c->slots[i].by_emp);
         free(c->slots);
         while (c->day_chunks) {
+                /* the day states in memory order, not employee by
+                 * employee (which misses the cache at every one) */
                 day_chunk_t *next = c->day_chunks->next;
+                for (size_t i = 0; i < c->day_chunks->used; i++) {
+                        free(c->day_chunks->v[i].calls);
+                        eval_ledger_free(&c->day_chunks->v[i].ledger);
+                }
                 free(c->day_chunks);
                 c->day_chunks = next;
         }

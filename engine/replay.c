@@ -15,7 +15,40 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* An output file: one buffer of lines, written out whole when full (no
+ * stdio lock and no call per line). */
+typedef struct outf {
+        int fd;
+        char *buf; /* owned, OUTF_BUF bytes */
+        size_t len;
+} outf_t;
+
+#define OUTF_BUF (1 << 20)
+
+static bool write_all(int fd, const char *s, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, s, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return false;
+                s += k;
+                n -= (size_t)k;
+        }
+        return true;
+}
+
+static bool outf_flush(outf_t *f)
+{
+        bool ok = write_all(f->fd, f->buf, f->len);
+        f->len = 0;
+        return ok;
+}
 
 /* The replay driver: files in, files out, the core in between. */
 typedef struct replay {
@@ -24,16 +57,27 @@ typedef struct replay {
         roster_t *roster;     /* owned */
         calendar_t *calendar; /* owned */
         core_t *core;         /* owned */
-        FILE *f_rev, *f_alert, *f_tpp, *f_dlq, *f_dgrev;
+        outf_t *f_rev, *f_alert, *f_tpp, *f_dlq, *f_dgrev;
         jw_t w;      /* dead letter being written */
         bool failed; /* I/O error */
         replay_stats_t *st;
 } replay_t;
 
-static void write_line(replay_t *rp, FILE *f, const char *s, size_t n)
+static void write_line(replay_t *rp, outf_t *f, const char *s, size_t n)
 {
-        if (fwrite(s, 1, n, f) != n || fputc('\n', f) == EOF)
-                rp->failed = true;
+        if (n + 1 > OUTF_BUF - f->len) {
+                if (!outf_flush(f))
+                        rp->failed = true;
+                if (n + 1 > OUTF_BUF) { /* a line longer than the buffer */
+                        if (!write_all(f->fd, s, n) ||
+                            !write_all(f->fd, "\n", 1))
+                                rp->failed = true;
+                        return;
+                }
+        }
+        memcpy(f->buf + f->len, s, n);
+        f->buf[f->len + n] = '\n';
+        f->len += n + 1;
 }
 
 /* core_sink_t.emit: each publication is one line of its file. */
@@ -43,10 +87,10 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
         replay_t *rp = ud;
         (void)key;
         (void)p;
-        FILE *f = out == CORE_OUT_REVISION ? rp->f_rev
-                  : out == CORE_OUT_TPP    ? rp->f_tpp
-                  : out == CORE_OUT_DIGEST ? rp->f_dgrev
-                                           : rp->f_alert;
+        outf_t *f = out == CORE_OUT_REVISION ? rp->f_rev
+                    : out == CORE_OUT_TPP    ? rp->f_tpp
+                    : out == CORE_OUT_DIGEST ? rp->f_dgrev
+                                             : rp->f_alert;
         write_line(rp, f, json, len);
 }
 
@@ -168,7 +212,7 @@ static int read_events(replay_t *rp, const char *const *paths, size_t n,
 
 /* violations.jsonl: one line per violation_id with its final revision,
  * sorted by date, employee, kind and subject for people reading it. */
-static void write_final(replay_t *rp, FILE *f, FILE *table)
+static void write_final(replay_t *rp, outf_t *f, FILE *table)
 {
         report_row_t *rows;
         long n = core_final(rp->core, &rows);
@@ -193,7 +237,7 @@ static void write_final(replay_t *rp, FILE *f, FILE *table)
 }
 
 /* digests.jsonl: the final digest rows (SPEC §6), by date then unit. */
-static void write_digests(replay_t *rp, FILE *f, FILE *table)
+static void write_digests(replay_t *rp, outf_t *f, FILE *table)
 {
         digest_row_t *rows;
         long n = core_digest_rows(rp->core, &rows);
@@ -279,23 +323,40 @@ static int make_dirs(const char *dir)
         return 0;
 }
 
-static FILE *open_out(const char *dir, const char *name, char *errstr,
-                      size_t errstr_size)
+static outf_t *open_out(const char *dir, const char *name, char *errstr,
+                        size_t errstr_size)
 {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        FILE *f = fopen(path, "w");
-        if (f)
-                setvbuf(f, NULL, _IOFBF, 1 << 20); /* fewer write calls */
-        else
+        outf_t *f = malloc(sizeof(*f));
+        if (!f || !(f->buf = malloc(OUTF_BUF))) {
+                free(f);
+                snprintf(errstr, errstr_size, "cannot write %s: out of memory",
+                         path);
+                return NULL;
+        }
+        f->len = 0;
+        /* what fopen(path, "w") does */
+        f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (f->fd < 0) {
                 snprintf(errstr, errstr_size, "cannot write %s: %s", path,
                          strerror(errno));
+                free(f->buf);
+                free(f);
+                return NULL;
+        }
         return f;
 }
 
-static bool close_file(FILE *f)
+static bool close_file(outf_t *f)
 {
-        return !f || fclose(f) == 0;
+        if (!f)
+                return true;
+        bool ok = outf_flush(f);
+        ok &= close(f->fd) == 0;
+        free(f->buf);
+        free(f);
+        return ok;
 }
 
 int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
@@ -303,7 +364,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
 {
         replay_stats_t local;
         replay_t rp = {0};
-        FILE *f_viol = NULL, *f_digest = NULL;
+        outf_t *f_viol = NULL, *f_digest = NULL;
         int rc = 2;
         rp.st = stats ? stats : &local;
         memset(rp.st, 0, sizeof(*rp.st));
