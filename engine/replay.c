@@ -12,11 +12,12 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* An output file: one buffer of lines, written out whole when full (no
@@ -61,7 +62,34 @@ typedef struct replay {
         jw_t w;      /* dead letter being written */
         bool failed; /* I/O error */
         replay_stats_t *st;
+        /* PATUH_TRACE: the time of each phase on stderr */
+        bool trace;
+        double t_phase;  /* when the phase began */
+        double t_waited; /* waiting for the reader, this phase */
 } replay_t;
+
+static double mono_s(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* PATUH_TRACE=1: one line per phase, with its wall time. */
+static void trace(replay_t *rp, const char *phase)
+{
+        if (!rp->trace)
+                return;
+        double now = mono_s();
+        fprintf(stderr, "patuh replay: trace: %-16s %7.1f ms", phase,
+                (now - rp->t_phase) * 1e3);
+        if (rp->t_waited > 0)
+                fprintf(stderr, " (%.1f ms waiting for the reader)",
+                        rp->t_waited * 1e3);
+        fputc('\n', stderr);
+        rp->t_phase = now;
+        rp->t_waited = 0;
+}
 
 static void write_line(replay_t *rp, outf_t *f, const char *s, size_t n)
 {
@@ -186,7 +214,10 @@ static int read_events(replay_t *rp, const char *const *paths, size_t n,
         }
         int rc = 0;
         for (;;) {
+                double t0 = rp->trace ? mono_s() : 0;
                 const src_batch_t *b = src_next(src);
+                if (rp->trace)
+                        rp->t_waited += mono_s() - t0;
                 const char *file = base_name(paths[b->file]);
                 for (size_t i = 0; i < b->n && !stopped(rp); i++) {
                         if (i + 4 < b->n && b->line[i + 4].reason == DLQ_NONE)
@@ -210,8 +241,37 @@ static int read_events(replay_t *rp, const char *const *paths, size_t n,
         return rc;
 }
 
+/* Lines of violations.jsonl formatted on another thread: rows [from, to)
+ * into one buffer, each line with its newline. */
+typedef struct final_part {
+        const eval_ctx_t *ctx;
+        const report_row_t *rows;
+        long from, to;
+        jw_t line;
+        jw_t text;
+        bool oom;
+} final_part_t;
+
+static void *format_final(void *arg)
+{
+        final_part_t *fp = arg;
+        for (long i = fp->from; i < fp->to; i++) {
+                const report_row_t *r = &fp->rows[i];
+                out_violation(&fp->line, fp->ctx, r->emp, r->day, r->p);
+                if (fp->line.oom)
+                        fp->oom = true;
+                jw_raw(&fp->text, fp->line.buf, fp->line.len);
+                jw_raw(&fp->text, "\n", 1);
+                jw_reset(&fp->line);
+        }
+        fp->oom |= fp->text.oom;
+        return NULL;
+}
+
 /* violations.jsonl: one line per violation_id with its final revision,
- * sorted by date, employee, kind and subject for people reading it. */
+ * sorted by date, employee, kind and subject for people reading it.  The
+ * second half of the lines is formatted on another thread meanwhile (the
+ * reader is done by now); the file is the same. */
 static void write_final(replay_t *rp, outf_t *f, FILE *table)
 {
         report_row_t *rows;
@@ -220,7 +280,14 @@ static void write_final(replay_t *rp, outf_t *f, FILE *table)
                 rp->failed = true;
                 return;
         }
-        for (long i = 0; i < n; i++) {
+        final_part_t fp = {&rp->ctx, rows, n / 2, n, {0}, {0}, false};
+        jw_init(&fp.line);
+        jw_init(&fp.text);
+        pthread_t t;
+        bool threaded =
+            n >= 4096 && pthread_create(&t, NULL, format_final, &fp) == 0;
+        long mine = threaded ? fp.from : n;
+        for (long i = 0; i < mine; i++) {
                 out_violation(&rp->w, &rp->ctx, rows[i].emp, rows[i].day,
                               rows[i].p);
                 if (rp->w.oom)
@@ -228,6 +295,18 @@ static void write_final(replay_t *rp, outf_t *f, FILE *table)
                 else
                         write_line(rp, f, rp->w.buf, rp->w.len);
                 jw_reset(&rp->w);
+        }
+        if (threaded) {
+                pthread_join(t, NULL);
+                if (fp.oom)
+                        rp->failed = true;
+                else if (!outf_flush(f) ||
+                         !write_all(f->fd, fp.text.buf, fp.text.len))
+                        rp->failed = true;
+        }
+        jw_free(&fp.line);
+        jw_free(&fp.text);
+        for (long i = 0; i < n; i++) {
                 rp->st->violations++;
                 rp->st->active += rows[i].p->active;
         }
@@ -367,6 +446,9 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
         outf_t *f_viol = NULL, *f_digest = NULL;
         int rc = 2;
         rp.st = stats ? stats : &local;
+        const char *tr = getenv("PATUH_TRACE");
+        rp.trace = tr && *tr;
+        rp.t_phase = rp.trace ? mono_s() : 0;
         memset(rp.st, 0, sizeof(*rp.st));
         jw_init(&rp.w);
         if (!(rp.policy = policy_load(o->policy, errstr, errstr_size)) ||
@@ -401,15 +483,20 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
             !(rp.f_dgrev = open_out(o->out_dir, "digest_revisions.jsonl",
                                     errstr, errstr_size)))
                 goto out;
+        trace(&rp, "start");
         int r = read_events(&rp, o->events, o->n_events, errstr, errstr_size);
         if (r != 0) {
                 rc = r;
                 goto out;
         }
+        trace(&rp, "events");
         core_finish(rp.core);
         core_flush_digests(rp.core);
+        trace(&rp, "end of input");
         write_final(&rp, f_viol, o->table);
+        trace(&rp, "violations.jsonl");
         write_digests(&rp, f_digest, o->table);
+        trace(&rp, "digests.jsonl");
         if (rp.failed || core_failed(rp.core)) {
                 snprintf(errstr, errstr_size,
                          "out of memory or write error in %s", o->out_dir);
@@ -428,11 +515,13 @@ out:
                                  o->out_dir);
                 rc = rc == 0 ? 1 : rc;
         }
+        trace(&rp, "close");
         core_free(rp.core);
         jw_free(&rp.w);
         policy_free(rp.policy);
         roster_free(rp.roster);
         calendar_free(rp.calendar);
+        trace(&rp, "free");
         return rc;
 }
 

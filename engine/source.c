@@ -11,7 +11,7 @@
 
 /* Batches in flight: enough for the reader to run ahead over a slow
  * stretch of the evaluator (a day closing) without holding much memory. */
-#define SRC_RING 8
+#define SRC_RING 32
 
 struct src {
         const char *const *paths; /* borrowed */

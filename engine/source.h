@@ -42,7 +42,7 @@ typedef struct src_line {
         record_t rec;     /* as far as decoding got */
 } src_line_t;
 
-#define SRC_BATCH_LINES 256
+#define SRC_BATCH_LINES 512
 
 /* Consecutive lines of one file, and perhaps the news that it ended. */
 typedef struct src_batch {
