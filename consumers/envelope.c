@@ -4,6 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* pj_get() of "topic", "value" and "ts" in one walk over the members (the
+ * last of repeated keys wins). */
+static void members(const pj_doc_t *d, int *jt, int *jv, int *jts)
+{
+        *jt = *jv = *jts = -1;
+        uint32_t i = 1;
+        for (uint32_t m = 0; m < d->tok[0].count; m++) {
+                const pj_tok_t *k = &d->tok[i];
+                int val = (int)i + 1;
+                char buf[128];
+                const char *key = d->text + k->start;
+                int kl = (int)k->len;
+                if (k->escaped) {
+                        kl = pj_string(d, (int)i, buf, sizeof(buf));
+                        key = buf;
+                }
+                if (kl == 5 && memcmp(key, "topic", 5) == 0)
+                        *jt = val;
+                else if (kl == 5 && memcmp(key, "value", 5) == 0)
+                        *jv = val;
+                else if (kl == 2 && memcmp(key, "ts", 2) == 0)
+                        *jts = val;
+                i = d->tok[val].end;
+        }
+}
+
 dlq_reason_t envelope_parse(envelope_t *e, const char *s, size_t n,
                             char *detail, size_t detail_size)
 {
@@ -26,12 +52,11 @@ dlq_reason_t envelope_parse(envelope_t *e, const char *s, size_t n,
                 return DLQ_MALFORMED;
         }
         char buf[96];
-        int jt = pj_get(d, 0, "topic");
+        int jt, jv, jts;
+        members(d, &jt, &jv, &jts);
         if (jt >= 0 && d->tok[jt].type == PJ_STRING &&
             pj_string(d, jt, buf, sizeof(buf)) >= 0)
                 e->topic = rec_topic_from_name(buf);
-        int jv = pj_get(d, 0, "value");
-        int jts = pj_get(d, 0, "ts");
         if (e->topic < 0) {
                 int l = jt >= 0 && d->tok[jt].type == PJ_STRING
                             ? (int)d->tok[jt].len

@@ -110,13 +110,52 @@ bool pj_utf8_valid(const char *str, size_t n)
 /* Byte classes for the string scanner. */
 enum { SC_PLAIN, SC_QUOTE, SC_ESC, SC_CTRL, SC_HIGH };
 
+#define P SC_PLAIN
+#define Q SC_QUOTE
+#define E SC_ESC
+#define C SC_CTRL
+#define H SC_HIGH
+/* clang-format off */
+static const unsigned char str_classes[256] = {
+        C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, /* 00 */
+        C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, /* 10 */
+        P, P, Q, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 20 */
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 30 */
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 40 */
+        P, P, P, P, P, P, P, P, P, P, P, P, E, P, P, P, /* 50 */
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 60 */
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, /* 70 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 80 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 90 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* a0 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* b0 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* c0 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* d0 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* e0 */
+        H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* f0 */
+};
+/* clang-format on */
+#undef P
+#undef Q
+#undef E
+#undef C
+#undef H
+
 static inline int str_class(unsigned char c)
 {
-        if (c >= 0x80)
-                return SC_HIGH;
-        if (c < 0x20)
-                return SC_CTRL;
-        return c == '"' ? SC_QUOTE : c == '\\' ? SC_ESC : SC_PLAIN;
+        return str_classes[c];
+}
+
+/* Whether none of the 8 bytes in x ends a plain run: no byte below 0x20,
+ * no '"', no '\\', none from 0x80 (each test exact, SWAR style). */
+static inline bool plain8(uint64_t x)
+{
+        const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint64_t stop = (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+                         ((b - ones) & ~b)) &
+                        high;
+        return stop == 0;
 }
 
 static bool parse_string(parser_t *p, int t)
@@ -126,7 +165,11 @@ static bool parse_string(parser_t *p, int t)
         size_t i = p->pos + 1, len = p->len; /* past the opening quote */
         tok->start = (uint32_t)i;
         for (;;) {
-                /* the common case: a run of plain ASCII */
+                /* the common case: a run of plain ASCII, 8 bytes at a
+                 * time while they last, then byte by byte */
+                uint64_t x;
+                while (i + 8 <= len && (memcpy(&x, s + i, 8), plain8(x)))
+                        i += 8;
                 while (i < len && str_class(s[i]) == SC_PLAIN)
                         i++;
                 if (i >= len)

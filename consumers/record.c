@@ -48,6 +48,25 @@ static const struct {
               FIELD("to"),        FIELD("updated_at"),  FIELD("revoked")};
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
+/* Indexes into fields[], in its order. */
+enum {
+        F_EVENT_ID,
+        F_EMPLOYEE_ID,
+        F_TYPE,
+        F_MODE,
+        F_AT,
+        F_CALL_ID,
+        F_CALLER_ID,
+        F_CALLEE_ID,
+        F_OUTCOME,
+        F_EXCUSE_ID,
+        F_KIND,
+        F_FROM,
+        F_TO,
+        F_UPDATED_AT,
+        F_REVOKED,
+};
+
 typedef struct src {
         const pj_doc_t *d;
         int o;
@@ -79,18 +98,16 @@ static void index_fields(src_t *r)
         }
 }
 
-static int field(const src_t *r, const char *key)
+static int field(const src_t *r, int f)
 {
-        for (size_t f = 0; f < N_FIELDS; f++)
-                if (strcmp(fields[f].name, key) == 0)
-                        return r->tok[f];
-        return -1;
+        return r->tok[f];
 }
 
 /* A required member: missing or null is invalid (SPEC §7). */
-static int req(const src_t *r, const char *key, char *detail, size_t n)
+static int req(const src_t *r, int f, char *detail, size_t n)
 {
-        int j = field(r, key);
+        const char *key = fields[f].name;
+        int j = field(r, f);
         if (j < 0 || r->d->tok[j].type == PJ_NULL) {
                 snprintf(detail, n, "missing field %s", key);
                 return -1;
@@ -103,10 +120,11 @@ static bool is_string(const src_t *r, int j)
         return r->d->tok[j].type == PJ_STRING;
 }
 
-static bool ident(const src_t *r, const char *key, char dst[REC_ID_MAX],
-                  char *detail, size_t n)
+static bool ident(const src_t *r, int f, char dst[REC_ID_MAX], char *detail,
+                  size_t n)
 {
-        int j = req(r, key, detail, n);
+        const char *key = fields[f].name;
+        int j = req(r, f, detail, n);
         if (j < 0)
                 return false;
         int len = is_string(r, j) ? pj_string(r->d, j, dst, REC_ID_MAX) : -1;
@@ -118,11 +136,11 @@ static bool ident(const src_t *r, const char *key, char dst[REC_ID_MAX],
         return true;
 }
 
-static bool stamp(const src_t *r, const char *key, ptime_t *out, char *detail,
-                  size_t n)
+static bool stamp(const src_t *r, int f, ptime_t *out, char *detail, size_t n)
 {
         char buf[96];
-        int j = req(r, key, detail, n);
+        const char *key = fields[f].name;
+        int j = req(r, f, detail, n);
         if (j < 0)
                 return false;
         int len = is_string(r, j) ? pj_string(r->d, j, buf, sizeof(buf)) : -1;
@@ -137,11 +155,11 @@ static bool stamp(const src_t *r, const char *key, ptime_t *out, char *detail,
         return true;
 }
 
-static bool date(const src_t *r, const char *key, int32_t *out, char *detail,
-                 size_t n)
+static bool date(const src_t *r, int f, int32_t *out, char *detail, size_t n)
 {
         char buf[32];
-        int j = req(r, key, detail, n);
+        const char *key = fields[f].name;
+        int j = req(r, f, detail, n);
         if (j < 0)
                 return false;
         int len = is_string(r, j) ? pj_string(r->d, j, buf, sizeof(buf)) : -1;
@@ -153,11 +171,12 @@ static bool date(const src_t *r, const char *key, int32_t *out, char *detail,
 }
 
 /* One of a closed set of words; returns its index or -1 (detail set). */
-static int word(const src_t *r, const char *key, const char *const *words,
-                int n_words, char *detail, size_t n)
+static int word(const src_t *r, int f, const char *const *words, int n_words,
+                char *detail, size_t n)
 {
         char buf[48];
-        int j = req(r, key, detail, n);
+        const char *key = fields[f].name;
+        int j = req(r, f, detail, n);
         if (j < 0)
                 return -1;
         if (!is_string(r, j)) {
@@ -180,17 +199,17 @@ static dlq_reason_t decode_presence(const src_t *o, record_t *r, char *detail,
         static const char *const types[] = {"clock_in", "clock_out"};
         static const char *const modes[] = {"wfo", "wfh"};
         rec_presence_t *p = &r->u.presence;
-        if (!ident(o, "employee_id", p->employee_id, detail, n))
+        if (!ident(o, F_EMPLOYEE_ID, p->employee_id, detail, n))
                 return DLQ_INVALID;
-        int t = word(o, "type", types, 2, detail, n);
+        int t = word(o, F_TYPE, types, 2, detail, n);
         if (t < 0)
                 return DLQ_INVALID;
-        int m = word(o, "mode", modes, 2, detail, n);
+        int m = word(o, F_MODE, modes, 2, detail, n);
         if (m < 0)
                 return DLQ_INVALID;
         p->clock_out = t == 1;
         p->wfh = m == 1;
-        if (!stamp(o, "at", &p->at, detail, n))
+        if (!stamp(o, F_AT, &p->at, detail, n))
                 return DLQ_INVALID;
         return DLQ_NONE;
 }
@@ -201,12 +220,12 @@ static dlq_reason_t decode_call(const src_t *o, record_t *r, char *detail,
         static const char *const outcomes[] = {"answered", "missed",
                                                "declined"};
         rec_call_t *c = &r->u.call;
-        if (!ident(o, "call_id", c->call_id, detail, n) ||
-            !ident(o, "caller_id", c->caller_id, detail, n) ||
-            !ident(o, "callee_id", c->callee_id, detail, n) ||
-            !stamp(o, "at", &c->at, detail, n))
+        if (!ident(o, F_CALL_ID, c->call_id, detail, n) ||
+            !ident(o, F_CALLER_ID, c->caller_id, detail, n) ||
+            !ident(o, F_CALLEE_ID, c->callee_id, detail, n) ||
+            !stamp(o, F_AT, &c->at, detail, n))
                 return DLQ_INVALID;
-        int oc = word(o, "outcome", outcomes, 3, detail, n);
+        int oc = word(o, F_OUTCOME, outcomes, 3, detail, n);
         if (oc < 0)
                 return DLQ_INVALID;
         c->outcome = (call_outcome_t)oc;
@@ -217,10 +236,10 @@ static dlq_reason_t decode_excuse(const src_t *o, record_t *r, char *detail,
                                   size_t n)
 {
         rec_excuse_t *x = &r->u.excuse;
-        if (!ident(o, "excuse_id", x->excuse_id, detail, n) ||
-            !ident(o, "employee_id", x->employee_id, detail, n))
+        if (!ident(o, F_EXCUSE_ID, x->excuse_id, detail, n) ||
+            !ident(o, F_EMPLOYEE_ID, x->employee_id, detail, n))
                 return DLQ_INVALID;
-        int k = req(o, "kind", detail, n);
+        int k = req(o, F_KIND, detail, n);
         if (k < 0)
                 return DLQ_INVALID;
         if (!is_string(o, k)) {
@@ -240,15 +259,15 @@ static dlq_reason_t decode_excuse(const src_t *o, record_t *r, char *detail,
         }
         memcpy(x->kind, kind, kl);
         x->kind[kl] = '\0';
-        if (!date(o, "from", &x->from, detail, n) ||
-            !date(o, "to", &x->to, detail, n) ||
-            !stamp(o, "updated_at", &x->updated_at, detail, n))
+        if (!date(o, F_FROM, &x->from, detail, n) ||
+            !date(o, F_TO, &x->to, detail, n) ||
+            !stamp(o, F_UPDATED_AT, &x->updated_at, detail, n))
                 return DLQ_INVALID;
         if (x->from > x->to) {
                 snprintf(detail, n, "from after to");
                 return DLQ_INVALID;
         }
-        int rv = field(o, "revoked");
+        int rv = field(o, F_REVOKED);
         int rt = rv < 0 ? PJ_NULL : o->d->tok[rv].type;
         if (rt == PJ_NULL || rt == PJ_FALSE) {
                 x->revoked = false;
@@ -272,7 +291,7 @@ dlq_reason_t record_decode_tokens(rec_topic_t topic, const pj_doc_t *d, int obj,
         }
         src_t o = {.d = d, .o = obj};
         index_fields(&o);
-        if (!ident(&o, "event_id", r->event_id, detail, n))
+        if (!ident(&o, F_EVENT_ID, r->event_id, detail, n))
                 return DLQ_INVALID;
         switch (topic) {
         case TOPIC_PRESENCE:

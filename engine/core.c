@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* State of one employee-day.  Owned by its emp_state. */
+/* State of one employee-day.  Lives in the core's day_chunks. */
 typedef struct day_state {
         int32_t day;
         bool alerted;              /* not_clocked_in already raised */
@@ -19,11 +19,10 @@ typedef struct day_state {
 } day_state_t;
 
 typedef struct emp_state {
-        /* days[i] is the state of day day_keys[i]; the keys sit in their
-         * own array so that finding a day scans one cache line instead of
-         * touching every day's state. */
-        day_state_t **days; /* owned, unsorted (few per employee) */
-        int32_t *day_keys;  /* owned, parallel to days */
+        /* The employee's days in the order they were first touched (for
+         * walking them); finding one goes through the day_slot of its
+         * date instead. */
+        day_state_t **days; /* owned array */
         uint32_t n_days, cap_days;
         const eval_excuse_t **ex; /* owned array of owned versions */
         uint32_t n_ex, cap_ex;
@@ -48,6 +47,20 @@ typedef struct timer {
         int32_t day;
 } timer_t_;
 
+/* The states of one date by roster row, so that finding (emp, day) is a
+ * binary search over the few dates and one load rather than a walk over
+ * the employee's days, which misses the cache at every step. */
+typedef struct day_slot {
+        int32_t day;
+        day_state_t **by_emp; /* owned, roster->n entries, NULL: no state */
+} day_slot_t;
+
+typedef struct day_chunk {
+        struct day_chunk *next;
+        size_t used;
+        day_state_t v[256];
+} day_chunk_t;
+
 typedef struct call_chunk {
         struct call_chunk *next;
         size_t used;
@@ -60,6 +73,9 @@ struct core {
         const policy_t *policy; /* = ctx->policy */
         core_sink_t sink;
         emp_state_t *emps; /* owned, one per roster row */
+        day_slot_t *slots; /* owned, sorted by day */
+        size_t n_slots, cap_slots;
+        day_chunk_t *day_chunks; /* owned arena of every day_state */
         /* Units (roster unit_id) for the digests: unit_of[row] is the
          * unit's index; unit_members[unit_start[u] .. unit_start[u+1])
          * are its roster rows in roster order. */
@@ -109,36 +125,89 @@ static bool grow(void **v, uint32_t *cap, size_t elem)
         return true;
 }
 
-static day_state_t *day_find(const emp_state_t *es, int32_t day)
+static day_slot_t *slot_find(const core_t *c, int32_t day)
 {
-        for (uint32_t i = es->n_days; i-- > 0;)
-                if (es->day_keys[i] == day)
-                        return es->days[i];
-        return NULL;
+        size_t lo = 0, hi = c->n_slots;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (c->slots[mid].day < day)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < c->n_slots && c->slots[lo].day == day ? &c->slots[lo]
+                                                          : NULL;
+}
+
+static day_slot_t *slot_get(core_t *c, int32_t day)
+{
+        day_slot_t *sl = slot_find(c, day);
+        if (sl)
+                return sl;
+        if (c->n_slots == c->cap_slots) {
+                size_t nc = c->cap_slots ? c->cap_slots * 2 : 64;
+                day_slot_t *v = realloc(c->slots, nc * sizeof(*v));
+                if (!v)
+                        return NULL;
+                c->slots = v;
+                c->cap_slots = nc;
+        }
+        day_state_t **by_emp =
+            calloc(c->roster->n ? c->roster->n : 1, sizeof(*by_emp));
+        if (!by_emp)
+                return NULL;
+        size_t i = c->n_slots;
+        while (i > 0 && c->slots[i - 1].day > day) {
+                c->slots[i] = c->slots[i - 1];
+                i--;
+        }
+        c->slots[i] = (day_slot_t){day, by_emp};
+        c->n_slots++;
+        return &c->slots[i];
+}
+
+static day_state_t *day_find(const core_t *c, int32_t emp, int32_t day)
+{
+        const day_slot_t *sl = slot_find(c, day);
+        return sl ? sl->by_emp[emp] : NULL;
+}
+
+/* Loops over many employees of one date read states scattered over the
+ * chunks: ask for the one a few rows ahead (its first two lines). */
+#define PREFETCH_AHEAD 8
+
+static void day_prefetch(const day_slot_t *sl, int32_t emp)
+{
+        const day_state_t *ds = sl ? sl->by_emp[emp] : NULL;
+        if (ds) {
+                __builtin_prefetch(ds);
+                __builtin_prefetch((const char *)ds + 64);
+        }
 }
 
 static day_state_t *day_get(core_t *c, int32_t emp, int32_t day)
 {
         emp_state_t *es = &c->emps[emp];
-        day_state_t *ds = day_find(es, day);
+        day_slot_t *sl = slot_get(c, day);
+        if (!sl)
+                goto oom;
+        day_state_t *ds = sl->by_emp[emp];
         if (ds)
                 return ds;
-        if (es->n_days == es->cap_days) {
-                uint32_t cap = es->cap_days;
-                if (!grow((void **)&es->days, &cap, sizeof(*es->days)))
-                        goto oom;
-                int32_t *keys = realloc(es->day_keys, cap * sizeof(*keys));
-                if (!keys)
-                        goto oom;
-                es->day_keys = keys;
-                es->cap_days = cap;
-        }
-        ds = calloc(1, sizeof(*ds));
-        if (!ds)
+        if (es->n_days == es->cap_days &&
+            !grow((void **)&es->days, &es->cap_days, sizeof(*es->days)))
                 goto oom;
+        if (!c->day_chunks || c->day_chunks->used == 256) {
+                day_chunk_t *ch = calloc(1, sizeof(*ch));
+                if (!ch)
+                        goto oom;
+                ch->next = c->day_chunks;
+                c->day_chunks = ch;
+        }
+        ds = &c->day_chunks->v[c->day_chunks->used++];
         ds->day = day;
-        es->day_keys[es->n_days] = day;
         es->days[es->n_days++] = ds;
+        sl->by_emp[emp] = ds;
         return ds;
 oom:
         c->failed = true;
@@ -283,10 +352,14 @@ static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
         digest_row_init(r, day, c->unit_members[c->unit_start[u]]);
         r->violators = violators;
         r->cap_violators = cap;
-        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
+        const day_slot_t *sl = slot_find(c, day);
+        size_t end = c->unit_start[u + 1];
+        for (size_t i = c->unit_start[u]; i < end; i++) {
                 int32_t emp = c->unit_members[i];
+                if (i + PREFETCH_AHEAD < end)
+                        day_prefetch(sl, c->unit_members[i + PREFETCH_AHEAD]);
                 const emp_state_t *es = &c->emps[emp];
-                const day_state_t *ds = day_find(es, day);
+                const day_state_t *ds = day_find(c, emp, day);
                 digest_emp_t e = {emp, ds ? &ds->att : NULL,
                                   (eval_excuses_t){es->ex, es->n_ex},
                                   ds ? &ds->ledger : NULL};
@@ -392,10 +465,20 @@ long core_digest_rows(const core_t *c, digest_row_t **out)
                 const date_info_t *d = &c->dates[di];
                 if (!digest_day_reported(c->ctx, d->day, d->in_service))
                         continue;
+                /* A closed date nothing touched since the last flush holds
+                 * its rows as they were last published (a unit without
+                 * one has nobody expected): the flush keeps it so. */
+                bool as_shown = d->closed && !d->dirty_any && d->shown;
                 for (size_t u = 0; u < c->n_units; u++) {
                         memset(&r, 0, sizeof(r));
-                        if (!unit_row(c, d->day, u, &r))
+                        if (as_shown) {
+                                if (!d->has_shown[u])
+                                        continue;
+                                if (!digest_row_copy(&r, &d->shown[u]))
+                                        goto oom;
+                        } else if (!unit_row(c, d->day, u, &r)) {
                                 goto oom;
+                        }
                         if (r.expected == 0) {
                                 digest_row_free(&r);
                                 continue;
@@ -502,8 +585,8 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
         if (c->restoring)
                 return; /* core_restore_end() evaluates everything once */
         emp_state_t *es = &c->emps[emp];
-        day_state_t *ds = day_find(es, day);
-        day_state_t *next = day_find(es, day + 1);
+        day_state_t *ds = day_find(c, emp, day);
+        day_state_t *next = day_find(c, emp, day + 1);
         size_t nc = (ds ? ds->n_calls : 0) + (next ? next->n_calls : 0);
         if (nc > c->cap_call_buf) {
                 size_t cap = nc * 2;
@@ -555,8 +638,14 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
 
 static void evaluate_all(core_t *c, int32_t day)
 {
-        for (size_t e = 0; e < c->roster->n; e++)
+        size_t n = c->roster->n;
+        for (size_t e = 0; e < n; e++) {
+                /* evaluate() may add the date's slot: look it up again */
+                if (e + PREFETCH_AHEAD < n)
+                        day_prefetch(slot_find(c, day),
+                                     (int32_t)(e + PREFETCH_AHEAD));
                 evaluate(c, (int32_t)e, day);
+        }
 }
 
 static void raise_not_clocked_in(core_t *c, int32_t day)
@@ -572,8 +661,11 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
         ptime_t due = eval_alert_due(c->ctx, day);
         for (size_t i = 0; i < c->roster->n; i++) {
                 int32_t emp = (int32_t)i;
+                if (i + PREFETCH_AHEAD < c->roster->n)
+                        day_prefetch(slot_find(c, day),
+                                     (int32_t)(i + PREFETCH_AHEAD));
                 emp_state_t *es = &c->emps[emp];
-                day_state_t *ds = day_find(es, day);
+                day_state_t *ds = day_find(c, emp, day);
                 if ((ds &&
                      ((ds->att.has_in && ds->att.in_at.sec < due.sec + 60) ||
                       ds->alerted)) ||
@@ -632,15 +724,14 @@ static void mark_in_service(core_t *c, int32_t day)
          * T_CLOSE timer about to fire covers everyone.) */
         if (ptime_cmp(c->wm, close) < 0)
                 for (size_t e = 0; e < c->roster->n; e++)
-                        if (day_find(&c->emps[e], day))
+                        if (day_find(c, (int32_t)e, day))
                                 evaluate(c, (int32_t)e, day);
 }
 
-static void apply_presence(core_t *c, const record_t *r, const char *id)
+static void apply_presence(core_t *c, const record_t *r, const char *id,
+                           int32_t emp)
 {
         const rec_presence_t *p = &r->u.presence;
-        int32_t emp =
-            roster_find(c->roster, p->employee_id, strlen(p->employee_id));
         int32_t day = tz_local_day(c->policy->tz, p->at);
         day_state_t *ds = day_get(c, emp, day);
         if (!ds)
@@ -665,7 +756,7 @@ static bool add_call(core_t *c, int32_t emp, int32_t day, const eval_call_t *k)
         return true;
 }
 
-static void apply_call(core_t *c, const record_t *r)
+static void apply_call(core_t *c, const record_t *r, const core_hint_t *h)
 {
         const rec_call_t *rc = &r->u.call;
         if (!c->calls || c->calls->used == 1024) {
@@ -681,10 +772,8 @@ static void apply_call(core_t *c, const record_t *r)
         eval_call_t *k = &c->calls->v[c->calls->used++];
         memcpy(k->call_id, rc->call_id, sizeof(k->call_id));
         memcpy(k->event_id, r->event_id, sizeof(k->event_id));
-        k->caller =
-            roster_find(c->roster, rc->caller_id, strlen(rc->caller_id));
-        k->callee =
-            roster_find(c->roster, rc->callee_id, strlen(rc->callee_id));
+        k->caller = h->caller;
+        k->callee = h->subject;
         k->at = rc->at;
         k->outcome = rc->outcome == CALL_ANSWERED ? EVAL_CALL_ANSWERED
                      : rc->outcome == CALL_MISSED ? EVAL_CALL_MISSED
@@ -712,11 +801,10 @@ static void apply_call(core_t *c, const record_t *r)
         }
 }
 
-static void apply_excuse(core_t *c, const record_t *r, bool has_ts, ptime_t ts)
+static void apply_excuse(core_t *c, const record_t *r, int32_t emp, bool has_ts,
+                         ptime_t ts)
 {
         const rec_excuse_t *x = &r->u.excuse;
-        int32_t emp =
-            roster_find(c->roster, x->employee_id, strlen(x->employee_id));
         emp_state_t *es = &c->emps[emp];
         eval_excuse_t *v = calloc(1, sizeof(*v));
         if (!v || (es->n_ex == es->cap_ex &&
@@ -752,7 +840,7 @@ static void apply_excuse(core_t *c, const record_t *r, bool has_ts, ptime_t ts)
                         continue;
                 evaluate(c, emp, day);
                 digest_touch(c, emp, day);
-                day_state_t *ds = day_find(es, day);
+                day_state_t *ds = day_find(c, emp, day);
                 for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
                         const eval_call_t *call = ds->calls[k];
                         int32_t other =
@@ -817,20 +905,71 @@ long core_final(const core_t *c, report_row_t **out)
 
 /* ---- admission ---------------------------------------------------------- */
 
+/* Presence and excuses are de-duplicated by event_id, calls by call_id. */
+static const char *dedup_key(const record_t *rec)
+{
+        return rec->topic == TOPIC_CALLS ? rec->u.call.call_id : rec->event_id;
+}
+
+void core_hint(const roster_t *roster, const record_t *rec, core_hint_t *h)
+{
+        const char *id = record_subject_id(rec);
+        h->subject = roster_find(roster, id, strlen(id));
+        h->caller = rec->topic == TOPIC_CALLS
+                        ? roster_find(roster, rec->u.call.caller_id,
+                                      strlen(rec->u.call.caller_id))
+                        : -1;
+        const char *key = dedup_key(rec);
+        h->key_hash = strmap_hash(key, strlen(key));
+}
+
+void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h)
+{
+        strmap_prefetch(c->seen[rec->topic], h->key_hash);
+        if (h->subject < 0)
+                return;
+        __builtin_prefetch(&c->emps[h->subject]);
+        __builtin_prefetch(&c->roster->emp[h->subject]);
+        if (rec->topic != TOPIC_PRESENCE)
+                return;
+        /* the employee-day's state, when it already exists */
+        const day_slot_t *sl =
+            slot_find(c, tz_local_day(c->policy->tz, rec->u.presence.at));
+        if (sl && sl->by_emp[h->subject])
+                __builtin_prefetch(sl->by_emp[h->subject]);
+}
+
+void core_expect(core_t *c, size_t records)
+{
+        (void)strmap_reserve(c->seen[TOPIC_PRESENCE], records);
+}
+
 dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
                         bool *duplicate, char *detail, size_t detail_size)
 {
+        core_hint_t h;
+        core_hint(c->roster, rec, &h);
+        return core_admit_hinted(c, rec, &h, has_ts, ts, duplicate, detail,
+                                 detail_size);
+}
+
+dlq_reason_t core_admit_hinted(core_t *c, const record_t *rec,
+                               const core_hint_t *h, bool has_ts, ptime_t ts,
+                               bool *duplicate, char *detail,
+                               size_t detail_size)
+{
         *duplicate = false;
-        dlq_reason_t reason =
-            record_check_roster(rec, c->roster, detail, detail_size);
+        dlq_reason_t reason = DLQ_NONE;
+        if (h->subject < 0)
+                reason =
+                    record_check_roster(rec, c->roster, detail, detail_size);
         if (reason != DLQ_NONE) {
                 c->st.dead[reason]++;
                 return reason;
         }
-        const char *key =
-            rec->topic == TOPIC_CALLS ? rec->u.call.call_id : rec->event_id;
+        const char *key = dedup_key(rec);
         size_t klen = strlen(key);
-        if (strmap_get(c->seen[rec->topic], key, klen) >= 0) {
+        if (strmap_get_h(c->seen[rec->topic], key, klen, h->key_hash) >= 0) {
                 *duplicate = true;
                 c->st.duplicates++;
                 return DLQ_NONE;
@@ -843,8 +982,8 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
         }
         /* the set's copy of the key outlives the record: the presence
          * summary borrows it as evidence */
-        const char *stored =
-            strmap_intern(c->seen[rec->topic], key, klen, 1, NULL);
+        const char *stored = strmap_intern_h(c->seen[rec->topic], key, klen,
+                                             h->key_hash, 1, NULL);
         if (!stored) {
                 c->failed = true;
                 return DLQ_NONE;
@@ -854,13 +993,13 @@ dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
         c->admit_ts = ts;
         switch (rec->topic) {
         case TOPIC_PRESENCE:
-                apply_presence(c, rec, stored);
+                apply_presence(c, rec, stored, h->subject);
                 break;
         case TOPIC_CALLS:
-                apply_call(c, rec);
+                apply_call(c, rec, h);
                 break;
         case TOPIC_EXCUSES:
-                apply_excuse(c, rec, has_ts, ts);
+                apply_excuse(c, rec, h->subject, has_ts, ts);
                 break;
         default:
                 break;
@@ -952,13 +1091,13 @@ void core_set_outage_cursor(core_t *c, int32_t day)
 
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day)
 {
-        const day_state_t *ds = day_find(&c->emps[emp], day);
+        const day_state_t *ds = day_find(c, emp, day);
         return ds ? &ds->ledger : NULL;
 }
 
 bool core_alerted(const core_t *c, int32_t emp, int32_t day)
 {
-        const day_state_t *ds = day_find(&c->emps[emp], day);
+        const day_state_t *ds = day_find(c, emp, day);
         return ds && ds->alerted;
 }
 
@@ -1004,7 +1143,8 @@ void core_restore_end(core_t *c)
                         c->failed = true;
                         return;
                 }
-                memcpy(days, es->day_keys, n * sizeof(*days));
+                for (uint32_t i = 0; i < n; i++)
+                        days[i] = es->days[i]->day;
                 for (uint32_t i = 0; i < n; i++)
                         evaluate(c, (int32_t)e, days[i]);
                 free(days);
@@ -1049,18 +1189,26 @@ void core_free(core_t *c)
                 return;
         for (size_t e = 0; c->emps && e < c->roster->n; e++) {
                 emp_state_t *es = &c->emps[e];
-                for (uint32_t i = 0; i < es->n_days; i++) {
-                        free(es->days[i]->calls);
-                        eval_ledger_free(&es->days[i]->ledger);
-                        free(es->days[i]);
-                }
                 free(es->days);
-                free(es->day_keys);
                 for (uint32_t i = 0; i < es->n_ex; i++)
                         free((void *)es->ex[i]);
                 free(es->ex);
         }
         free(c->emps);
+        for (size_t i = 0; i < c->n_slots; i++)
+                free(c->slots[i].by_emp);
+        free(c->slots);
+        while (c->day_chunks) {
+                /* the day states in memory order, not employee by
+                 * employee (which misses the cache at every one) */
+                day_chunk_t *next = c->day_chunks->next;
+                for (size_t i = 0; i < c->day_chunks->used; i++) {
+                        free(c->day_chunks->v[i].calls);
+                        eval_ledger_free(&c->day_chunks->v[i].ledger);
+                }
+                free(c->day_chunks);
+                c->day_chunks = next;
+        }
         for (size_t i = 0; i < c->n_dates; i++) {
                 date_info_t *d = &c->dates[i];
                 free(d->dirty);

@@ -64,6 +64,34 @@ void core_free(core_t *c);
 dlq_reason_t core_admit(core_t *c, const record_t *rec, bool has_ts, ptime_t ts,
                         bool *duplicate, char *detail, size_t detail_size);
 
+/*
+ * What core_admit() looks up about a record before it touches any state:
+ * a pure function of the record and the roster, so that a reader thread
+ * can compute it while the core is busy with earlier records.
+ */
+typedef struct core_hint {
+        int32_t subject;   /* roster row of record_subject_id(), or -1 */
+        int32_t caller;    /* calls: roster row of caller_id, or -1 */
+        uint32_t key_hash; /* strmap_hash() of the de-duplication key */
+} core_hint_t;
+
+void core_hint(const roster_t *roster, const record_t *rec, core_hint_t *h);
+
+/* core_admit() with the hint core_hint() gave for rec: the same checks,
+ * state and publications. */
+dlq_reason_t core_admit_hinted(core_t *c, const record_t *rec,
+                               const core_hint_t *h, bool has_ts, ptime_t ts,
+                               bool *duplicate, char *detail,
+                               size_t detail_size);
+
+/* Asks the CPU for the state a record admitted soon will touch (a hint
+ * only: no state changes). */
+void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h);
+
+/* Sizes the de-duplication sets for about `records` presence records to
+ * come (replay knows its input's size): a hint, nothing else changes. */
+void core_expect(core_t *c, size_t records);
+
 /* Raises the watermark (never lowers it); decisions fire on core_fire. */
 void core_set_watermark(core_t *c, ptime_t wm);
 ptime_t core_watermark(const core_t *c);

@@ -26,10 +26,8 @@ void jw_reset(jw_t *w)
                 w->buf[0] = '\0';
 }
 
-static bool reserve(jw_t *w, size_t n)
+static bool reserve_slow(jw_t *w, size_t n)
 {
-        if (w->len + n + 1 <= w->cap)
-                return true;
         size_t cap = w->cap ? w->cap : 256;
         while (cap < w->len + n + 1)
                 cap *= 2;
@@ -43,7 +41,12 @@ static bool reserve(jw_t *w, size_t n)
         return true;
 }
 
-void jw_raw(jw_t *w, const char *s, size_t n)
+static inline bool reserve(jw_t *w, size_t n)
+{
+        return w->len + n + 1 <= w->cap || reserve_slow(w, n);
+}
+
+static inline void raw(jw_t *w, const char *s, size_t n)
 {
         if (!reserve(w, n))
                 return;
@@ -52,10 +55,15 @@ void jw_raw(jw_t *w, const char *s, size_t n)
         w->buf[w->len] = '\0';
 }
 
-static void sep(jw_t *w)
+void jw_raw(jw_t *w, const char *s, size_t n)
+{
+        raw(w, s, n);
+}
+
+static inline void sep(jw_t *w)
 {
         if (!w->first)
-                jw_raw(w, ",", 1);
+                raw(w, ",", 1);
         w->first = false;
 }
 
@@ -87,10 +95,19 @@ void jw_arr_end(jw_t *w)
 
 void jw_key(jw_t *w, const char *key)
 {
-        sep(w);
-        jw_raw(w, "\"", 1);
-        jw_raw(w, key, strlen(key));
-        jw_raw(w, "\":", 2);
+        size_t n = strlen(key);
+        if (!reserve(w, n + 4))
+                return;
+        char *p = w->buf + w->len;
+        if (!w->first)
+                *p++ = ',';
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        *p = '\0';
+        w->len = (size_t)(p - w->buf);
         w->first = true; /* the value that follows takes no comma */
 }
 
@@ -98,6 +115,18 @@ void jw_key(jw_t *w, const char *key)
 static void value_sep(jw_t *w)
 {
         sep(w);
+}
+
+/* Whether none of the 8 bytes in x needs escaping: no byte below 0x20,
+ * no '"', no '\\' (each test exact, SWAR style; bytes from 0x80 are
+ * UTF-8 and copied as they are). */
+static inline bool plain8(uint64_t x)
+{
+        const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+                 ((b - ones) & ~b)) &
+                high) == 0;
 }
 
 void jw_strn(jw_t *w, const char *s, size_t n)
@@ -108,11 +137,14 @@ void jw_strn(jw_t *w, const char *s, size_t n)
                 return;
         w->buf[w->len++] = '"';
         size_t run = 0; /* start of bytes not yet copied */
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        for (uint64_t x; i + 8 <= n && (memcpy(&x, s + i, 8), plain8(x));)
+                i += 8; /* the common case: nothing to escape */
+        for (; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
-                jw_raw(w, s + run, i - run);
+                raw(w, s + run, i - run);
                 char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
                 size_t el = 2;
                 switch (c) {
@@ -137,11 +169,13 @@ void jw_strn(jw_t *w, const char *s, size_t n)
                         esc[5] = hex[c & 15];
                         el = 6;
                 }
-                jw_raw(w, esc, el);
+                raw(w, esc, el);
                 run = i + 1;
         }
-        jw_raw(w, s + run, n - run);
-        jw_raw(w, "\"", 1);
+        /* the rest and the closing quote (room for both was reserved
+         * when nothing needed escaping) */
+        raw(w, s + run, n - run);
+        raw(w, "\"", 1);
 }
 
 void jw_str(jw_t *w, const char *s)
@@ -152,12 +186,29 @@ void jw_str(jw_t *w, const char *s)
                 jw_strn(w, s, strlen(s));
 }
 
+size_t jw_itoa(int64_t v, char *buf)
+{
+        char t[24];
+        size_t n = 0, o = 0;
+        uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        do {
+                t[n++] = (char)('0' + a % 10);
+                a /= 10;
+        } while (a);
+        if (v < 0)
+                buf[o++] = '-';
+        while (n)
+                buf[o++] = t[--n];
+        buf[o] = '\0';
+        return o;
+}
+
 void jw_int(jw_t *w, int64_t v)
 {
         char b[24];
-        int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+        size_t n = jw_itoa(v, b);
         value_sep(w);
-        jw_raw(w, b, (size_t)n);
+        raw(w, b, n);
 }
 
 void jw_json(jw_t *w, const char *json, size_t n)
@@ -178,10 +229,36 @@ void jw_bool(jw_t *w, bool v)
         jw_raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+static const jw_memo_t *memo_find(const jw_t *w, char fmt, double v)
+{
+        for (unsigned i = 0; i < JW_MEMO; i++)
+                if (w->memo[i].fmt == fmt &&
+                    memcmp(&w->memo[i].v, &v, sizeof(v)) == 0)
+                        return &w->memo[i];
+        return NULL;
+}
+
+static void memo_put(jw_t *w, char fmt, double v, const char *text, size_t n)
+{
+        if (n >= sizeof(w->memo[0].text))
+                return;
+        jw_memo_t *m = &w->memo[w->memo_next++ % JW_MEMO];
+        m->v = v;
+        m->fmt = fmt;
+        m->len = (uint8_t)n;
+        memcpy(m->text, text, n + 1);
+}
+
 void jw_pct(jw_t *w, double v)
 {
         if (isfinite(v) && v == (double)(long long)v) {
                 jw_int(w, (long long)v);
+                return;
+        }
+        const jw_memo_t *m = memo_find(w, 'f', v);
+        if (m) {
+                value_sep(w);
+                raw(w, m->text, m->len);
                 return;
         }
         char b[40];
@@ -190,8 +267,25 @@ void jw_pct(jw_t *w, double v)
                 n--;
         if (n > 1 && b[n - 1] == '.')
                 n--;
+        b[n] = '\0';
+        memo_put(w, 'f', v, b, (size_t)n);
         value_sep(w);
-        jw_raw(w, b, (size_t)n);
+        raw(w, b, (size_t)n);
+}
+
+int jw_format_g(jw_t *w, double v, char *buf, size_t n)
+{
+        const jw_memo_t *m = memo_find(w, 'g', v);
+        if (m && m->len < n) {
+                memcpy(buf, m->text, (size_t)m->len + 1);
+                return m->len;
+        }
+        char b[40];
+        int len = snprintf(b, sizeof(b), "%g", v);
+        if (len < 0 || (size_t)len >= sizeof(b))
+                return snprintf(buf, n, "%g", v);
+        memo_put(w, 'g', v, b, (size_t)len);
+        return snprintf(buf, n, "%s", b);
 }
 
 size_t jw_format_fixed(int64_t v, int scale, char *buf, size_t n)

@@ -14,12 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The text of a non-integral percentage, kept: printf's %f and %g cost
+ * microseconds, and a policy has only a handful of percentages. */
+typedef struct jw_memo {
+        double v; /* compared bit for bit */
+        char fmt; /* 'f' (jw_pct) or 'g' (jw_format_g), 0 = unused */
+        uint8_t len;
+        char text[38];
+} jw_memo_t;
+
+#define JW_MEMO 8
+
 typedef struct jw {
         char *buf; /* owned; NUL-terminated after every call */
         size_t len;
         size_t cap;
         bool oom;   /* an allocation failed: the text is incomplete */
         bool first; /* no member written yet in the current object/array */
+        jw_memo_t memo[JW_MEMO]; /* survives jw_reset() */
+        unsigned memo_next;
 } jw_t;
 
 void jw_init(jw_t *w);
@@ -50,5 +63,10 @@ void jw_pct(jw_t *w, double v);
 void jw_fixed(jw_t *w, int64_t v, int scale);
 /* The same text into buf (for tables); returns its length. */
 size_t jw_format_fixed(int64_t v, int scale, char *buf, size_t n);
+/* snprintf(buf, n, "%g", v), remembered in w (the text is the same). */
+int jw_format_g(jw_t *w, double v, char *buf, size_t n);
+/* v in decimal into buf (at least 21 bytes), NUL-terminated; returns the
+ * length (what snprintf "%lld" writes). */
+size_t jw_itoa(int64_t v, char *buf);
 
 #endif

@@ -13,6 +13,57 @@ static const char *const bulan[] = {
     "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
     "Juli",    "Agustus",  "September", "Oktober", "November", "Desember"};
 
+/* Texts are assembled piece by piece, exactly as snprintf(buf, n, ...) of
+ * %s and %d pieces would write them (as much as fits in n - 1 bytes,
+ * always NUL-terminated), without printf's cost on every output. */
+typedef struct sb {
+        char *buf;
+        size_t n;
+        size_t len;
+} sb_t;
+
+static void sb_init(sb_t *b, char *buf, size_t n)
+{
+        b->buf = buf;
+        b->n = n;
+        b->len = 0;
+        if (n)
+                buf[0] = '\0';
+}
+
+static void sb_put(sb_t *b, const char *s, size_t k)
+{
+        if (b->n == 0)
+                return;
+        size_t room = b->n - 1 - b->len;
+        if (k > room)
+                k = room;
+        memcpy(b->buf + b->len, s, k);
+        b->len += k;
+        b->buf[b->len] = '\0';
+}
+
+/* a string literal */
+#define sb_lit(b, lit) sb_put((b), (lit), sizeof(lit) - 1)
+
+static void sb_str(sb_t *b, const char *s)
+{
+        sb_put(b, s, strlen(s));
+}
+
+static void sb_int(sb_t *b, int64_t v)
+{
+        char t[24];
+        sb_put(b, t, jw_itoa(v, t));
+}
+
+/* %02d of 0 <= v <= 99 */
+static void put2(char *p, int v)
+{
+        p[0] = (char)('0' + v / 10);
+        p[1] = (char)('0' + v % 10);
+}
+
 void out_violation_id(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                       const eval_decision_t *d, char id[33])
 {
@@ -33,24 +84,47 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
         char date[11];
         ptime_format_date(day, date);
         int aoff = off < 0 ? -off : off;
-        snprintf(buf, 40, "%sT%02d:%02d:%02d%c%02d:%02d", date,
-                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
-                 off < 0 ? '-' : '+', aoff / 3600, aoff / 60 % 60);
+        if (aoff / 3600 > 99) { /* no such zone; printf's widths then */
+                snprintf(buf, 40, "%sT%02d:%02d:%02d%c%02d:%02d", date,
+                         (int)(sod / 3600), (int)(sod / 60 % 60),
+                         (int)(sod % 60), off < 0 ? '-' : '+', aoff / 3600,
+                         aoff / 60 % 60);
+                return;
+        }
+        /* YYYY-MM-DDTHH:MM:SS+HH:MM */
+        memcpy(buf, date, 10);
+        buf[10] = 'T';
+        put2(buf + 11, (int)(sod / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (int)(sod / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (int)(sod % 60));
+        buf[19] = off < 0 ? '-' : '+';
+        put2(buf + 20, aoff / 3600);
+        buf[22] = ':';
+        put2(buf + 23, aoff / 60 % 60);
+        buf[25] = '\0';
 }
 
 void out_date_text(int32_t day, char *buf, size_t n)
 {
         int y, m, d;
+        sb_t b;
         ptime_civil_from_days(day, &y, &m, &d);
-        snprintf(buf, n, "%s, %d %s %d", hari[ptime_weekday(day)], d,
-                 bulan[m - 1], y);
+        sb_init(&b, buf, n);
+        sb_str(&b, hari[ptime_weekday(day)]);
+        sb_lit(&b, ", ");
+        sb_int(&b, d);
+        sb_lit(&b, " ");
+        sb_str(&b, bulan[m - 1]);
+        sb_lit(&b, " ");
+        sb_int(&b, y);
 }
 
 void out_thousands(int64_t v, char *buf, size_t n)
 {
         char d[32], t[48];
-        snprintf(d, sizeof(d), "%lld", (long long)v);
-        size_t len = strlen(d), j = 0;
+        size_t len = jw_itoa(v, d), j = 0;
         /* the sign is no digit: group the digits after it */
         size_t first = d[0] == '-';
         for (size_t i = 0; i < len && j + 2 < sizeof(t); i++) {
@@ -59,22 +133,34 @@ void out_thousands(int64_t v, char *buf, size_t n)
                 t[j++] = d[i];
         }
         t[j] = '\0';
-        snprintf(buf, n, "%s", t);
+        sb_t b;
+        sb_init(&b, buf, n);
+        sb_put(&b, t, j);
 }
 
 void out_rupiah(int64_t amount, char *buf, size_t n)
 {
         char t[48];
+        sb_t b;
         out_thousands(amount, t, sizeof(t));
-        snprintf(buf, n, "Rp%s", t);
+        sb_init(&b, buf, n);
+        sb_lit(&b, "Rp");
+        sb_str(&b, t);
 }
 
 static void clock_text(const eval_ctx_t *ctx, ptime_t t, char *buf, size_t n)
 {
         int64_t m = tz_local_minute(ctx->policy->tz, t);
-        int64_t mod = m - ptime_floordiv(m, 1440) * 1440;
-        snprintf(buf, n, "%02d:%02d %s", (int)(mod / 60), (int)(mod % 60),
-                 tz_abbrev_at(ctx->policy->tz, t.sec));
+        int64_t mod = m - ptime_floordiv(m, 1440) * 1440; /* 0 .. 1439 */
+        char hm[6];
+        sb_t b;
+        put2(hm, (int)(mod / 60));
+        hm[2] = ':';
+        put2(hm + 3, (int)(mod % 60));
+        hm[5] = ' ';
+        sb_init(&b, buf, n);
+        sb_put(&b, hm, 6);
+        sb_str(&b, tz_abbrev_at(ctx->policy->tz, t.sec));
 }
 
 void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
@@ -84,28 +170,31 @@ void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
         (void)day;
         char clk[32];
         const char *band = d->band ? d->band->name : "";
+        sb_t b;
+        sb_init(&b, buf, n);
         switch (d->kind) {
         case VK_LATE_CLOCK_IN:
-                snprintf(buf, n, "terlambat masuk %lld menit (%s)",
-                         (long long)d->minutes, band);
-                break;
         case VK_EARLY_CLOCK_OUT:
-                snprintf(buf, n, "pulang sebelum waktunya %lld menit (%s)",
-                         (long long)d->minutes, band);
+                sb_str(&b, d->kind == VK_LATE_CLOCK_IN
+                               ? "terlambat masuk "
+                               : "pulang sebelum waktunya ");
+                sb_int(&b, d->minutes);
+                sb_lit(&b, " menit (");
+                sb_str(&b, band);
+                sb_lit(&b, ")");
                 break;
         case VK_MISSING_CLOCK_IN:
-                snprintf(buf, n, "tidak melakukan presensi masuk");
+                sb_str(&b, "tidak melakukan presensi masuk");
                 break;
         case VK_MISSING_CLOCK_OUT:
-                snprintf(buf, n, "tidak melakukan presensi pulang");
+                sb_str(&b, "tidak melakukan presensi pulang");
                 break;
         case VK_ABSENT:
-                snprintf(buf, n, "tidak masuk kerja tanpa keterangan");
+                sb_str(&b, "tidak masuk kerja tanpa keterangan");
                 break;
         case VK_WFH_NOT_PERMITTED:
-                snprintf(buf, n,
-                         "melakukan presensi Tugas Luar Kantor (WFH) pada "
-                         "hari yang wajib bekerja di kantor");
+                sb_str(&b, "melakukan presensi Tugas Luar Kantor (WFH) pada "
+                           "hari yang wajib bekerja di kantor");
                 break;
         case VK_UNANSWERED_CALL:
                 clock_text(ctx, d->call_at, clk, sizeof(clk));
@@ -258,21 +347,32 @@ void out_alert_violation(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
         out_violation_text(ctx, emp, day, &p->d, what, sizeof(what));
         out_date_text(day, tgl, sizeof(tgl));
         out_rupiah(p->d.amount, rp, sizeof(rp));
+        sb_t b;
+        sb_init(&b, text, sizeof(text));
+        sb_str(&b, e->name);
+        sb_lit(&b, " (NIP ");
+        sb_str(&b, e->employee_id);
+        sb_lit(&b, ") ");
+        sb_str(&b, what);
+        sb_lit(&b, " pada ");
+        sb_str(&b, tgl);
         if (p->d.pct_u > 0) {
                 char pct[32];
-                snprintf(pct, sizeof(pct), "%g", p->d.pct);
+                jw_format_g(w, p->d.pct, pct, sizeof(pct));
                 for (char *c = pct; *c; c++)
                         if (*c == '.')
                                 *c = ',';
-                snprintf(text, sizeof(text),
-                         "%s (NIP %s) %s pada %s. Potongan TPP %s%% (%s), "
-                         "dasar %s.",
-                         e->name, e->employee_id, what, tgl, pct, rp,
-                         ctx->policy->kind[p->d.kind].clause);
+                sb_lit(&b, ". Potongan TPP ");
+                sb_str(&b, pct);
+                sb_lit(&b, "% (");
+                sb_str(&b, rp);
+                sb_lit(&b, "), dasar ");
+                sb_str(&b, ctx->policy->kind[p->d.kind].clause);
+                sb_lit(&b, ".");
         } else {
-                snprintf(text, sizeof(text), "%s (NIP %s) %s pada %s (%s).",
-                         e->name, e->employee_id, what, tgl,
-                         ctx->policy->kind[p->d.kind].clause);
+                sb_lit(&b, " (");
+                sb_str(&b, ctx->policy->kind[p->d.kind].clause);
+                sb_lit(&b, ").");
         }
         alert_base(w, ctx, "violation", eval_alert_recipient(ctx->roster, emp),
                    emp, day, id, text, at);
@@ -283,12 +383,18 @@ void out_alert_not_clocked_in(jw_t *w, const eval_ctx_t *ctx, int32_t emp,
 {
         const roster_emp_t *e = &ctx->roster->emp[emp];
         char tgl[64], clk[32], text[512];
+        sb_t b;
         out_date_text(day, tgl, sizeof(tgl));
         clock_text(ctx, eval_alert_due(ctx, day), clk, sizeof(clk));
-        snprintf(text, sizeof(text),
-                 "%s (NIP %s) belum melakukan presensi masuk hingga pukul %s "
-                 "pada %s.",
-                 e->name, e->employee_id, clk, tgl);
+        sb_init(&b, text, sizeof(text));
+        sb_str(&b, e->name);
+        sb_lit(&b, " (NIP ");
+        sb_str(&b, e->employee_id);
+        sb_lit(&b, ") belum melakukan presensi masuk hingga pukul ");
+        sb_str(&b, clk);
+        sb_lit(&b, " pada ");
+        sb_str(&b, tgl);
+        sb_lit(&b, ".");
         alert_base(w, ctx, "not_clocked_in",
                    eval_alert_recipient(ctx->roster, emp), emp, day, NULL, text,
                    at);

@@ -363,7 +363,8 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                     (answered_t){c->caller == in->emp ? c->callee : c->caller,
                                  tz_local_minute(tz, c->at)};
         }
-        qsort(ans, na, sizeof(*ans), answered_cmp);
+        if (na > 1)
+                qsort(ans, na, sizeof(*ans), answered_cmp);
         for (size_t i = 0; i < in->n_calls; i++) {
                 const eval_call_t *c = in->calls[i];
                 if (c->callee != in->emp || c->caller < 0 ||
@@ -377,7 +378,8 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                         continue;
                 cands[n++] = (cand_t){c, m};
         }
-        qsort(cands, n, sizeof(*cands), cand_cmp);
+        if (n > 1)
+                qsort(cands, n, sizeof(*cands), cand_cmp);
         int64_t cb = ctx->policy->callback_minutes;
         for (size_t i = 0; i < n;) {
                 size_t j = i + 1;
@@ -440,7 +442,9 @@ void eval_ledger_free(eval_ledger_t *l)
 eval_pub_t *eval_ledger_push(eval_ledger_t *l, const eval_pub_t *p)
 {
         if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 4;
+                /* most employee-days publish one decision, and an entry
+                 * is large (its evidence): start with room for one */
+                size_t cap = l->cap ? l->cap * 2 : 1;
                 eval_pub_t *v = realloc(l->v, cap * sizeof(*v));
                 if (!v)
                         return NULL;

@@ -110,58 +110,152 @@ static bool load_emp(const jsonv_t *v, const json_t *o, roster_emp_t *e)
         return true;
 }
 
-roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
-                             char *errstr, size_t errstr_size)
+static void emp_free(roster_emp_t *e)
 {
-        roster_t *r = calloc(1, sizeof(*r));
-        size_t cap = 0;
-        if (!r || !(r->index = strmap_new())) {
-                snprintf(errstr, errstr_size, "%s: out of memory", what);
-                free(r);
-                return NULL;
-        }
-        size_t pos = 0, n, line = 0;
-        const char *s;
+        free(e->employee_id);
+        free(e->name);
+        free(e->unit_id);
+        free(e->unit_name);
+        free(e->supervisor_id);
+        free(e->head_id);
+}
+
+size_t roster_split(const char *buf, size_t len, const char *what, size_t n,
+                    roster_part_t *parts)
+{
+        size_t pos = 0, line = 0, k = 0;
         if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
                 pos = 3;
-        while (jsonv_next_line(buf, len, &pos, &s, &n, &line)) {
+        while (k < n) {
+                /* the next part starts at the first line start past an
+                 * even share of what is left */
+                size_t to = len;
+                if (k + 1 < n) {
+                        size_t want = pos + (len - pos) / (n - k);
+                        const char *nl =
+                            want < len ? memchr(buf + want, '\n', len - want)
+                                       : NULL;
+                        to = nl ? (size_t)(nl - buf) + 1 : len;
+                }
+                roster_part_t *p = &parts[k++];
+                memset(p, 0, sizeof(*p));
+                p->buf = buf;
+                p->from = pos;
+                p->to = to;
+                p->line0 = line;
+                p->what = what;
+                for (const char *c = buf + pos;
+                     (c = memchr(c, '\n', (size_t)(buf + to - c))) != NULL; c++)
+                        line++;
+                pos = to;
+                if (pos >= len)
+                        break;
+        }
+        return k;
+}
+
+void roster_part_read(roster_part_t *p)
+{
+        size_t pos = p->from, n, line = p->line0;
+        const char *s;
+        while (jsonv_next_line(p->buf, p->to, &pos, &s, &n, &line)) {
                 if (jsonv_is_blank(s, n))
                         continue;
                 char where[600];
-                snprintf(where, sizeof(where), "%s line %zu", what, line);
-                jsonv_t v = {where, errstr, errstr_size};
+                snprintf(where, sizeof(where), "%s line %zu", p->what, line);
+                jsonv_t v = {where, p->err, sizeof(p->err)};
                 json_error_t jerr;
                 json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
                 if (!o) {
                         jsonv_fail(&v, "", "not valid JSON (%s)", jerr.text);
-                        goto fail;
+                        p->failed = true;
+                        return;
                 }
-                if (r->n == cap) {
-                        cap = cap ? cap * 2 : 256;
-                        roster_emp_t *ne = realloc(r->emp, cap * sizeof(*ne));
-                        if (!ne) {
+                if (p->n == p->cap) {
+                        size_t cap = p->cap ? p->cap * 2 : 256;
+                        roster_emp_t *ne = realloc(p->emp, cap * sizeof(*ne));
+                        size_t *nl =
+                            ne ? realloc(p->lines, cap * sizeof(*nl)) : NULL;
+                        if (ne)
+                                p->emp = ne;
+                        if (!nl) {
                                 json_decref(o);
                                 jsonv_fail(&v, "", "out of memory");
-                                goto fail;
+                                p->failed = true;
+                                return;
                         }
-                        r->emp = ne;
+                        p->lines = nl;
+                        p->cap = cap;
                 }
-                roster_emp_t *e = &r->emp[r->n++];
+                roster_emp_t *e = &p->emp[p->n];
                 memset(e, 0, sizeof(*e));
                 bool ok = load_emp(&v, o, e);
                 json_decref(o);
-                if (!ok)
-                        goto fail;
-                bool added;
-                int32_t row =
-                    strmap_put(r->index, e->employee_id, strlen(e->employee_id),
-                               (int32_t)(r->n - 1), &added);
-                if (row == INT32_MIN || !added) {
-                        jsonv_fail(&v, "employee_id", "repeated employee_id %s",
-                                   e->employee_id);
+                if (!ok) {
+                        emp_free(e);
+                        p->failed = true;
+                        return;
+                }
+                p->lines[p->n++] = line;
+        }
+}
+
+/* The parts' arrays and whatever employees they still own. */
+static void parts_free(roster_part_t *parts, size_t n)
+{
+        for (size_t k = 0; k < n; k++) {
+                for (size_t i = 0; i < parts[k].n; i++)
+                        emp_free(&parts[k].emp[i]);
+                free(parts[k].emp);
+                free(parts[k].lines);
+        }
+}
+
+roster_t *roster_parts_join(roster_part_t *parts, size_t n, char *errstr,
+                            size_t errstr_size)
+{
+        const char *what = n ? parts[0].what : "roster";
+        size_t total = 0;
+        for (size_t k = 0; k < n; k++)
+                total += parts[k].n;
+        roster_t *r = calloc(1, sizeof(*r));
+        if (!r || !(r->index = strmap_new()) ||
+            !(r->emp = malloc((total ? total : 1) * sizeof(*r->emp)))) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                roster_free(r);
+                parts_free(parts, n);
+                return NULL;
+        }
+        /* In file order, as one pass over the lines would meet them: each
+         * part's employees (a repeated id stops there), then the line the
+         * part refused, if any. */
+        for (size_t k = 0; k < n; k++) {
+                roster_part_t *p = &parts[k];
+                for (size_t i = 0; i < p->n; i++) {
+                        roster_emp_t *e = &r->emp[r->n++];
+                        *e = p->emp[i];
+                        memset(&p->emp[i], 0, sizeof(p->emp[i]));
+                        bool added;
+                        int32_t row = strmap_put(r->index, e->employee_id,
+                                                 strlen(e->employee_id),
+                                                 (int32_t)(r->n - 1), &added);
+                        if (row == INT32_MIN || !added) {
+                                char where[600];
+                                snprintf(where, sizeof(where), "%s line %zu",
+                                         p->what, p->lines[i]);
+                                jsonv_t v = {where, errstr, errstr_size};
+                                jsonv_fail(&v, "employee_id",
+                                           "repeated employee_id %s",
+                                           e->employee_id);
+                                goto fail;
+                        }
+                }
+                if (p->failed) {
+                        snprintf(errstr, errstr_size, "%s", p->err);
                         goto fail;
                 }
         }
+        parts_free(parts, n);
         for (size_t i = 0; i < r->n; i++) {
                 roster_emp_t *e = &r->emp[i];
                 e->supervisor = e->supervisor_id
@@ -174,8 +268,25 @@ roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
         }
         return r;
 fail:
+        parts_free(parts, n);
         roster_free(r);
         return NULL;
+}
+
+roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size)
+{
+        roster_part_t *part = malloc(sizeof(*part));
+        if (!part) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                return NULL;
+        }
+        size_t n = roster_split(buf, len, what, 1, part);
+        if (n)
+                roster_part_read(part);
+        roster_t *r = roster_parts_join(part, n, errstr, errstr_size);
+        free(part);
+        return r;
 }
 
 roster_t *roster_load(const char *path, char *errstr, size_t errstr_size)
@@ -197,15 +308,8 @@ void roster_free(roster_t *r)
 {
         if (!r)
                 return;
-        for (size_t i = 0; i < r->n; i++) {
-                roster_emp_t *e = &r->emp[i];
-                free(e->employee_id);
-                free(e->name);
-                free(e->unit_id);
-                free(e->unit_name);
-                free(e->supervisor_id);
-                free(e->head_id);
-        }
+        for (size_t i = 0; i < r->n; i++)
+                emp_free(&r->emp[i]);
         free(r->emp);
         strmap_free(r->index);
         free(r);

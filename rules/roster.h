@@ -43,6 +43,35 @@ roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
                              char *errstr, size_t errstr_size);
 void roster_free(roster_t *r);
 
+/*
+ * Loading in parts, for a loader with a thread to spare (a roster of the
+ * whole city is the slowest file to read at start).  roster_split() cuts
+ * buf after its byte-order mark into at most n parts at line starts;
+ * roster_part_read() reads the lines of one part and may run for several
+ * parts at once, each on its own thread (nothing is shared but the
+ * buffer, read-only); roster_parts_join() then puts them together in
+ * order: its result, or its refusal and message, is exactly what
+ * roster_load_buffer() gives for the whole buffer.  The join frees what
+ * the parts hold (not the array, not buf).
+ */
+typedef struct roster_part {
+        const char *buf;   /* borrowed: the whole buffer */
+        size_t from, to;   /* the part's bytes, from a line start */
+        size_t line0;      /* lines before the part */
+        const char *what;  /* borrowed: names the file in messages */
+        roster_emp_t *emp; /* owned: the employees read */
+        size_t *lines;     /* owned: the line of each */
+        size_t n, cap;
+        bool failed;    /* stopped at a line it refuses, with: */
+        char err[2048]; /* the message */
+} roster_part_t;
+
+size_t roster_split(const char *buf, size_t len, const char *what, size_t n,
+                    roster_part_t *parts);
+void roster_part_read(roster_part_t *p);
+roster_t *roster_parts_join(roster_part_t *parts, size_t n, char *errstr,
+                            size_t errstr_size);
+
 /* Row of an employee id, or -1. */
 int32_t roster_find(const roster_t *r, const char *id, size_t len);
 

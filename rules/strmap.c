@@ -82,10 +82,25 @@ static struct slot *find(const struct slot *slots, size_t cap, const char *key,
         }
 }
 
+uint32_t strmap_hash(const char *key, size_t len)
+{
+        return hash_bytes(key, len);
+}
+
+int32_t strmap_get_h(const strmap_t *m, const char *key, size_t len, uint32_t h)
+{
+        struct slot *s = find(m->slots, m->cap, key, len, h);
+        return s->key ? s->val : -1;
+}
+
 int32_t strmap_get(const strmap_t *m, const char *key, size_t len)
 {
-        struct slot *s = find(m->slots, m->cap, key, len, hash_bytes(key, len));
-        return s->key ? s->val : -1;
+        return strmap_get_h(m, key, len, hash_bytes(key, len));
+}
+
+void strmap_prefetch(const strmap_t *m, uint32_t h)
+{
+        __builtin_prefetch(&m->slots[h & (m->cap - 1)]);
 }
 
 static const char *arena_copy(strmap_t *m, const char *key, size_t len)
@@ -108,9 +123,8 @@ static const char *arena_copy(strmap_t *m, const char *key, size_t len)
         return dst;
 }
 
-static bool grow(strmap_t *m)
+static bool rehash(strmap_t *m, size_t cap)
 {
-        size_t cap = m->cap * 2;
         struct slot *slots = calloc(cap, sizeof(*slots));
         if (!slots)
                 return false;
@@ -125,10 +139,28 @@ static bool grow(strmap_t *m)
         return true;
 }
 
+static bool grow(strmap_t *m)
+{
+        return rehash(m, m->cap * 2);
+}
+
+bool strmap_reserve(strmap_t *m, size_t n)
+{
+        size_t cap = m->cap;
+        while (n * 4 > cap * 3) /* the load strmap_intern keeps */
+                cap *= 2;
+        return cap == m->cap || rehash(m, cap);
+}
+
 const char *strmap_intern(strmap_t *m, const char *key, size_t len, int32_t val,
                           bool *added)
 {
-        uint32_t h = hash_bytes(key, len);
+        return strmap_intern_h(m, key, len, hash_bytes(key, len), val, added);
+}
+
+const char *strmap_intern_h(strmap_t *m, const char *key, size_t len,
+                            uint32_t h, int32_t val, bool *added)
+{
         struct slot *s = find(m->slots, m->cap, key, len, h);
         if (added)
                 *added = false;
