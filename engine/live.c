@@ -16,7 +16,6 @@
 #include "refdata.h"
 #include "store.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -32,38 +31,46 @@
  * as failures in the log instead of a silent stall. */
 #define PG_WRITE_TIMEOUT_MS 30000L
 #define REDIS_WRITE_TIMEOUT_MS 30000L
+/* How long SIGTERM's drain may take before patuhd gives up on it. */
+#define DRAIN_DEADLINE_S 30
 
 /* A batch's writes: PostgreSQL and Kafka together (the outputs), then
  * Redis (the state), then the offsets. */
 enum phase { PH_IDLE, PH_OUTPUTS, PH_REDIS };
 
 typedef struct live {
-        const config_t *cfg;
-        bool until_idle;
-        policy_t *policy;
-        roster_t *roster;
-        calendar_t *calendar;
-        eval_ctx_t ctx;
-        core_t *core;
-        struct event_base *base;
-        struct event *ev_tick, *ev_term, *ev_int, *ev_retry;
-        struct event *ev_retry_kafka;
-        bool pg_ok, kafka_ok; /* this batch's outputs are durable there */
-        kin_t *kin;
-        ksink_t *ks;
-        pgsink_t *pg;
-        store_writer_t *redis;
-        char redis_host[256];
-        int redis_port, redis_db;
-        batch_t batch[2];
-        batch_t *fill;   /* being consumed into */
-        batch_t *commit; /* being made durable, or NULL */
-        int phase;       /* of the commit */
-        int backoff_ms;
-        bool stopping;
-        int exit_code;
-        jw_t w;
-        long long consumed, batches;
+        const config_t *cfg;     /* borrowed: the configuration */
+        bool until_idle;         /* --until-idle: stop once all is durable */
+        policy_t *policy;        /* owned: the policy file */
+        roster_t *roster;        /* owned: the roster */
+        calendar_t *calendar;    /* owned: the calendar */
+        eval_ctx_t ctx;          /* the three above, for the core */
+        core_t *core;            /* owned: the rules' state in memory */
+        struct event_base *base; /* owned: the loop */
+        struct event *ev_tick;   /* owned: the one periodic tick */
+        struct event *ev_term;   /* owned: SIGTERM */
+        struct event *ev_int;    /* owned: SIGINT */
+        struct event *ev_drain;  /* owned: the deadline of a drain */
+        struct event *ev_retry;  /* owned: PostgreSQL's or Redis's retry */
+        struct event *ev_retry_kafka; /* owned: Kafka's retry */
+        bool pg_ok, kafka_ok;  /* this batch's outputs are durable there */
+        kin_t *kin;            /* owned: the Kafka input */
+        ksink_t *ks;           /* owned: the Kafka sink */
+        pgsink_t *pg;          /* owned: the PostgreSQL sink */
+        store_writer_t *redis; /* owned: the Redis state writer */
+        char redis_host[256];  /* from redis.url */
+        int redis_port;        /* from redis.url */
+        int redis_db;          /* from redis.url */
+        batch_t batch[2];      /* the two batches */
+        batch_t *fill;         /* being consumed into */
+        batch_t *commit;       /* being made durable, or NULL */
+        int phase;             /* of the commit (enum phase) */
+        int backoff_ms;        /* the current retry delay */
+        bool stopping;         /* draining: consume no more */
+        int exit_code;         /* of live_run once the loop ends */
+        jw_t w;                /* owned: scratch JSON */
+        long long consumed;    /* input messages consumed */
+        long long batches;     /* batches made durable */
         /* the engine lease (schemas/sql/004_lease.sql): only its holder
          * evaluates; every batch renews it in its own transaction */
         lease_t lease;
@@ -91,9 +98,6 @@ static void logf_(const char *fmt, ...)
 /* The wall clock, or PATUH_NOW (an RFC 3339 instant) when set: tests and
  * backfills of dates not yet reached (the public scenarios run in 2027)
  * pin "now" instead of waiting for it. */
-/* PATUH_TRACE=1 logs each phase of each batch with its duration. */
-static void trace(live_t *l, const char *what);
-
 static ptime_t wall_now(void)
 {
         const char *fake = getenv("PATUH_NOW");
@@ -105,6 +109,7 @@ static ptime_t wall_now(void)
         return (ptime_t){ts.tv_sec, (int32_t)ts.tv_nsec};
 }
 
+/* PATUH_TRACE=1 logs each phase of each batch with its duration. */
 static void trace(live_t *l, const char *what)
 {
         static int on = -1;
@@ -501,6 +506,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         consume(l);
 }
 
+/* A drain that cannot finish (a server that stays away) must not keep
+ * the process from stopping: what is not durable yet is processed again
+ * on restart. */
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        (void)arg;
+        logf_("drain not finished within %d s of the signal: exiting without "
+              "writing more",
+              DRAIN_DEADLINE_S);
+        _exit(1);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
         live_t *l = arg;
@@ -513,6 +532,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         }
         logf_("signal %d: draining and committing", (int)sig);
         l->stopping = true;
+        struct timeval tv = {DRAIN_DEADLINE_S, 0};
+        evtimer_add(l->ev_drain, &tv);
         consume(l);
 }
 
@@ -625,6 +646,7 @@ int live_run(const live_opts_t *o)
         l.ev_retry_kafka = evtimer_new(l.base, on_retry_kafka, &l);
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
         l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
+        l.ev_drain = evtimer_new(l.base, on_drain_deadline, &l);
         struct timeval tick = {0, l.cfg->batch_max_ms * 1000};
         event_add(l.ev_tick, &tick);
         event_add(l.ev_term, NULL);
@@ -648,8 +670,8 @@ out:
         ksink_free(l.ks);
         store_writer_free(l.redis);
         pgsink_free(l.pg);
-        struct event *evs[] = {l.ev_tick, l.ev_retry, l.ev_term, l.ev_int,
-                               l.ev_retry_kafka};
+        struct event *evs[] = {l.ev_tick, l.ev_retry,       l.ev_term,
+                               l.ev_int,  l.ev_retry_kafka, l.ev_drain};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);

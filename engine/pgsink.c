@@ -7,6 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libpq's messages end in a newline: the daemon's log lines do not. */
+static void set_err(char *buf, size_t n, const char *prefix, const char *msg)
+{
+        snprintf(buf, n, "%s%s", prefix, msg);
+        size_t len = strlen(buf);
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+                buf[--len] = '\0';
+}
+
 struct pgsink {
         const char *conninfo;     /* borrowed: pg.conninfo */
         struct event_base *base;  /* borrowed: the daemon's loop */
@@ -78,8 +87,8 @@ int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
         const char *vals[] = {ps->conninfo, "3", NULL};
         ps->pg = PQconnectdbParams(keys, vals, 1);
         if (PQstatus(ps->pg) != CONNECTION_OK) {
-                snprintf(errstr, errstr_size, "cannot connect: %s",
-                         PQerrorMessage(ps->pg));
+                set_err(errstr, errstr_size,
+                        "cannot connect: ", PQerrorMessage(ps->pg));
                 return -1;
         }
         if (PQsetnonblocking(ps->pg, 1) != 0 || !PQenterPipelineMode(ps->pg)) {
@@ -111,7 +120,7 @@ static void finish(pgsink_t *ps, pgsink_status_t st)
 static void fail(pgsink_t *ps, const char *what)
 {
         if (!ps->err[0])
-                snprintf(ps->err, sizeof(ps->err), "%s", what);
+                set_err(ps->err, sizeof(ps->err), "", what);
         finish(ps, ps->lease_lost ? PGSINK_LEASE_LOST : PGSINK_FAILED);
 }
 
@@ -147,8 +156,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                         if (hint && strcmp(hint, LEASE_LOST_HINT) == 0)
                                 ps->lease_lost = true;
                         if (!ps->err[0])
-                                snprintf(ps->err, sizeof(ps->err), "%s",
-                                         PQresultErrorMessage(r));
+                                set_err(ps->err, sizeof(ps->err), "",
+                                        PQresultErrorMessage(r));
                         ps->failed = true;
                 } else if (st == PGRES_PIPELINE_ABORTED) {
                         ps->failed = true;
@@ -262,8 +271,8 @@ int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
         jw_reset(&ps->w);
         ok = ok && PQpipelineSync(ps->pg);
         if (!ok) {
-                snprintf(errstr, errstr_size, "%s",
-                         oom ? "out of memory" : PQerrorMessage(ps->pg));
+                set_err(errstr, errstr_size, "",
+                        oom ? "out of memory" : PQerrorMessage(ps->pg));
                 PQfinish(ps->pg);
                 ps->pg = NULL;
                 free_events(ps); /* not inside their callbacks: here */
