@@ -26,12 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long a write may wait for PostgreSQL's or Redis's answer before
- * its session is dropped and the write retried: a frozen server shows
- * as failures in the log instead of a silent stall. */
-#define PG_WRITE_TIMEOUT_MS 30000L
-#define REDIS_WRITE_TIMEOUT_MS 30000L
-/* How long SIGTERM's drain may take before patuhd gives up on it. */
+/* How long SIGTERM's drain may take before patuhd gives up on it.  (A
+ * write that waits for PostgreSQL's or Redis's answer longer than
+ * write.timeout_ms is dropped and retried: a frozen server shows as
+ * failures in the log instead of a silent stall.) */
 #define DRAIN_DEADLINE_S 30
 
 /* A batch's writes: PostgreSQL and Kafka together (the outputs), then
@@ -622,11 +620,11 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         if (!(l.base = event_base_new()) ||
-            !(l.pg = pgsink_new(l.cfg->pg_conninfo, l.base, PG_WRITE_TIMEOUT_MS,
-                                on_pg_done, &l)) ||
+            !(l.pg = pgsink_new(l.cfg->pg_conninfo, l.base,
+                                l.cfg->write_timeout_ms, on_pg_done, &l)) ||
             !(l.redis = store_writer_new(l.base, l.redis_host, l.redis_port,
                                          l.redis_db, store_ttl(&l.ctx),
-                                         REDIS_WRITE_TIMEOUT_MS, on_redis_done,
+                                         l.cfg->write_timeout_ms, on_redis_done,
                                          on_redis_conn, &l))) {
                 logf_("out of memory");
                 goto out;
