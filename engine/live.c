@@ -51,24 +51,24 @@ typedef struct live {
         struct event *ev_drain;  /* owned: the deadline of a drain */
         struct event *ev_retry;  /* owned: PostgreSQL's or Redis's retry */
         struct event *ev_retry_kafka; /* owned: Kafka's retry */
-        bool pg_ok, kafka_ok;  /* this batch's outputs are durable there */
-        kin_t *kin;            /* owned: the Kafka input */
-        ksink_t *ks;           /* owned: the Kafka sink */
-        pgsink_t *pg;          /* owned: the PostgreSQL sink */
-        store_writer_t *redis; /* owned: the Redis state writer */
-        char redis_host[256];  /* from redis.url */
-        int redis_port;        /* from redis.url */
-        int redis_db;          /* from redis.url */
-        batch_t batch[2];      /* the two batches */
-        batch_t *fill;         /* being consumed into */
-        batch_t *commit;       /* being made durable, or NULL */
-        int phase;             /* of the commit (enum phase) */
-        int backoff_ms;        /* the current retry delay */
-        bool stopping;         /* draining: consume no more */
-        int exit_code;         /* of live_run once the loop ends */
-        jw_t w;                /* owned: scratch JSON */
-        long long consumed;    /* input messages consumed */
-        long long batches;     /* batches made durable */
+        bool pg_ok, kafka_ok; /* this batch's outputs are durable there */
+        kin_t *kin;           /* owned: the Kafka input */
+        ksink_t *ks;          /* owned: the Kafka sink */
+        pgsink_t *ps;         /* owned: the PostgreSQL sink */
+        store_writer_t *sw;   /* owned: the Redis state writer */
+        char redis_host[256]; /* from redis.url */
+        int redis_port;       /* from redis.url */
+        int redis_db;         /* from redis.url */
+        batch_t batch[2];     /* the two batches */
+        batch_t *fill;        /* being consumed into */
+        batch_t *commit;      /* being made durable, or NULL */
+        int phase;            /* of the commit (enum phase) */
+        int backoff_ms;       /* the current retry delay */
+        bool stopping;        /* draining: consume no more */
+        int exit_code;        /* of live_run once the loop ends */
+        jw_t w;               /* owned: scratch JSON */
+        long long consumed;   /* input messages consumed */
+        long long batches;    /* batches made durable */
         /* the engine lease (schemas/sql/004_lease.sql): only its holder
          * evaluates; every batch renews it in its own transaction */
         lease_t lease;
@@ -309,7 +309,7 @@ static void start_pg(live_t *l)
                 return;
         }
         char err[512], what[600];
-        if (pgsink_write(l->pg, l->commit, &l->lease, err, sizeof(err)) != 0) {
+        if (pgsink_write(l->ps, l->commit, &l->lease, err, sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "PostgreSQL: %s", err);
                 retry_later(l, what);
         }
@@ -379,7 +379,7 @@ static void phase_redis(live_t *l)
                 return;
         }
         char err[512], what[600];
-        if (store_writer_write(l->redis, l->commit, l->lease.epoch, err,
+        if (store_writer_write(l->sw, l->commit, l->lease.epoch, err,
                                sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "Redis: %s", err);
                 retry_later(l, what);
@@ -499,8 +499,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)what;
         if (l->phase != PH_OUTPUTS)
                 ksink_poll(l->ks);
-        if (!store_writer_attached(l->redis))
-                store_writer_connect(l->redis);
+        if (!store_writer_attached(l->sw))
+                store_writer_connect(l->sw);
         consume(l);
 }
 
@@ -620,16 +620,16 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         if (!(l.base = event_base_new()) ||
-            !(l.pg = pgsink_new(l.cfg->pg_conninfo, l.base,
+            !(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
                                 l.cfg->write_timeout_ms, on_pg_done, &l)) ||
-            !(l.redis = store_writer_new(l.base, l.redis_host, l.redis_port,
-                                         l.redis_db, store_ttl(&l.ctx),
-                                         l.cfg->write_timeout_ms, on_redis_done,
-                                         on_redis_conn, &l))) {
+            !(l.sw = store_writer_new(l.base, l.redis_host, l.redis_port,
+                                      l.redis_db, store_ttl(&l.ctx),
+                                      l.cfg->write_timeout_ms, on_redis_done,
+                                      on_redis_conn, &l))) {
                 logf_("out of memory");
                 goto out;
         }
-        if (pgsink_connect(l.pg, err, sizeof(err)) != 0) {
+        if (pgsink_connect(l.ps, err, sizeof(err)) != 0) {
                 logf_("PostgreSQL: %s", err);
                 logf_("PostgreSQL is required at start");
                 goto out;
@@ -649,7 +649,7 @@ int live_run(const live_opts_t *o)
         event_add(l.ev_tick, &tick);
         event_add(l.ev_term, NULL);
         event_add(l.ev_int, NULL);
-        store_writer_connect(l.redis);
+        store_writer_connect(l.sw);
         logf_("consuming %s, %s, %s as group %s",
               kin_topic_name(l.kin, (rec_topic_t)0),
               kin_topic_name(l.kin, (rec_topic_t)1),
@@ -666,8 +666,8 @@ out:
         batch_free(&l.batch[1]);
         kin_free(l.kin);
         ksink_free(l.ks);
-        store_writer_free(l.redis);
-        pgsink_free(l.pg);
+        store_writer_free(l.sw);
+        pgsink_free(l.ps);
         struct event *evs[] = {l.ev_tick, l.ev_retry,       l.ev_term,
                                l.ev_int,  l.ev_retry_kafka, l.ev_drain};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

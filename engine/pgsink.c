@@ -220,6 +220,10 @@ static void rows_json(jw_t *w, const batch_t *b, int kind, bool *any)
 int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
                  char *errstr, size_t errstr_size)
 {
+        if (ps->busy) {
+                snprintf(errstr, errstr_size, "a write is in flight");
+                return -1;
+        }
         if (pgsink_connect(ps, errstr, errstr_size) != 0)
                 return -1;
         if (!ps->ev_read) {

@@ -731,6 +731,10 @@ static int rec_cmp(const void *a, const void *b)
 int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                        char *errstr, size_t errstr_size)
 {
+        if (sw->pending) {
+                snprintf(errstr, errstr_size, "a write is in flight");
+                return -1;
+        }
         if (!sw->ac || !sw->up) {
                 store_writer_connect(sw);
                 snprintf(errstr, errstr_size, "not connected");
