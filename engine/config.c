@@ -88,8 +88,12 @@ static bool apply(config_t *c, const char *key, const char *value,
                 }
                 return set_str(str, value);
         }
-        if (strcmp(key, "lease.ttl_ms") == 0) {
-                if (!parse_long(value, 1000, 600000, &c->lease_ttl_ms)) {
+        if (strcmp(key, "lease.ttl_ms") == 0 ||
+            strcmp(key, "write.timeout_ms") == 0) {
+                long *v = strcmp(key, "lease.ttl_ms") == 0
+                              ? &c->lease_ttl_ms
+                              : &c->write_timeout_ms;
+                if (!parse_long(value, 1000, 600000, v)) {
                         snprintf(errstr, n,
                                  "%s: %s: expected an integer between 1000 "
                                  "and 600000",
@@ -151,6 +155,7 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
         c->batch_max_records = 10000;
         c->batch_max_ms = 50;
         c->lease_ttl_ms = 15000;
+        c->write_timeout_ms = 30000;
         size_t pos = 0, n, line = 0;
         const char *s;
         bool ok = true;

@@ -34,6 +34,9 @@ typedef struct config {
                                    engine lease (and, when set, its Kafka
                                    group.instance.id); default host:pid */
         long lease_ttl_ms;      /* lease.ttl_ms, default 15000 */
+        long write_timeout_ms;  /* write.timeout_ms, default 30000: how long
+                                   a PostgreSQL or Redis write may wait for
+                                   its answer before it counts as failed */
         config_kv_t *kafka;     /* other kafka.* properties, passed through */
         size_t n_kafka;
 } config_t;

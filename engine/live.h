@@ -1,16 +1,17 @@
 /*
- * live — patuhd, the live engine: Kafka in, the core in memory, outputs to
- * PostgreSQL and Kafka, state to Redis, offsets last.
+ * live — patuhd, the live engine's daemon: Kafka in (kin), the core in
+ * memory, outputs to PostgreSQL (pgsink) and Kafka (ksink) at the same
+ * time, then state to Redis (store_writer), then the consumed offsets.
  *
  * One libevent loop drives everything.  Records are consumed in batches
  * (up to batch.max_records or batch.max_ms); a batch is decoded, admitted
- * and evaluated in memory, then made durable in a fixed order — outputs
- * (PostgreSQL in one pipelined transaction, then Kafka through the
- * idempotent producer), then state (Redis, one MULTI/EXEC pipeline), then
- * the consumed offsets — so a crash anywhere replays the batch and yields
- * the same ids: nothing lost, nothing twice.  Consumption pauses while a
- * batch is being made durable, and while PostgreSQL or Redis are down
- * (reconnect with backoff).
+ * and evaluated in memory, then made durable in that fixed order, one
+ * batch at a time, so a crash anywhere replays the batch and yields the
+ * same ids: nothing lost, nothing twice.  Consumption pauses while the
+ * next batch is full and the previous one is still being written, and
+ * while PostgreSQL or Redis are down (each write retried with backoff; a
+ * write with no answer within 30 s counts as failed).  The adapters
+ * report through callbacks and errstr buffers; only this module logs.
  */
 #ifndef PATUH_LIVE_H
 #define PATUH_LIVE_H

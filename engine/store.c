@@ -3,6 +3,8 @@
 #include "../consumers/envelope.h"
 #include "../rules/tz.h"
 
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,7 +323,7 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
         /* 0. the watermark the engine had reached: evaluating with an
          * earlier one would retract decisions already due */
         ptime_t wm = PTIME_NEVER;
-        rep = redisCommand(r, "GET patuh:watermark");
+        rep = redisCommand(r, "GET " STORE_KEY_WATERMARK);
         if (rep && rep->type == REDIS_REPLY_STRING) {
                 /* "seconds.nanoseconds" */
                 char *end;
@@ -334,7 +336,7 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
         }
         freeReplyObject(rep);
         core_restore_begin(core, wm);
-        rep = redisCommand(r, "GET patuh:outage_next");
+        rep = redisCommand(r, "GET " STORE_KEY_OUTAGE);
         if (rep && rep->type == REDIS_REPLY_STRING) {
                 char *end;
                 long v = strtol(rep->str, &end, 10);
@@ -484,4 +486,349 @@ fail:
         redisFree(r);
         core_restore_end(core);
         return -1;
+}
+
+/* ---- the writer ---------------------------------------------------------- */
+
+struct store_writer {
+        struct event_base *base;    /* borrowed: the daemon's loop */
+        const char *host;           /* borrowed */
+        int port, db;               /* where, and which database */
+        int64_t ttl;                /* store_ttl, seconds */
+        long timeout_ms;            /* a write's limit for its reply */
+        store_writer_done_fn *done; /* told how each write ended */
+        store_writer_conn_fn *conn; /* told of the connection */
+        void *ud;                   /* their argument */
+        redisAsyncContext *ac;      /* hiredis's (it frees it on a
+                                       disconnect), or NULL */
+        bool up;                    /* ac is connected */
+        bool pending;               /* a write waits for its reply */
+        struct event *ev_timeout;   /* owned: the write timeout */
+};
+
+/*
+ * State, written by one server-side script per batch: the accepted records
+ * (RPUSH per employee-day, the TTL renewed by each write), the
+ * ledgers the batch changed as they stood when it closed, and the
+ * watermark.  A script runs atomically, so records and ledgers never
+ * disagree, and one command replaces ~10,000 queued ones (the client's
+ * formatting and reply parsing were most of the cost).  Keys travel as
+ * arguments: a Redis Cluster would need the batch split by slot.
+ */
+static const char redis_script[] =
+    /* the last argument is the lease epoch: a stale instance is refused */
+    "local ep = tonumber(ARGV[#ARGV])\n"
+    "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH "') or '0')\n"
+    "if cur > ep then\n"
+    "  return redis.error_reply('patuh: fenced by epoch ' .. cur)\n"
+    "end\n"
+    "local ttl = ARGV[1]\n"
+    /* unpack() is capped near 8,000 values: push in chunks */
+    "local function chunks(cmd, key, from, count)\n"
+    "  local r = 0\n"
+    "  for s = from, from + count - 1, 1000 do\n"
+    "    r = redis.call(cmd, key,\n"
+    "          unpack(ARGV, s, math.min(s + 999, from + count - 1)))\n"
+    "  end\n"
+    "  return r\n"
+    "end\n"
+    "local i = 5\n"
+    "for k = 1, tonumber(ARGV[4]) do\n"
+    "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "  chunks('RPUSH', key, i, c)\n"
+    "  redis.call('EXPIRE', key, ttl)\n"
+    "  i = i + c\n"
+    "end\n"
+    "local nl = tonumber(ARGV[i])\n"
+    "i = i + 1\n"
+    "for k = 1, nl do\n"
+    "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "  redis.call('DEL', key)\n"
+    "  if c > 0 then\n"
+    "    chunks('HSET', key, i, c)\n"
+    "    redis.call('EXPIRE', key, ttl)\n"
+    "  end\n"
+    "  i = i + c\n"
+    "end\n"
+    "if ARGV[2] ~= '' then redis.call('SET', '" STORE_KEY_WATERMARK
+    "', ARGV[2]) end\n"
+    "redis.call('SET', '" STORE_KEY_OUTAGE "', ARGV[3])\n"
+    "return 1\n";
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg);
+
+store_writer_t *store_writer_new(struct event_base *base, const char *host,
+                                 int port, int db, int64_t ttl,
+                                 long write_timeout_ms,
+                                 store_writer_done_fn *done,
+                                 store_writer_conn_fn *conn, void *ud)
+{
+        store_writer_t *sw = calloc(1, sizeof(*sw));
+        if (!sw)
+                return NULL;
+        sw->base = base;
+        sw->host = host;
+        sw->port = port;
+        sw->db = db;
+        sw->ttl = ttl;
+        sw->timeout_ms = write_timeout_ms;
+        sw->done = done;
+        sw->conn = conn;
+        sw->ud = ud;
+        sw->ev_timeout = evtimer_new(base, on_timeout, sw);
+        if (!sw->ev_timeout) {
+                free(sw);
+                return NULL;
+        }
+        return sw;
+}
+
+/* Lets go of the connection: hiredis calls back with NULL replies and
+ * then the disconnect, which a NULL data makes no-ops. */
+static void drop(store_writer_t *sw)
+{
+        redisAsyncContext *ac = sw->ac;
+        sw->ac = NULL;
+        sw->up = false;
+        if (ac) {
+                ac->data = NULL;
+                redisAsyncFree(ac);
+        }
+}
+
+void store_writer_free(store_writer_t *sw)
+{
+        if (!sw)
+                return;
+        drop(sw);
+        event_free(sw->ev_timeout);
+        free(sw);
+}
+
+/* A write ended: the daemon is told last (it may write again). */
+static void write_done(store_writer_t *sw, store_write_status_t st,
+                       const char *err)
+{
+        sw->pending = false;
+        evtimer_del(sw->ev_timeout);
+        sw->done(sw->ud, st, err);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+        store_writer_t *sw = arg;
+        (void)fd;
+        (void)what;
+        if (!sw->pending)
+                return;
+        /* a frozen server: the connection is dropped, a new one made by
+         * the next write */
+        drop(sw);
+        char err[96];
+        snprintf(err, sizeof(err), "no reply within %ld ms: connection dropped",
+                 sw->timeout_ms);
+        write_done(sw, STORE_WRITE_FAILED, err);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+        store_writer_t *sw = ac->data;
+        redisReply *r = reply;
+        (void)priv;
+        if (!sw || !sw->pending)
+                return;
+        if (!r) {
+                write_done(sw, STORE_WRITE_FAILED, "no reply");
+                return;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+                char err[512];
+                snprintf(err, sizeof(err), "%s", r->str);
+                write_done(sw,
+                           strncmp(r->str, "patuh: fenced", 13) == 0
+                               ? STORE_WRITE_FENCED
+                               : STORE_WRITE_FAILED,
+                           err);
+                return;
+        }
+        write_done(sw, STORE_WRITE_OK, "");
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+        store_writer_t *sw = ac->data;
+        if (!sw)
+                return;
+        if (status != REDIS_OK) {
+                char err[256];
+                snprintf(err, sizeof(err), "cannot connect: %s", ac->errstr);
+                sw->ac = NULL; /* hiredis frees the context */
+                sw->conn(sw->ud, false, err);
+                return;
+        }
+        sw->up = true;
+        sw->conn(sw->ud, true, "");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+        store_writer_t *sw = ac->data;
+        (void)status;
+        if (!sw)
+                return;
+        sw->ac = NULL; /* hiredis frees the context */
+        sw->up = false;
+        if (sw->pending)
+                write_done(sw, STORE_WRITE_FAILED, "connection lost");
+}
+
+void store_writer_connect(store_writer_t *sw)
+{
+        if (sw->ac)
+                return;
+        redisAsyncContext *ac = redisAsyncConnect(sw->host, sw->port);
+        if (!ac || ac->err) {
+                char err[256];
+                snprintf(err, sizeof(err), "%s", ac ? ac->errstr : "no memory");
+                if (ac)
+                        redisAsyncFree(ac);
+                sw->conn(sw->ud, false, err);
+                return;
+        }
+        sw->ac = ac;
+        ac->data = sw;
+        redisLibeventAttach(ac, sw->base);
+        redisAsyncSetConnectCallback(ac, on_connect);
+        redisAsyncSetDisconnectCallback(ac, on_disconnect);
+        char db[16];
+        snprintf(db, sizeof(db), "%d", sw->db);
+        const char *argv[2] = {"SELECT", db};
+        redisAsyncCommandArgv(ac, NULL, NULL, 2, argv, NULL);
+}
+
+bool store_writer_attached(const store_writer_t *sw)
+{
+        return sw->ac != NULL;
+}
+
+bool store_writer_nothing(const batch_t *b)
+{
+        return !b->n_recs && !b->n_leds && !b->has_wm;
+}
+
+/* By key, then by position in the batch (qsort is not stable). */
+static int rec_cmp(const void *a, const void *b)
+{
+        const rec_item_t *x = a, *y = b;
+        int c = strcmp(x->key, y->key);
+        if (c)
+                return c;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
+                       char *errstr, size_t errstr_size)
+{
+        if (sw->pending) {
+                snprintf(errstr, errstr_size, "a write is in flight");
+                return -1;
+        }
+        if (!sw->ac || !sw->up) {
+                store_writer_connect(sw);
+                snprintf(errstr, errstr_size, "not connected");
+                return -1;
+        }
+        if (b->n_recs)
+                qsort(b->recs, b->n_recs, sizeof(*b->recs), rec_cmp);
+        /* EVAL script 0 ttl wm outage nkeys {key count values...} nled
+         * {key count fields-and-values...} epoch */
+        size_t max = 9 + 3 * b->n_recs + 3 * b->n_leds;
+        for (size_t i = 0; i < b->n_leds; i++)
+                max += b->leds[i].n;
+        const char **argv = malloc(max * sizeof(*argv));
+        size_t *lens = malloc(max * sizeof(*lens));
+        /* ttl, outage, n_leds, counts */
+        size_t nnum = 5 + b->n_recs + b->n_leds;
+        char(*num)[24] = malloc(nnum * sizeof(*num));
+        if (!argv || !lens || !num) {
+                free(argv);
+                free(lens);
+                free(num);
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        size_t a = 0, k = 0;
+#define ARG(s, n)                                                              \
+        do {                                                                   \
+                argv[a] = (s);                                                 \
+                lens[a++] = (n);                                               \
+        } while (0)
+#define NUM(v)                                                                 \
+        do {                                                                   \
+                int nl_ =                                                      \
+                    snprintf(num[k], sizeof(num[k]), "%lld", (long long)(v));  \
+                ARG(num[k], (size_t)nl_);                                      \
+                k++;                                                           \
+        } while (0)
+        ARG("EVAL", 4);
+        ARG(redis_script, sizeof(redis_script) - 1);
+        ARG("0", 1);
+        NUM(sw->ttl);
+        char wm_s[40];
+        if (b->has_wm) {
+                int wl = snprintf(wm_s, sizeof(wm_s), "%lld.%09d",
+                                  (long long)b->wm.sec, (int)b->wm.nsec);
+                ARG(wm_s, (size_t)wl);
+        } else {
+                ARG("", 0);
+        }
+        NUM(b->outage);
+        size_t nkeys_at = a;
+        ARG("", 0); /* number of record keys, filled below */
+        size_t nkeys = 0;
+        for (size_t i = 0; i < b->n_recs;) {
+                size_t j = i;
+                while (j < b->n_recs &&
+                       strcmp(b->recs[j].key, b->recs[i].key) == 0)
+                        j++;
+                ARG(b->recs[i].key, strlen(b->recs[i].key));
+                NUM(j - i);
+                for (size_t r = i; r < j; r++)
+                        ARG(b->recs[r].json, b->recs[r].len);
+                nkeys++;
+                i = j;
+        }
+        char nkeys_s[24];
+        int nks = snprintf(nkeys_s, sizeof(nkeys_s), "%zu", nkeys);
+        argv[nkeys_at] = nkeys_s;
+        lens[nkeys_at] = (size_t)nks;
+        NUM(b->n_leds);
+        for (size_t i = 0; i < b->n_leds; i++) {
+                const led_item_t *d = &b->leds[i];
+                ARG(d->key, strlen(d->key));
+                NUM(d->n);
+                for (size_t f = 0; f < d->n; f++)
+                        ARG(d->strs[f], d->lens[f]);
+        }
+        NUM(epoch);
+#undef ARG
+#undef NUM
+        sw->pending = true;
+        int rc = 0;
+        if (redisAsyncCommandArgv(sw->ac, on_reply, NULL, (int)a, argv, lens) !=
+            REDIS_OK) {
+                sw->pending = false;
+                snprintf(errstr, errstr_size, "write failed");
+                rc = -1;
+        } else {
+                struct timeval tv = {sw->timeout_ms / 1000,
+                                     (sw->timeout_ms % 1000) * 1000};
+                evtimer_add(sw->ev_timeout, &tv);
+        }
+        free(argv);
+        free(lens);
+        free(num);
+        return rc;
 }

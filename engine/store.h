@@ -32,8 +32,11 @@
 
 #include "../consumers/record.h"
 #include "../rules/eval.h"
+#include "batch.h"
 #include "core.h"
 #include "jw.h"
+
+#include <event2/event.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -66,6 +69,8 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
                      eval_pub_t *out);
 
 #define STORE_KEY_EPOCH "patuh:epoch"
+#define STORE_KEY_WATERMARK "patuh:watermark"
+#define STORE_KEY_OUTAGE "patuh:outage_next"
 
 /* Raises patuh:epoch to epoch at start, once this instance holds the
  * engine lease (blocking, start-up only).  Fails when a newer epoch is
@@ -82,5 +87,63 @@ int store_fence(const char *host, int port, int db, long long epoch,
  */
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size);
+
+/* ---- the writer: one batch's state, asynchronously ---------------------
+ *
+ * hiredis async on the libevent adapter.  A batch's state is written by
+ * one server-side script: the accepted records (RPUSH per key, the TTL
+ * renewed by each write), the ledgers the batch changed as they stood when
+ * it closed (DEL + HSET), the watermark and the outage cursor, behind the
+ * epoch fence (a write with a lower lease epoch than patuh:epoch is
+ * refused).  A script runs atomically, so records and ledgers never
+ * disagree.  hiredis 0.14 has no reconnect and no timeouts: the writer
+ * connects when asked (store_writer_connect, from the daemon's tick or a
+ * write), and a write with no reply within its timeout drops the
+ * connection and is reported failed (a frozen Redis is a visible failure).
+ *
+ * Ownership: store_writer_new returns a writer freed with
+ * store_writer_free (not from inside one of its callbacks); host and base
+ * are borrowed.  The batch given to store_writer_write is read during the
+ * call only (its records are sorted in place).  Nothing here prints.
+ */
+typedef struct store_writer store_writer_t;
+
+typedef enum store_write_status {
+        STORE_WRITE_OK,     /* the state is in Redis */
+        STORE_WRITE_FAILED, /* nothing written: write again */
+        STORE_WRITE_FENCED  /* refused: a newer instance holds the lease */
+} store_write_status_t;
+
+/* errstr: what failed, "" for STORE_WRITE_OK. */
+typedef void store_writer_done_fn(void *ud, store_write_status_t status,
+                                  const char *errstr);
+/* The connection came up (up, errstr "") or failed or was lost. */
+typedef void store_writer_conn_fn(void *ud, bool up, const char *errstr);
+
+store_writer_t *store_writer_new(struct event_base *base, const char *host,
+                                 int port, int db, int64_t ttl,
+                                 long write_timeout_ms,
+                                 store_writer_done_fn *done,
+                                 store_writer_conn_fn *conn, void *ud);
+void store_writer_free(store_writer_t *sw);
+
+/* Starts connecting unless connected or connecting. */
+void store_writer_connect(store_writer_t *sw);
+
+/* The connection is there (possibly not connected yet). */
+bool store_writer_attached(const store_writer_t *sw);
+
+/* B changes nothing in Redis (no records, ledgers or watermark). */
+bool store_writer_nothing(const batch_t *b);
+
+/*
+ * Sends B's state with the lease EPOCH.  Returns 0 when on its way (the
+ * done callback tells how it ended), -1 with errstr set when it could not
+ * be sent (not connected: a connection is started; out of memory; the
+ * send failed), done not called.  One write at a time.
+ */
+int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
+                       char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
 
 #endif

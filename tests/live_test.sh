@@ -13,6 +13,9 @@
 #              the group) while the first holds the engine lease, changes
 #              nothing, and takes over when the first is killed: final
 #              violations = expected, nothing decided twice
+#   freeze     Redis frozen (SIGSTOP) mid-stream: the state write times
+#              out (write.timeout_ms), is logged and retried, and once
+#              Redis resumes the run ends with the expected violations
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
 #              closed payroll month keeps its figures and lists the
@@ -400,14 +403,55 @@ CONF
 	fi
 }
 
+freeze() {
+	local dir=$SRC/deploy/sample name=freeze
+	local prefix="t$RUN-$name."
+	reset_state
+	local rpid
+	rpid=$(redis-cli -u "$PATUH_REDIS_URL" info server | tr -d '\r' |
+		sed -n 's/^process_id://p')
+	[ -n "$rpid" ] || { echo "FAIL freeze: no Redis pid"; fails=$((fails + 1)); return; }
+	cat >"$T/$name.conf" <<CONF
+policy.file = $SRC/rules/balikpapan-se737-2026.json
+roster.file = $dir/roster.jsonl
+calendar.file = $dir/calendar.json
+kafka.topic_prefix = $prefix
+kafka.group = g$RUN-$name
+batch.max_records = 2
+write.timeout_ms = 1000
+CONF
+	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
+	PATUH_TRACE=1 timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log" &
+	local pid=$!
+	wait_log "$T/$name.log" "trace: offsets" 30
+	# frozen, not down: the connection stays open and nothing answers
+	kill -STOP "$rpid"
+	local timed_out=0
+	wait_log "$T/$name.log" "Redis write failed: no reply within 1000 ms" 20 && timed_out=1
+	kill -CONT "$rpid"
+	if ! wait $pid; then
+		echo "FAIL freeze: patuhd did not finish after Redis resumed"; tail -5 "$T/$name.log"
+		fails=$((fails + 1)); return
+	fi
+	"$BIN/patuh" violations --all >"$T/$name.got"
+	if [ "$timed_out" = 1 ] &&
+		"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got"; then
+		echo "ok   freeze: a frozen Redis is a logged write failure, retried; same violations once it resumed"
+	else
+		echo "FAIL freeze: timed out=$timed_out"; grep -v trace "$T/$name.log" | tail -5
+		fails=$((fails + 1))
+	fi
+}
+
 case $WHAT in
 scenarios) scenarios ;;
 backlog) backlog ;;
 dlq) dlq ;;
 faults) faults ;;
+freeze) freeze ;;
 reports) reports ;;
 standby) standby ;;
-all) scenarios; backlog; dlq; faults; reports; standby ;;
+all) scenarios; backlog; dlq; faults; freeze; reports; standby ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,0 +1,211 @@
+#include "batch.h"
+
+#include "../rules/roster.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const out_names[BATCH_OUT__COUNT] = {
+    "violations", "tpp", "alerts", "digests", "dlq"};
+
+const char *batch_out_name(batch_out_t out)
+{
+        return out_names[out];
+}
+
+batch_out_t batch_out_of_core(core_out_t out)
+{
+        return out == CORE_OUT_REVISION ? BATCH_OUT_VIOLATIONS
+               : out == CORE_OUT_TPP    ? BATCH_OUT_TPP
+               : out == CORE_OUT_DIGEST ? BATCH_OUT_DIGESTS
+                                        : BATCH_OUT_ALERTS;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+        char *d = malloc(n + 1);
+        if (d) {
+                memcpy(d, s, n);
+                d[n] = '\0';
+        }
+        return d;
+}
+
+static bool grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+        if (n < *cap)
+                return true;
+        size_t nc = *cap ? *cap * 2 : 64;
+        void *nv = realloc(*v, nc * elem);
+        if (!nv)
+                return false;
+        *v = nv;
+        *cap = nc;
+        return true;
+}
+
+bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
+                   const char *json, size_t len, int32_t revision)
+{
+        if (!grow((void **)&b->outs, &b->cap_outs, b->n_outs, sizeof(*b->outs)))
+                return false;
+        out_item_t *o = &b->outs[b->n_outs++];
+        o->out = out;
+        o->key = dup_n(key ? key : "", key ? key_len : 0);
+        o->key_len = key ? key_len : 0;
+        o->json = dup_n(json, len);
+        o->len = len;
+        o->revision = revision;
+        return o->key && o->json;
+}
+
+bool batch_add_record(batch_t *b, const char *key, const char *json, size_t len)
+{
+        if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs, sizeof(*b->recs)))
+                return false;
+        rec_item_t *r = &b->recs[b->n_recs];
+        snprintf(r->key, sizeof(r->key), "%s", key);
+        r->json = dup_n(json, len);
+        if (!r->json)
+                return false;
+        r->len = len;
+        r->seq = b->n_recs;
+        b->n_recs++;
+        return true;
+}
+
+bool batch_touch(batch_t *b, int32_t emp, int32_t day)
+{
+        for (size_t i = b->n_touched; i-- > 0 && i + 8 >= b->n_touched;)
+                if (b->touched[i].emp == emp && b->touched[i].day == day)
+                        return true; /* common case: the same day again */
+        if (!grow((void **)&b->touched, &b->cap_touched, b->n_touched,
+                  sizeof(*b->touched)))
+                return false;
+        b->touched[b->n_touched++] = (touched_t){emp, day};
+        return true;
+}
+
+bool batch_add_offset(batch_t *b, int topic, int32_t partition, int64_t offset)
+{
+        if (!grow((void **)&b->offs, &b->cap_offs, b->n_offs, sizeof(*b->offs)))
+                return false;
+        b->offs[b->n_offs++] = (off_item_t){topic, partition, offset};
+        return true;
+}
+
+static int touched_cmp(const void *a, const void *b)
+{
+        const touched_t *x = a, *y = b;
+        if (x->emp != y->emp)
+                return x->emp < y->emp ? -1 : 1;
+        return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/* One ledger as HSET arguments: "kind|subject" -> publication, and
+ * "!alerted" -> 1 once not_clocked_in went out. */
+static bool snapshot_ledger(led_item_t *d, const core_t *core,
+                            const eval_ctx_t *ctx, jw_t *w, int32_t emp,
+                            int32_t day)
+{
+        store_key_ledger(ctx->roster->emp[emp].employee_id, day, d->key,
+                         sizeof(d->key));
+        const eval_ledger_t *led = core_ledger(core, emp, day);
+        size_t n = (led ? led->n : 0) * 2 + 2;
+        d->strs = calloc(n, sizeof(*d->strs));
+        d->lens = calloc(n, sizeof(*d->lens));
+        if (!d->strs || !d->lens)
+                return false;
+        for (size_t j = 0; led && j < led->n; j++) {
+                const eval_pub_t *p = &led->v[j];
+                char field[EVAL_ID_MAX + 32];
+                int fl = snprintf(field, sizeof(field), "%s|%s",
+                                  vkind_name(p->d.kind), p->d.subject);
+                d->strs[d->n] = dup_n(field, (size_t)fl);
+                d->lens[d->n++] = (size_t)fl;
+                store_pub(w, ctx, p);
+                d->strs[d->n] = dup_n(w->buf, w->len);
+                d->lens[d->n++] = w->len;
+                bool oom = w->oom;
+                jw_reset(w);
+                if (!d->strs[d->n - 2] || !d->strs[d->n - 1] || oom)
+                        return false;
+        }
+        if (core_alerted(core, emp, day)) {
+                d->strs[d->n] = dup_n("!alerted", 8);
+                d->lens[d->n++] = 8;
+                d->strs[d->n] = dup_n("1", 1);
+                d->lens[d->n++] = 1;
+                if (!d->strs[d->n - 2] || !d->strs[d->n - 1])
+                        return false;
+        }
+        return true;
+}
+
+bool batch_close(batch_t *b, const core_t *core, const eval_ctx_t *ctx, jw_t *w)
+{
+        if (b->n_touched)
+                qsort(b->touched, b->n_touched, sizeof(*b->touched),
+                      touched_cmp);
+        b->leds = calloc(b->n_touched ? b->n_touched : 1, sizeof(*b->leds));
+        if (!b->leds)
+                return false;
+        for (size_t i = 0; i < b->n_touched; i++) {
+                if (i && !touched_cmp(&b->touched[i - 1], &b->touched[i]))
+                        continue;
+                led_item_t *d = &b->leds[b->n_leds++];
+                if (!snapshot_ledger(d, core, ctx, w, b->touched[i].emp,
+                                     b->touched[i].day))
+                        return false;
+        }
+        ptime_t wm = core_watermark(core);
+        b->has_wm = ptime_cmp(wm, PTIME_NEVER) != 0;
+        b->wm = wm;
+        b->outage = core_outage_cursor(core);
+        return true;
+}
+
+bool batch_empty(const batch_t *b)
+{
+        return !b->n_outs && !b->n_recs && !b->n_touched && !b->n_msgs;
+}
+
+size_t batch_pg_rows(const batch_t *b)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < b->n_outs; i++)
+                n += b->outs[i].out != BATCH_OUT_ALERTS;
+        return n + b->n_recs;
+}
+
+void batch_clear(batch_t *b)
+{
+        for (size_t i = 0; i < b->n_outs; i++) {
+                free(b->outs[i].key);
+                free(b->outs[i].json);
+        }
+        for (size_t i = 0; i < b->n_recs; i++)
+                free(b->recs[i].json);
+        for (size_t i = 0; i < b->n_leds; i++) {
+                for (size_t k = 0; k < b->leds[i].n; k++)
+                        free(b->leds[i].strs[k]);
+                free(b->leds[i].strs);
+                free(b->leds[i].lens);
+        }
+        free(b->leds);
+        b->leds = NULL;
+        b->n_outs = b->n_recs = b->n_touched = b->n_leds = b->n_offs = 0;
+        b->n_msgs = 0;
+        b->has_wm = false;
+}
+
+void batch_free(batch_t *b)
+{
+        batch_clear(b);
+        free(b->outs);
+        free(b->recs);
+        free(b->touched);
+        free(b->offs);
+}

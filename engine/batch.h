@@ -1,0 +1,146 @@
+/*
+ * batch — one batch of patuhd's work: what was consumed, what it
+ * decided, and what must be made durable for it.
+ *
+ * A batch is filled while records are consumed (outputs, accepted
+ * records, the employee-days the core touched), closed (batch_close
+ * snapshots the touched ledgers from the core, its watermark and outage
+ * cursor; kin_take_offsets adds the offsets it covers), then written by
+ * the sinks: outputs to PostgreSQL and Kafka, state to Redis, offsets
+ * last.  The daemon keeps two, so the next batch fills while the previous
+ * one is written.
+ *
+ * Ownership: a batch_t is the caller's (usually inside live_t); every
+ * pointer in it is owned by the batch and freed by batch_clear or
+ * batch_free.  The add functions copy their arguments.  Every function
+ * that allocates returns false when an allocation failed; the batch is
+ * then incomplete and must not be written (the daemon stops at once).
+ */
+#ifndef PATUH_BATCH_H
+#define PATUH_BATCH_H
+
+#include "../rules/eval.h"
+#include "core.h"
+#include "jw.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output topics, in core_out_t order, then the dead letters. */
+typedef enum batch_out {
+        BATCH_OUT_VIOLATIONS,
+        BATCH_OUT_TPP,
+        BATCH_OUT_ALERTS,
+        BATCH_OUT_DIGESTS,
+        BATCH_OUT_DLQ,
+        BATCH_OUT__COUNT
+} batch_out_t;
+
+/* The topic suffix of an output ("violations", ..., "dlq"). */
+const char *batch_out_name(batch_out_t out);
+
+/* The output of a core publication. */
+batch_out_t batch_out_of_core(core_out_t out);
+
+/* A publication or dead letter waiting to be made durable. */
+typedef struct out_item {
+        batch_out_t out;  /* the topic it goes to */
+        char *key;        /* owned; Kafka key (bytes, NUL-terminated) */
+        size_t key_len;   /* bytes in key */
+        char *json;       /* owned; the published JSON */
+        size_t len;       /* bytes in json */
+        int32_t revision; /* of the violation behind it, or 0 */
+} out_item_t;
+
+/* An accepted record to append to its Redis list. */
+typedef struct rec_item {
+        char key[160]; /* the Redis list it goes to (store_key_*) */
+        char *json;    /* owned; the replay envelope (store_envelope) */
+        size_t len;    /* bytes in json */
+        size_t seq;    /* arrival order within the batch */
+} rec_item_t;
+
+/* An employee-day whose ledger the core may have changed. */
+typedef struct touched {
+        int32_t emp; /* roster index */
+        int32_t day; /* civil day number of the work date */
+} touched_t;
+
+/* The ledger of one employee-day as it stood when its batch closed:
+ * HSET arguments (field, value, field, value, ...). */
+typedef struct led_item {
+        char key[160]; /* the Redis hash (store_key_ledger) */
+        char **strs;   /* owned, each owned: fields and values */
+        size_t *lens;  /* owned: their lengths */
+        size_t n;      /* strings in strs */
+} led_item_t;
+
+/* The offset to store for one input partition once the batch is
+ * durable: the offset after the last record it consumed there. */
+typedef struct off_item {
+        int topic;         /* rec_topic_t */
+        int32_t partition; /* Kafka partition */
+        int64_t offset;    /* next offset to read */
+} off_item_t;
+
+/*
+ * A batch: filled while records are consumed, closed (ledgers and offsets
+ * snapshotted), then made durable.
+ */
+typedef struct batch {
+        out_item_t *outs;              /* owned: publications, dead letters */
+        size_t n_outs, cap_outs;       /* used and allocated in outs */
+        rec_item_t *recs;              /* owned: accepted records */
+        size_t n_recs, cap_recs;       /* used and allocated in recs */
+        touched_t *touched;            /* owned: employee-days touched */
+        size_t n_touched, cap_touched; /* used and allocated in touched */
+        long n_msgs;                   /* input messages consumed into it */
+        led_item_t *leds;              /* owned; set at close */
+        size_t n_leds;                 /* entries in leds */
+        off_item_t *offs;              /* owned; set at close */
+        size_t n_offs, cap_offs;       /* used and allocated in offs */
+        bool has_wm;                   /* wm is set (set at close) */
+        ptime_t wm;                    /* the core's watermark at close */
+        int32_t outage; /* no_presence_data cursor, set at close */
+} batch_t;
+
+/* Appends a publication or dead letter (key may be NULL: no key). */
+bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
+                   const char *json, size_t len, int32_t revision)
+    __attribute__((warn_unused_result));
+
+/* Appends an accepted record bound for the Redis list KEY. */
+bool batch_add_record(batch_t *b, const char *key, const char *json, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Notes an employee-day whose ledger the core may have changed. */
+bool batch_touch(batch_t *b, int32_t emp, int32_t day)
+    __attribute__((warn_unused_result));
+
+/* Appends the offset to store for one partition. */
+bool batch_add_offset(batch_t *b, int topic, int32_t partition, int64_t offset)
+    __attribute__((warn_unused_result));
+
+/*
+ * Closes the batch: the ledgers of the touched employee-days are
+ * serialized now, as they stand in CORE (a later batch may change them
+ * again before this one is written), with the core's watermark and
+ * outage cursor.  W is scratch space (reset on return).
+ */
+bool batch_close(batch_t *b, const core_t *core, const eval_ctx_t *ctx, jw_t *w)
+    __attribute__((warn_unused_result));
+
+/* Nothing consumed, nothing to write. */
+bool batch_empty(const batch_t *b);
+
+/* Publications bound for PostgreSQL (all but the alerts) plus accepted
+ * records: 0 means the batch has no rows for PostgreSQL. */
+size_t batch_pg_rows(const batch_t *b);
+
+/* Empties the batch for reuse (keeps the arrays' capacity). */
+void batch_clear(batch_t *b);
+/* Frees everything the batch owns (not the batch_t itself). */
+void batch_free(batch_t *b);
+
+#endif

@@ -1,0 +1,437 @@
+#include "kin.h"
+
+#include "cli_live.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One input partition and how far it has been read (SPEC §4.2). */
+typedef struct part {
+        rec_topic_t topic;   /* which input topic */
+        int32_t partition;   /* Kafka partition */
+        bool assigned;       /* ours (every partition, by assign_all) */
+        bool at_end;         /* consumed to its end (EOF, nothing newer) */
+        bool has_msg;        /* a record was consumed since assignment */
+        ptime_t last_ts;     /* arrival time of the last record consumed */
+        int64_t next_offset; /* offset after the last record consumed */
+        int64_t closed;      /* next_offset when the last batch closed */
+} part_t;
+
+struct kin {
+        const config_t *cfg;               /* borrowed */
+        rd_kafka_t *cons;                  /* owned: the consumer */
+        rd_kafka_queue_t *cq;              /* owned: its queue */
+        int pipefd[2];                     /* owned: queue → loop */
+        struct event *ev_queue;            /* owned: reads pipefd[0] */
+        kin_ready_fn *ready;               /* the daemon's consume step */
+        kin_status_fn *status;             /* start-up messages, or NULL */
+        void *ud;                          /* their argument */
+        char in_topics[TOPIC__COUNT][256]; /* prefixed topic names */
+        part_t *parts;                     /* owned: every partition */
+        size_t n_parts, cap_parts;         /* used and allocated */
+        int expected_parts;                /* of the input topics */
+        int assigned;                      /* in the last assignment */
+};
+
+static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
+                  size_t n)
+{
+        return rd_kafka_conf_set(c, k, v, err, n) == RD_KAFKA_CONF_OK;
+}
+
+rd_kafka_conf_t *kin_conf_new(const config_t *cfg, char *errstr,
+                              size_t errstr_size)
+{
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        bool ok = kconf(c, "bootstrap.servers", cfg->kafka_bootstrap, errstr,
+                        errstr_size);
+        for (size_t i = 0; ok && i < cfg->n_kafka; i++)
+                ok = kconf(c, cfg->kafka[i].key, cfg->kafka[i].value, errstr,
+                           errstr_size);
+        if (!ok) {
+                rd_kafka_conf_destroy(c);
+                return NULL;
+        }
+        return c;
+}
+
+static part_t *part_get(kin_t *k, rec_topic_t topic, int32_t partition)
+{
+        for (size_t i = 0; i < k->n_parts; i++)
+                if (k->parts[i].topic == topic &&
+                    k->parts[i].partition == partition)
+                        return &k->parts[i];
+        if (k->n_parts == k->cap_parts) {
+                size_t nc = k->cap_parts ? k->cap_parts * 2 : 64;
+                part_t *np = realloc(k->parts, nc * sizeof(*np));
+                if (!np)
+                        return NULL;
+                k->parts = np;
+                k->cap_parts = nc;
+        }
+        part_t *p = &k->parts[k->n_parts++];
+        memset(p, 0, sizeof(*p));
+        p->topic = topic;
+        p->partition = partition;
+        p->next_offset = p->closed = -1;
+        return p;
+}
+
+static int topic_index(const kin_t *k, const char *name)
+{
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                if (strcmp(k->in_topics[t], name) == 0)
+                        return t;
+        return -1;
+}
+
+/* The number of partitions of TOPIC, 0 while it is not there yet. */
+static int partition_count(kin_t *k, const char *topic)
+{
+        int parts = 0;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->cons, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt &&
+            rd_kafka_metadata(k->cons, 0, rkt, &md, 5000) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && !md->topics[0].err)
+                parts = md->topics[0].partition_cnt;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        if (rkt)
+                rd_kafka_topic_destroy(rkt);
+        return parts;
+}
+
+/*
+ * Every partition of the input topics, from the committed offsets.  The
+ * engine lease already makes this instance the only one evaluating, so it
+ * takes the partitions directly instead of through group rebalances: a
+ * restarted instance consumes at once, with no session of a killed member
+ * to wait out.  (Sharing partitions between instances is the scale-out
+ * step; offsets are still committed to kafka.group.)  Start-up only: the
+ * topic metadata is read with a timeout before the loop runs; a topic not
+ * there yet is waited for, up to 30 s.
+ */
+static int assign_all(kin_t *k, char *err, size_t n)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(64);
+        for (int t = 0; t < TOPIC__COUNT; t++) {
+                int parts = 0;
+                for (int tries = 0; tries < 60 && parts == 0; tries++) {
+                        parts = partition_count(k, k->in_topics[t]);
+                        if (parts == 0) {
+                                if (tries == 0 && k->status) {
+                                        char msg[300];
+                                        snprintf(msg, sizeof(msg),
+                                                 "waiting for topic %s",
+                                                 k->in_topics[t]);
+                                        k->status(k->ud, msg);
+                                }
+                                struct timespec ts = {0, 500 * 1000000};
+                                nanosleep(&ts, NULL);
+                        }
+                }
+                if (parts == 0) {
+                        snprintf(err, n, "topic %s: not found",
+                                 k->in_topics[t]);
+                        rd_kafka_topic_partition_list_destroy(list);
+                        return -1;
+                }
+                for (int p = 0; p < parts; p++) {
+                        rd_kafka_topic_partition_list_add(list, k->in_topics[t],
+                                                          p)
+                            ->offset = RD_KAFKA_OFFSET_STORED;
+                        part_t *pt = part_get(k, (rec_topic_t)t, p);
+                        if (!pt) {
+                                rd_kafka_topic_partition_list_destroy(list);
+                                snprintf(err, n, "out of memory");
+                                return -1;
+                        }
+                        pt->assigned = true;
+                        pt->next_offset = pt->closed = -1;
+                }
+                k->expected_parts += parts;
+        }
+        rd_kafka_resp_err_t e = rd_kafka_assign(k->cons, list);
+        if (e)
+                snprintf(err, n, "assign: %s", rd_kafka_err2str(e));
+        else
+                k->assigned = list->cnt;
+        rd_kafka_topic_partition_list_destroy(list);
+        return e ? -1 : 0;
+}
+
+static void on_queue(evutil_socket_t fd, short what, void *arg)
+{
+        kin_t *k = arg;
+        char buf[256];
+        (void)what;
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        k->ready(k->ud);
+}
+
+kin_t *kin_new(const config_t *cfg, struct event_base *base,
+               kin_ready_fn *ready, kin_status_fn *status, void *ud,
+               char *errstr, size_t errstr_size)
+{
+        kin_t *k = calloc(1, sizeof(*k));
+        if (!k) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        k->cfg = cfg;
+        k->ready = ready;
+        k->status = status;
+        k->ud = ud;
+        k->pipefd[0] = k->pipefd[1] = -1;
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                snprintf(k->in_topics[t], sizeof(k->in_topics[t]), "%s%s",
+                         cfg->topic_prefix, rec_topic_name((rec_topic_t)t));
+        rd_kafka_conf_t *cc = kin_conf_new(cfg, errstr, errstr_size);
+        /* offsets are stored by us once a batch is durable; the DESIGN's
+         * 2.0.2 measurement asks for a deep pre-fetch queue */
+        if (!cc ||
+            !kconf(cc, "group.id", cfg->kafka_group, errstr, errstr_size) ||
+            !kconf(cc, "enable.auto.offset.store", "false", errstr,
+                   errstr_size) ||
+            !kconf(cc, "enable.auto.commit", "true", errstr, errstr_size) ||
+            !kconf(cc, "auto.commit.interval.ms", "500", errstr, errstr_size) ||
+            !kconf(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            !kconf(cc, "enable.partition.eof", "true", errstr, errstr_size) ||
+            !kconf(cc, "queued.min.messages", "1000000", errstr, errstr_size)) {
+                if (cc)
+                        rd_kafka_conf_destroy(cc);
+                goto out_free;
+        }
+        if (!(k->cons =
+                  rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, errstr_size)))
+                goto out_free;
+        rd_kafka_poll_set_consumer(k->cons);
+        if (assign_all(k, errstr, errstr_size) != 0)
+                goto out_free;
+        /* librdkafka writes to the pipe when the queue turns non-empty:
+         * the loop wakes on data instead of polling */
+        if (pipe(k->pipefd) != 0) {
+                snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
+                goto out_free;
+        }
+        fcntl(k->pipefd[0], F_SETFL, O_NONBLOCK);
+        fcntl(k->pipefd[1], F_SETFL, O_NONBLOCK);
+        k->ev_queue =
+            event_new(base, k->pipefd[0], EV_READ | EV_PERSIST, on_queue, k);
+        if (!k->ev_queue || event_add(k->ev_queue, NULL) != 0) {
+                snprintf(errstr, errstr_size, "cannot watch the queue");
+                goto out_free;
+        }
+        k->cq = rd_kafka_queue_get_consumer(k->cons);
+        rd_kafka_queue_io_event_enable(k->cq, k->pipefd[1], "1", 1);
+        return k;
+out_free:
+        kin_free(k);
+        return NULL;
+}
+
+void kin_close(kin_t *k)
+{
+        rd_kafka_commit(k->cons, NULL, 0); /* stored offsets, sync */
+        rd_kafka_consumer_close(k->cons);
+}
+
+void kin_free(kin_t *k)
+{
+        if (!k)
+                return;
+        if (k->cq) {
+                rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
+                rd_kafka_queue_destroy(k->cq);
+        }
+        if (k->cons)
+                rd_kafka_destroy(k->cons);
+        if (k->ev_queue)
+                event_free(k->ev_queue);
+        if (k->pipefd[0] >= 0) {
+                close(k->pipefd[0]);
+                close(k->pipefd[1]);
+        }
+        free(k->parts);
+        free(k);
+}
+
+int kin_assigned(const kin_t *k)
+{
+        return k->assigned;
+}
+
+const char *kin_topic_name(const kin_t *k, rec_topic_t topic)
+{
+        return k->in_topics[topic];
+}
+
+void kin_wake(kin_t *k)
+{
+        event_active(k->ev_queue, EV_READ, 0);
+}
+
+kin_poll_t kin_poll(kin_t *k, rd_kafka_message_t **m, char *errstr,
+                    size_t errstr_size)
+{
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(k->cons, 0);
+        *m = NULL;
+        if (!msg)
+                return KIN_EMPTY;
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                int t = topic_index(k, rd_kafka_topic_name(msg->rkt));
+                part_t *p =
+                    t >= 0 ? part_get(k, (rec_topic_t)t, msg->partition) : NULL;
+                if (p)
+                        p->at_end = true;
+                rd_kafka_message_destroy(msg);
+                return KIN_EOF;
+        }
+        if (msg->err) {
+                snprintf(errstr, errstr_size, "%s",
+                         rd_kafka_message_errstr(msg));
+                rd_kafka_message_destroy(msg);
+                return KIN_ERROR;
+        }
+        *m = msg;
+        return KIN_RECORD;
+}
+
+/* The arrival time: patuh produce's exact ts header, its "no ts" header
+ * (replay semantics), or the Kafka message timestamp. */
+static bool arrival(const rd_kafka_message_t *m, ptime_t *ts)
+{
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t n;
+        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (rd_kafka_header_get_last(h, PATUH_HDR_NO_TS, &v, &n) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR)
+                        return false;
+                if (rd_kafka_header_get_last(h, PATUH_HDR_TS, &v, &n) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    v && ptime_parse_rfc3339(v, n, ts))
+                        return true;
+        }
+        rd_kafka_timestamp_type_t tt;
+        int64_t ms = rd_kafka_message_timestamp(m, &tt);
+        if (ms < 0)
+                return false;
+        ts->sec = ptime_floordiv(ms, 1000);
+        ts->nsec = (int32_t)(ptime_floormod(ms, 1000) * 1000000);
+        return true;
+}
+
+int kin_note(kin_t *k, const rd_kafka_message_t *m, rec_topic_t *topic,
+             bool *has_ts, ptime_t *ts)
+{
+        int t = topic_index(k, rd_kafka_topic_name(m->rkt));
+        if (t < 0)
+                return 0;
+        *topic = (rec_topic_t)t;
+        part_t *p = part_get(k, *topic, m->partition);
+        if (!p)
+                return -1;
+        *ts = PTIME_NEVER;
+        *has_ts = arrival(m, ts);
+        p->has_msg = true;
+        p->at_end = false;
+        p->next_offset = m->offset + 1;
+        rd_kafka_timestamp_type_t tt;
+        int64_t ms = rd_kafka_message_timestamp(m, &tt);
+        p->last_ts = *has_ts ? *ts : (ptime_t){ptime_floordiv(ms, 1000), 0};
+        return 1;
+}
+
+/* SPEC §4.2: read up to T when every input partition is at its end or
+ * past a record stamped later than T; the engine's watermark is the
+ * minimum over the partitions (wall clock for those at their end).
+ * Nothing fires until every partition is assigned and has been read. */
+bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
+{
+        int assigned = 0;
+        ptime_t min = PTIME_FOREVER;
+        for (size_t i = 0; i < k->n_parts; i++) {
+                const part_t *p = &k->parts[i];
+                if (!p->assigned)
+                        continue;
+                assigned++;
+                /* at its end: now, but never before what was read */
+                ptime_t t =
+                    p->at_end && (!p->has_msg || ptime_cmp(now, p->last_ts) > 0)
+                        ? now
+                    : p->has_msg ? p->last_ts
+                                 : PTIME_NEVER;
+                if (ptime_cmp(t, min) < 0)
+                        min = t;
+        }
+        if (assigned == 0 || assigned < k->expected_parts ||
+            ptime_cmp(min, PTIME_NEVER) == 0)
+                return false;
+        *wm = min;
+        return true;
+}
+
+bool kin_all_at_end(const kin_t *k)
+{
+        int assigned = 0;
+        for (size_t i = 0; i < k->n_parts; i++) {
+                if (!k->parts[i].assigned)
+                        continue;
+                assigned++;
+                if (!k->parts[i].at_end)
+                        return false;
+        }
+        return assigned > 0 && assigned >= k->expected_parts;
+}
+
+bool kin_take_offsets(kin_t *k, batch_t *b)
+{
+        for (size_t i = 0; i < k->n_parts; i++) {
+                part_t *p = &k->parts[i];
+                if (!p->assigned || p->next_offset <= p->closed)
+                        continue;
+                if (!batch_add_offset(b, p->topic, p->partition,
+                                      p->next_offset))
+                        return false;
+                p->closed = p->next_offset;
+        }
+        return true;
+}
+
+int kin_store_offsets(kin_t *k, const batch_t *b, char *errstr,
+                      size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new((int)b->n_offs + 1);
+        for (size_t i = 0; i < b->n_offs; i++) {
+                const off_item_t *o = &b->offs[i];
+                part_t *p = part_get(k, (rec_topic_t)o->topic, o->partition);
+                if (!p || !p->assigned)
+                        continue; /* revoked meanwhile: its new owner
+                                     reads the batch again (idempotent) */
+                rd_kafka_topic_partition_list_add(list, k->in_topics[o->topic],
+                                                  o->partition)
+                    ->offset = o->offset;
+        }
+        int rc = 0;
+        if (list->cnt > 0) {
+                rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->cons, list);
+                if (err) {
+                        snprintf(errstr, errstr_size, "%s",
+                                 rd_kafka_err2str(err));
+                        rc = -1;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        return rc;
+}

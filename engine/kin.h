@@ -1,0 +1,107 @@
+/*
+ * kin — patuhd's Kafka input: the consumer, the input partitions and how
+ * far each has been read, the watermark they give (SPEC §4.2), and the
+ * offsets stored once a batch is durable.
+ *
+ * The consumer takes every partition of the input topics directly
+ * (kin_new → assign_all), from the offsets committed to kafka.group: the
+ * engine lease already makes this instance the only evaluator.  librdkafka
+ * writes to a pipe when the queue turns non-empty; kin watches it on the
+ * caller's event base and calls the caller's ready callback, so the loop
+ * wakes on data instead of polling.
+ *
+ * Ownership: kin_new returns a kin_t the caller frees with kin_free; cfg
+ * and base are borrowed and must outlive it.  A message from kin_poll is
+ * the caller's (rd_kafka_message_destroy).  Nothing here prints: errors
+ * go out through errstr.
+ */
+#ifndef PATUH_KIN_H
+#define PATUH_KIN_H
+
+#include "../consumers/record.h"
+#include "../rules/ptime.h"
+#include "batch.h"
+#include "config.h"
+
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct kin kin_t;
+
+/* Called from the loop when the consumer queue has something. */
+typedef void kin_ready_fn(void *ud);
+
+/* A configuration with bootstrap.servers and every kafka.* property of
+ * CFG (shared with ksink).  NULL with errstr set on a refused property;
+ * the caller owns the result (rd_kafka_new takes it). */
+rd_kafka_conf_t *kin_conf_new(const config_t *cfg, char *errstr,
+                              size_t errstr_size);
+
+/* Told when start-up waits ("waiting for topic ..."). */
+typedef void kin_status_fn(void *ud, const char *msg);
+
+/* The consumer, assigned every input partition (start-up: blocks while
+ * the topics' metadata is read, up to 30 s for a topic not there yet).
+ * NULL with errstr set. */
+kin_t *kin_new(const config_t *cfg, struct event_base *base,
+               kin_ready_fn *ready, kin_status_fn *status, void *ud,
+               char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
+
+/* Commits the stored offsets (synchronously) and leaves; then
+ * kin_free. */
+void kin_close(kin_t *k);
+void kin_free(kin_t *k);
+
+/* Input partitions assigned (the number in "assigned N partitions"). */
+int kin_assigned(const kin_t *k);
+
+/* The full name of an input topic (prefix included). */
+const char *kin_topic_name(const kin_t *k, rec_topic_t topic);
+
+/* Runs the ready callback from the loop soon, whether or not the queue
+ * has anything (after a batch turned durable, to go on consuming). */
+void kin_wake(kin_t *k);
+
+typedef enum kin_poll {
+        KIN_EMPTY,  /* nothing more for now */
+        KIN_RECORD, /* *m is a message of an input topic */
+        KIN_EOF,    /* a partition is read to its end (noted) */
+        KIN_ERROR   /* a consumer error (errstr set); go on */
+} kin_poll_t;
+
+/* The next event from the consumer queue, without waiting. */
+kin_poll_t kin_poll(kin_t *k, rd_kafka_message_t **m, char *errstr,
+                    size_t errstr_size);
+
+/*
+ * Notes a consumed message: the partition has a record, is not at its
+ * end, moves on past it, and its last arrival time is the message's.
+ * *topic, *has_ts and *ts describe the message (the arrival time: patuh
+ * produce's exact ts header, its "no ts" header, or the Kafka timestamp).
+ * Returns 1, 0 for a topic that is not an input, -1 out of memory.
+ */
+int kin_note(kin_t *k, const rd_kafka_message_t *m, rec_topic_t *topic,
+             bool *has_ts, ptime_t *ts) __attribute__((warn_unused_result));
+
+/* SPEC §4.2: the engine's watermark at wall-clock NOW; false until every
+ * partition is assigned and has been read. */
+bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
+    __attribute__((warn_unused_result));
+
+/* Every assigned partition is read to its end. */
+bool kin_all_at_end(const kin_t *k);
+
+/* At a batch's close: the offsets it covers (read since the previous
+ * close) into B.  False when out of memory. */
+bool kin_take_offsets(kin_t *k, batch_t *b) __attribute__((warn_unused_result));
+
+/* Once B is durable: stores its offsets (auto-commit sends them).
+ * Partitions no longer assigned are skipped (their new owner reads the
+ * batch again).  Returns 0, or -1 with errstr set. */
+int kin_store_offsets(kin_t *k, const batch_t *b, char *errstr,
+                      size_t errstr_size) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,292 @@
+#include "pgsink.h"
+
+#include "jw.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libpq's messages end in a newline: the daemon's log lines do not. */
+static void set_err(char *buf, size_t n, const char *prefix, const char *msg)
+{
+        snprintf(buf, n, "%s%s", prefix, msg);
+        size_t len = strlen(buf);
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+                buf[--len] = '\0';
+}
+
+struct pgsink {
+        const char *conninfo;     /* borrowed: pg.conninfo */
+        struct event_base *base;  /* borrowed: the daemon's loop */
+        long timeout_ms;          /* a write's limit for its Sync result */
+        pgsink_done_fn *done;     /* told how each write ended */
+        void *ud;                 /* its argument */
+        PGconn *pg;               /* owned: the session, or NULL */
+        struct event *ev_read;    /* owned: the session's socket readable */
+        struct event *ev_write;   /* owned: ... writable (flushing) */
+        struct event *ev_timeout; /* owned: the write timeout */
+        bool busy;                /* a write is waiting for its Sync */
+        bool failed;              /* a statement of the write failed */
+        bool lease_lost;          /* ... the renewal, with LEASE_LOST_HINT */
+        char err[512];            /* the first error of the write */
+        jw_t w;                   /* owned: a statement's JSON parameter */
+};
+
+pgsink_t *pgsink_new(const char *conninfo, struct event_base *base,
+                     long write_timeout_ms, pgsink_done_fn *done, void *ud)
+{
+        pgsink_t *ps = calloc(1, sizeof(*ps));
+        if (!ps)
+                return NULL;
+        ps->conninfo = conninfo;
+        ps->base = base;
+        ps->timeout_ms = write_timeout_ms;
+        ps->done = done;
+        ps->ud = ud;
+        jw_init(&ps->w);
+        return ps;
+}
+
+/* The socket's events go with the session; they are freed here, at the
+ * next connect or at the end, never inside their own callback. */
+static void free_events(pgsink_t *ps)
+{
+        if (ps->ev_read) {
+                event_free(ps->ev_read);
+                ps->ev_read = NULL;
+        }
+        if (ps->ev_write) {
+                event_free(ps->ev_write);
+                ps->ev_write = NULL;
+        }
+}
+
+void pgsink_free(pgsink_t *ps)
+{
+        if (!ps)
+                return;
+        free_events(ps);
+        if (ps->ev_timeout)
+                event_free(ps->ev_timeout);
+        if (ps->pg)
+                PQfinish(ps->pg);
+        jw_free(&ps->w);
+        free(ps);
+}
+
+int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
+{
+        if (ps->pg && PQstatus(ps->pg) == CONNECTION_OK)
+                return 0;
+        free_events(ps);
+        if (ps->pg)
+                PQfinish(ps->pg);
+        /* connect_timeout keeps a dead server from stalling the loop */
+        const char *keys[] = {"dbname", "connect_timeout", NULL};
+        const char *vals[] = {ps->conninfo, "3", NULL};
+        ps->pg = PQconnectdbParams(keys, vals, 1);
+        if (PQstatus(ps->pg) != CONNECTION_OK) {
+                set_err(errstr, errstr_size,
+                        "cannot connect: ", PQerrorMessage(ps->pg));
+                return -1;
+        }
+        if (PQsetnonblocking(ps->pg, 1) != 0 || !PQenterPipelineMode(ps->pg)) {
+                snprintf(errstr, errstr_size, "cannot enter pipeline mode");
+                PQfinish(ps->pg);
+                ps->pg = NULL;
+                return -1;
+        }
+        return 0;
+}
+
+/* The end of a write: the session is dropped unless it committed, and
+ * the daemon told (last: it may start the next write). */
+static void finish(pgsink_t *ps, pgsink_status_t st)
+{
+        event_del(ps->ev_read);
+        event_del(ps->ev_write);
+        evtimer_del(ps->ev_timeout);
+        ps->busy = false;
+        if (st != PGSINK_OK) {
+                /* a fresh session for the retry, whatever state this one
+                 * was left in */
+                PQfinish(ps->pg);
+                ps->pg = NULL;
+        }
+        ps->done(ps->ud, st, st == PGSINK_OK ? "" : ps->err);
+}
+
+static void fail(pgsink_t *ps, const char *what)
+{
+        if (!ps->err[0])
+                set_err(ps->err, sizeof(ps->err), "", what);
+        finish(ps, ps->lease_lost ? PGSINK_LEASE_LOST : PGSINK_FAILED);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+        pgsink_t *ps = arg;
+        (void)fd;
+        (void)what;
+        int r = PQflush(ps->pg);
+        if (r < 0)
+                fail(ps, PQerrorMessage(ps->pg));
+        else if (r == 0)
+                event_del(ps->ev_write);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+        pgsink_t *ps = arg;
+        (void)fd;
+        (void)what;
+        if (!PQconsumeInput(ps->pg)) {
+                fail(ps, PQerrorMessage(ps->pg));
+                return;
+        }
+        while (!PQisBusy(ps->pg)) {
+                PGresult *r = PQgetResult(ps->pg);
+                if (!r)
+                        continue; /* end of one statement's results */
+                ExecStatusType st = PQresultStatus(r);
+                if (st == PGRES_FATAL_ERROR) {
+                        const char *hint =
+                            PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+                        if (hint && strcmp(hint, LEASE_LOST_HINT) == 0)
+                                ps->lease_lost = true;
+                        if (!ps->err[0])
+                                set_err(ps->err, sizeof(ps->err), "",
+                                        PQresultErrorMessage(r));
+                        ps->failed = true;
+                } else if (st == PGRES_PIPELINE_ABORTED) {
+                        ps->failed = true;
+                }
+                PQclear(r);
+                if (st == PGRES_PIPELINE_SYNC) {
+                        if (ps->failed)
+                                fail(ps, "transaction rolled back");
+                        else
+                                finish(ps, PGSINK_OK);
+                        return;
+                }
+        }
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+        pgsink_t *ps = arg;
+        (void)fd;
+        (void)what;
+        snprintf(ps->err, sizeof(ps->err),
+                 "no result within %ld ms: session dropped", ps->timeout_ms);
+        finish(ps, PGSINK_FAILED);
+}
+
+/* One statement's parameter: the batch's outputs of one kind (or, for
+ * kind < 0, its accepted records) as a JSON array.  *any: not empty. */
+static void rows_json(jw_t *w, const batch_t *b, int kind, bool *any)
+{
+        *any = false;
+        jw_reset(w);
+        jw_raw(w, "[", 1);
+        for (size_t i = 0; kind < 0 && i < b->n_recs; i++) {
+                if (*any)
+                        jw_raw(w, ",", 1);
+                *any = true;
+                jw_raw(w, b->recs[i].json, b->recs[i].len);
+        }
+        for (size_t i = 0; kind >= 0 && i < b->n_outs; i++) {
+                const out_item_t *o = &b->outs[i];
+                if ((int)o->out != kind)
+                        continue;
+                if (*any)
+                        jw_raw(w, ",", 1);
+                *any = true;
+                if (o->out == BATCH_OUT_TPP) {
+                        char head[48];
+                        int hl = snprintf(head, sizeof(head),
+                                          "{\"r\":%d,\"d\":", (int)o->revision);
+                        jw_raw(w, head, (size_t)hl);
+                        jw_raw(w, o->json, o->len);
+                        jw_raw(w, "}", 1);
+                } else {
+                        jw_raw(w, o->json, o->len);
+                }
+        }
+        jw_raw(w, "]", 1);
+}
+
+int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
+                 char *errstr, size_t errstr_size)
+{
+        if (ps->busy) {
+                snprintf(errstr, errstr_size, "a write is in flight");
+                return -1;
+        }
+        if (pgsink_connect(ps, errstr, errstr_size) != 0)
+                return -1;
+        if (!ps->ev_read) {
+                int fd = PQsocket(ps->pg);
+                ps->ev_read =
+                    event_new(ps->base, fd, EV_READ | EV_PERSIST, on_read, ps);
+                ps->ev_write = event_new(ps->base, fd, EV_WRITE | EV_PERSIST,
+                                         on_write, ps);
+        }
+        if (!ps->ev_timeout)
+                ps->ev_timeout = evtimer_new(ps->base, on_timeout, ps);
+        if (!ps->ev_read || !ps->ev_write || !ps->ev_timeout) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        ps->failed = ps->lease_lost = false;
+        ps->err[0] = '\0';
+        /* one statement per kind of output: the batch as a JSON array;
+         * the accepted records last (the evidence behind the decisions,
+         * kept for explain after Redis forgets them) */
+        static const char *const sql[5] = {
+            "SELECT patuh_publish_revisions($1::jsonb)",
+            "SELECT patuh_publish_tpps($1::jsonb)",
+            "SELECT patuh_dead_letters($1::jsonb)",
+            "SELECT patuh_publish_digests($1::json)",
+            "SELECT patuh_input_records($1::jsonb)"};
+        static const int kinds[5] = {BATCH_OUT_VIOLATIONS, BATCH_OUT_TPP,
+                                     BATCH_OUT_DLQ, BATCH_OUT_DIGESTS, -1};
+        /* first the lease: if another instance took it over, this
+         * statement fails and the whole batch with it */
+        const char *params[3];
+        lease_renew_params(lease, params);
+        bool ok = PQsendQueryParams(ps->pg, LEASE_RENEW_SQL, 3, NULL, params,
+                                    NULL, NULL, 0);
+        bool oom = false;
+        for (int k = 0; ok && k < 5; k++) {
+                bool any;
+                rows_json(&ps->w, b, kinds[k], &any);
+                if (ps->w.oom) {
+                        oom = true;
+                        ok = false;
+                        break;
+                }
+                const char *json[1] = {ps->w.buf};
+                if (any)
+                        ok = PQsendQueryParams(ps->pg, sql[k], 1, NULL, json,
+                                               NULL, NULL, 0);
+        }
+        jw_reset(&ps->w);
+        ok = ok && PQpipelineSync(ps->pg);
+        if (!ok) {
+                set_err(errstr, errstr_size, "",
+                        oom ? "out of memory" : PQerrorMessage(ps->pg));
+                PQfinish(ps->pg);
+                ps->pg = NULL;
+                free_events(ps); /* not inside their callbacks: here */
+                return -1;
+        }
+        ps->busy = true;
+        struct timeval tv = {ps->timeout_ms / 1000,
+                             (ps->timeout_ms % 1000) * 1000};
+        evtimer_add(ps->ev_timeout, &tv);
+        event_add(ps->ev_read, NULL);
+        event_add(ps->ev_write, NULL);
+        return 0;
+}
