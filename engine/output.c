@@ -433,6 +433,18 @@ static void base64(const unsigned char *in, size_t n, char *out)
         out[j] = '\0';
 }
 
+/* A detail quotes the bad value cut to fit (40, 60 or 80 bytes), which can
+ * end inside a character: its longest UTF-8 prefix keeps the dead letter
+ * text that PostgreSQL's jsonb takes (it refuses invalid UTF-8, and
+ * patuhd retries a refused batch). */
+static size_t utf8_prefix(const char *s)
+{
+        size_t n = strlen(s);
+        while (n > 0 && !pj_utf8_valid(s, n))
+                n--;
+        return n;
+}
+
 void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
              dlq_reason_t reason, const char *detail, const char *event_id,
              const char *raw, size_t raw_len)
@@ -461,7 +473,7 @@ void out_dlq(jw_t *w, const eval_ctx_t *ctx, const out_dlq_src_t *src,
         jw_key(w, "reason");
         jw_str(w, dlq_reason_name(reason));
         jw_key(w, "detail");
-        jw_str(w, detail ? detail : "");
+        jw_strn(w, detail ? detail : "", detail ? utf8_prefix(detail) : 0);
         jw_key(w, "event_id");
         jw_str(w, event_id && *event_id ? event_id : NULL);
         jw_key(w, "ts");

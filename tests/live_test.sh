@@ -7,8 +7,11 @@
 #   dlq        bad records reach patuh.dlq and dead_letters with their
 #              reason, and the partition moves on
 #   faults     patuhd killed (-9) mid-stream and restarted: same final
-#              violations, no revision twice; SIGTERM drains and commits,
-#              so a restart reads nothing again
+#              violations, no revision twice; SIGTERM mid-stream (the
+#              broker slowed down) drains: every record read has its offset
+#              committed and every revision is in PostgreSQL and on Kafka
+#              when patuhd exits, so the restart reads exactly the rest and
+#              publishes no revision twice
 #   standby    a second instance with the same database stands by (outside
 #              the group) while the first holds the engine lease, changes
 #              nothing, and takes over when the first is killed: final
@@ -36,7 +39,7 @@ fi
 # "consumed to its end" closes every day as replay's end of input does.
 export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-live-XXXXXX)
-trap "${KEEP_T:+:} rm -rf $T" EXIT
+trap 'sandbox_rtt 0; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 RUN=$(date +%s%N | tail -c 9)
 fails=0
 
@@ -116,6 +119,32 @@ report_check() { # report_check WHAT EXPECTED GOT KEYS
 }
 
 q() { psql -X -tA "$PATUH_PG_CONNINFO" -c "$1"; }
+
+# revisions_since TOPIC BEFORE: "violation_id revision" of every message on
+# TOPIC, less those listed in BEFORE (earlier output of the same; a
+# multiset difference, as partitions come in any order).
+revisions_since() {
+	kcat -b "$PATUH_KAFKA_BOOTSTRAP" -C -t "$1" -e -q -f '%s\n' 2>/dev/null |
+		python3 -c 'import collections,json,sys
+before=collections.Counter(l.strip() for l in open(sys.argv[1]) if l.strip())
+for l in sys.stdin:
+    if not l.strip():
+        continue
+    d=json.loads(l)
+    k="%s %d" % (d["violation_id"], d["revision"])
+    if before[k] > 0:
+        before[k] -= 1
+    else:
+        print(k)' "$2"
+}
+
+# Slows the sandbox broker's round trips (MS, 0: normal) when its control
+# channel is there (deploy/stack env exports it).
+sandbox_rtt() {
+	local c=${PATUH_SANDBOX_CONTROL:-}
+	[ -n "$c" ] && [ -p "$c" ] && echo "rtt 1 $1" | timeout 5 tee "$c" >/dev/null
+	return 0
+}
 
 reports() {
 	local dir=$SRC/tests/scenarios/04-missing-and-absent name=reports
@@ -304,34 +333,82 @@ CONF
 		echo "FAIL faults: killed after $before batches, $amended amended revisions"
 		fails=$((fails + 1))
 	fi
-	# 3. SIGTERM drains and commits: nothing is read twice afterwards
-	# (a new group over the same topics, so there is something to read)
+	# 3. SIGTERM mid-stream drains: the records consumed are written and
+	# their offsets committed before patuhd exits 0, so that a restart
+	# reads exactly the rest and publishes no revision twice.  A new group
+	# over the same topics (so there is something to read), batches of 2
+	# and the broker slowed down, so that batches are in flight when the
+	# signal comes.
 	reset_state
-	sed -i "s/^kafka.group = .*/kafka.group = g$RUN-term/" "$T/$name.conf"
+	local group=g$RUN-term sent
+	sent=$(grep -c . "$dir/events.jsonl")
+	sed -i "s/^kafka.group = .*/kafka.group = $group/" "$T/$name.conf"
+	revisions_since "${prefix}violations" /dev/null >"$T/$name.k0"
+	sandbox_rtt 150
 	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log3" &
 	pid=$!
-	for _ in $(seq 300); do
-		grep -q 'trace: offsets' "$T/$name.log3" && break
+	# some batches durable, a revision among them, the rest still to read
+	for _ in $(seq 600); do
+		[ "$(grep -c 'trace: offsets' "$T/$name.log3")" -ge 3 ] &&
+			[ "$(q "SELECT count(*) FROM violation_revisions")" -ge 1 ] && break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	sleep 2 # the rest of the topic, batch by batch
 	kill -TERM "$pid"
-	if wait "$pid"; then
-		timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log4"
-		# what the stopped run consumed plus what the restart read must
-		# be exactly what was produced: nothing twice, nothing lost
-		local first second sent
-		first=$(grep -o '[0-9]* records consumed' "$T/$name.log3" | cut -d' ' -f1)
-		second=$(grep -o '([0-9]* records,' "$T/$name.log4" | tr -dc '0-9')
-		sent=$(grep -c . "$dir/events.jsonl")
-		if [ "${first:-0}" -gt 0 ] && [ $((first + second)) -eq "$sent" ]; then
-			echo "ok   SIGTERM: clean exit after $first records, restart read the other $second"
-		else
-			echo "FAIL faults: $first records before SIGTERM, $second after, $sent sent"
-			fails=$((fails + 1))
-		fi
+	local rc=0
+	wait "$pid" || rc=$?
+	sandbox_rtt 0
+	# what the stopped instance read, committed and published
+	local first committed drained pg1 k1 k1_distinct
+	first=$(grep -o '[0-9]* records consumed' "$T/$name.log3" | cut -d' ' -f1)
+	committed=$("$BIN/tests/kafka_committed" "$PATUH_KAFKA_BOOTSTRAP" "$group" \
+		"${prefix}presence" "${prefix}calls" "${prefix}excuses" 2>"$T/$name.offsets") ||
+		committed="?"
+	drained=$(sed -n '/draining and committing/,$p' "$T/$name.log3" | grep -c 'trace: offsets')
+	pg1=$(q "SELECT count(*) FROM violation_revisions")
+	revisions_since "${prefix}violations" "$T/$name.k0" >"$T/$name.k1"
+	k1=$(wc -l <"$T/$name.k1")
+	k1_distinct=$(sort -u "$T/$name.k1" | wc -l)
+	if [ "$rc" -ne 0 ] || ! grep -q 'signal 15: draining and committing' "$T/$name.log3"; then
+		echo "FAIL faults: patuhd exited $rc on SIGTERM, without draining"; tail "$T/$name.log3"
+		fails=$((fails + 1)); return
+	fi
+	# the signal came mid-stream (else there is nothing to drain)
+	if ! [ "${first:-0}" -gt 0 ] || ! [ "$first" -lt "$sent" ]; then
+		echo "FAIL faults: SIGTERM after ${first:-0} of $sent records: not mid-stream, the drain is not tested"
+		fails=$((fails + 1)); return
+	fi
+	# 4. the restart: exactly the rest, and only new revisions
+	timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log4" ||
+		{ echo "FAIL faults: restart after SIGTERM"; tail "$T/$name.log4"; fails=$((fails + 1)); return; }
+	"$BIN/patuh" violations --all >"$T/$name.got2"
+	local second pg2 k2 k2_distinct
+	second=$(grep -o '([0-9]* records,' "$T/$name.log4" | tr -dc '0-9')
+	pg2=$(q "SELECT count(*) FROM violation_revisions")
+	revisions_since "${prefix}violations" "$T/$name.k0" >"$T/$name.k2"
+	k2=$(wc -l <"$T/$name.k2")
+	k2_distinct=$(sort -u "$T/$name.k2" | wc -l)
+	local why=""
+	# the batches in hand when the signal came were written after it
+	[ "$drained" -ge 1 ] || why="$why; no batch made durable after the signal"
+	# every record the stopped instance read is committed
+	[ "$committed" = "$first" ] || why="$why; $committed offsets committed for $first records read"
+	# every revision it published went to both PostgreSQL and Kafka
+	[ "$pg1" -eq "$k1_distinct" ] && [ "$k1" -eq "$k1_distinct" ] ||
+		why="$why; at exit $pg1 revisions in PostgreSQL, $k1 on Kafka ($k1_distinct distinct)"
+	# the restart read exactly the rest
+	[ $((first + second)) -eq "$sent" ] || why="$why; restart read $second after $first of $sent"
+	# and published only revisions not published before: none twice on
+	# Kafka, PostgreSQL holding each once
+	[ "$k2" -eq "$k2_distinct" ] && [ "$pg2" -eq "$k2_distinct" ] ||
+		why="$why; after the restart $pg2 revisions in PostgreSQL, $k2 on Kafka ($k2_distinct distinct)"
+	"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got2" >"$T/$name.diff2" ||
+		why="$why; final violations differ: $(head -3 "$T/$name.diff2" | tr '\n' ' ')"
+	if [ -z "$why" ]; then
+		echo "ok   SIGTERM after $first of $sent records: $drained batches drained, $committed offsets committed, $pg1 revisions durable; restart read the other $second and added $((pg2 - pg1)) new revisions"
 	else
-		echo "FAIL faults: patuhd did not exit 0 on SIGTERM"; tail "$T/$name.log3"
+		echo "FAIL faults: SIGTERM${why}"
+		cat "$T/$name.offsets"
 		fails=$((fails + 1))
 	fi
 }

@@ -22,6 +22,7 @@
 
 #include "policy.h"
 #include "ptime.h"
+#include "../consumers/envelope.h"
 #include "../consumers/record.h"
 #include "roster.h"
 
@@ -192,33 +193,6 @@ static void test_excuse_fields(void **state)
                &r);
         assert_string_equal(r.u.excuse.kind, "cuti_bersalin");
         assert_int_equal(r.u.excuse.from, r.u.excuse.to);
-}
-
-/* The parsed-value entry point (replay envelopes) decodes the same. */
-static void test_decode_json_matches_bytes(void **state)
-{
-        (void)state;
-        static const struct {
-                rec_topic_t topic;
-                const char *json;
-        } recs[] = {
-            {TOPIC_PRESENCE, P_OK},
-            {TOPIC_CALLS, C_OK},
-            {TOPIC_EXCUSES, X_OK},
-        };
-        for (size_t i = 0; i < ARRAY_LEN(recs); i++) {
-                record_t a, b;
-                char detail[256] = "";
-                decode(recs[i].topic, recs[i].json, &a);
-                json_error_t jerr;
-                json_t *v = json_loads(recs[i].json, 0, &jerr);
-                assert_non_null(v);
-                assert_int_equal(record_decode_json(recs[i].topic, v, &b,
-                                                    detail, sizeof(detail)),
-                                 DLQ_NONE);
-                json_decref(v);
-                assert_memory_equal(&a, &b, sizeof(a));
-        }
 }
 
 /* Escapes are JSON, not bytes: an escaped key or value is the same
@@ -597,6 +571,278 @@ static void test_form_table(void **state)
         assert_int_equal(failures, 0);
 }
 
+/* ---- every entry point, literal fields -------------------------------- */
+
+/* A record reaches the decoder four ways: Kafka bytes, a jansson value, a
+ * replay envelope with the record inline (decoded from the envelope's own
+ * tokens) and a replay envelope with the record as a string.  Each must
+ * give the fields SPEC §1 and §7 say, written out here by hand. */
+struct field_case {
+        const char *json;
+        record_t want;
+};
+
+#define A10 "aaaaaaaaaa"
+#define KIND70 A10 A10 A10 A10 A10 A10 A10
+#define KIND62 A10 A10 A10 A10 A10 A10 "aa"
+#define X_KIND_OF(k)                                                           \
+        "{" X_EV "," X_ID "," X_EMP ",\"kind\":\"" k "\"," X_FROM "," X_TO     \
+        "," X_UPD "}"
+#define PRES_WANT(ev, out, home, s, ns)                                        \
+        {                                                                      \
+                .topic = TOPIC_PRESENCE, .event_id = ev,                       \
+                .u.presence = {.employee_id = EMP_A,                           \
+                               .clock_out = out,                               \
+                               .wfh = home,                                    \
+                               .at = {s, ns}},                                 \
+        }
+#define CALL_WANT(oc)                                                          \
+        {                                                                      \
+                .topic = TOPIC_CALLS, .event_id = "c-77",                      \
+                .u.call = {.call_id = "call-9f2",                              \
+                           .caller_id = EMP_S,                                 \
+                           .callee_id = EMP_A,                                 \
+                           .at = {T_CALL, 0},                                  \
+                           .outcome = oc},                                     \
+        }
+#define EXCUSE_WANT(k, f, t, rv)                                               \
+        {                                                                      \
+                .topic = TOPIC_EXCUSES, .event_id = "x-5",                     \
+                .u.excuse = {.excuse_id = "cuti-2026-0412",                    \
+                             .employee_id = EMP_A,                             \
+                             .kind = k,                                        \
+                             .from = f,                                        \
+                             .to = t,                                          \
+                             .updated_at = {T_UPDATED, 0},                     \
+                             .revoked = rv},                                   \
+        }
+
+static const struct field_case field_cases[] = {
+    {P_OK, PRES_WANT("p-0001", false, true, T_PRESENCE, 0)},
+    /* repeated keys: the last wins */
+    {PRES("\"event_id\":\"p-9\"," P_EV ",\"type\":\"clock_out\"," P_EMP
+          "," P_TYPE ",\"mode\":\"wfo\"," P_MODE "," P_AT),
+     PRES_WANT("p-0001", false, true, T_PRESENCE, 0)},
+    /* t/z in either case, fractions kept to the nanosecond */
+    {PRES(P_EV "," P_EMP ",\"type\":\"clock_out\",\"mode\":\"wfo\","
+               "\"at\":\"2026-04-10t08:41:09.25z\""),
+     PRES_WANT("p-0001", true, false, T_PRESENCE + 9 * 3600, 250000000)},
+    /* -00:00 is UTC; a leap second reads as :59 */
+    {PRES(P_EV "," P_EMP "," P_TYPE "," P_MODE
+               ",\"at\":\"2026-04-09T23:41:09-00:00\""),
+     PRES_WANT("p-0001", false, true, T_PRESENCE, 0)},
+    {PRES(P_EV "," P_EMP "," P_TYPE "," P_MODE
+               ",\"at\":\"2026-04-10T07:41:60+08:00\""),
+     PRES_WANT("p-0001", false, true, T_PRESENCE + 50, 0)},
+    {C_OK, CALL_WANT(CALL_MISSED)},
+    {"{" C_EV "," C_ID "," C_FROM "," C_TO "," C_AT
+     ",\"outcome\":\"answered\"}",
+     CALL_WANT(CALL_ANSWERED)},
+    {"{" C_EV "," C_ID "," C_FROM "," C_TO "," C_AT
+     ",\"outcome\":\"declined\"}",
+     CALL_WANT(CALL_DECLINED)},
+    {X_OK, EXCUSE_WANT("cuti", D_20260410, D_20260410 + 4, false)},
+    {"{" X_BASE "," X_UPD ",\"revoked\":true}",
+     EXCUSE_WANT("cuti", D_20260410, D_20260410 + 4, true)},
+    {"{" X_BASE "," X_UPD ",\"revoked\":null}",
+     EXCUSE_WANT("cuti", D_20260410, D_20260410 + 4, false)},
+    /* free text kind: 63 bytes kept, cut on a character boundary */
+    {X_KIND_OF(KIND70),
+     EXCUSE_WANT(KIND62 "a", D_20260410, D_20260410 + 4, false)},
+    {X_KIND_OF(KIND62 "\xC3\xA9"),
+     EXCUSE_WANT(KIND62, D_20260410, D_20260410 + 4, false)},
+};
+
+static void check_record(const char *via, size_t i, const record_t *w,
+                         const record_t *g)
+{
+        const char *what = NULL;
+        if (g->topic != w->topic)
+                what = "topic";
+        else if (strcmp(g->event_id, w->event_id) != 0)
+                what = "event_id";
+        else if (w->topic == TOPIC_PRESENCE) {
+                const rec_presence_t *a = &w->u.presence, *b = &g->u.presence;
+                what = strcmp(a->employee_id, b->employee_id) ? "employee_id"
+                       : a->clock_out != b->clock_out         ? "type"
+                       : a->wfh != b->wfh                     ? "mode"
+                       : ptime_cmp(a->at, b->at) != 0         ? "at"
+                                                              : NULL;
+        } else if (w->topic == TOPIC_CALLS) {
+                const rec_call_t *a = &w->u.call, *b = &g->u.call;
+                what = strcmp(a->call_id, b->call_id)       ? "call_id"
+                       : strcmp(a->caller_id, b->caller_id) ? "caller_id"
+                       : strcmp(a->callee_id, b->callee_id) ? "callee_id"
+                       : ptime_cmp(a->at, b->at) != 0       ? "at"
+                       : a->outcome != b->outcome           ? "outcome"
+                                                            : NULL;
+        } else {
+                const rec_excuse_t *a = &w->u.excuse, *b = &g->u.excuse;
+                what = strcmp(a->excuse_id, b->excuse_id)        ? "excuse_id"
+                       : strcmp(a->employee_id, b->employee_id)  ? "employee_id"
+                       : strcmp(a->kind, b->kind)                ? "kind"
+                       : a->from != b->from                      ? "from"
+                       : a->to != b->to                          ? "to"
+                       : ptime_cmp(a->updated_at, b->updated_at) ? "updated_at"
+                       : a->revoked != b->revoked                ? "revoked"
+                                                                 : NULL;
+        }
+        if (what)
+                fail_msg("case %zu via %s: %s differs (%s)", i, via, what,
+                         field_cases[i].json);
+}
+
+/* An envelope line around `json`: inline, or as a JSON string. */
+static void envelope_of(rec_topic_t topic, const char *json, bool as_string,
+                        char *buf, size_t n)
+{
+        size_t k = (size_t)snprintf(buf, n,
+                                    "{\"topic\":\"%s\",\"ts\":"
+                                    "\"2026-04-10T08:00:00+08:00\",\"value\":",
+                                    rec_topic_name(topic));
+        if (as_string)
+                buf[k++] = '"';
+        for (const char *s = json; *s && k + 4 < n; s++) {
+                if (as_string && (*s == '"' || *s == '\\'))
+                        buf[k++] = '\\';
+                buf[k++] = *s;
+        }
+        if (as_string)
+                buf[k++] = '"';
+        assert_true(k + 2 < n);
+        buf[k++] = '}';
+        buf[k] = '\0';
+}
+
+static void test_entry_points(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_LEN(field_cases); i++) {
+                const struct field_case *c = &field_cases[i];
+                rec_topic_t t = c->want.topic;
+                record_t got;
+                char detail[256] = "";
+
+                decode(t, c->json, &got);
+                check_record("bytes", i, &c->want, &got);
+
+                json_t *v = json_loads(c->json, 0, NULL);
+                assert_non_null(v);
+                assert_int_equal(
+                    record_decode_json(t, v, &got, detail, sizeof(detail)),
+                    DLQ_NONE);
+                json_decref(v);
+                check_record("jansson", i, &c->want, &got);
+
+                for (int as_string = 0; as_string < 2; as_string++) {
+                        char line[2048];
+                        envelope_t env;
+                        envelope_of(t, c->json, as_string, line, sizeof(line));
+                        dlq_reason_t r = envelope_parse(
+                            &env, line, strlen(line), detail, sizeof(detail));
+                        if (r == DLQ_NONE)
+                                r = envelope_record(&env, &got, detail,
+                                                    sizeof(detail));
+                        bool has_ts = env.has_ts;
+                        int64_t ts = env.ts.sec;
+                        envelope_free(&env);
+                        if (r != DLQ_NONE)
+                                fail_msg("%s: refused (%s): %s", line,
+                                         reason(r), detail);
+                        assert_true(has_ts);
+                        /* 2026-04-10T08:00:00+08:00 */
+                        assert_int_equal(ts, INT64_C(1775779200));
+                        check_record(as_string ? "envelope string"
+                                               : "envelope inline",
+                                     i, &c->want, &got);
+                }
+        }
+}
+
+/* SPEC §7 "Envelope before value": the envelope is checked first, then the
+ * record inside it, whichever way the record is carried. */
+struct envelope_case {
+        const char *line;
+        dlq_reason_t want;
+        bool has_ts; /* when accepted */
+};
+
+#define ENV_TS "\"ts\":\"2026-04-10T08:00:00+08:00\""
+#define P_STR                                                                  \
+        "\"{\\\"event_id\\\":\\\"p-0001\\\",\\\"employee_id\\\":\\\"" EMP_A    \
+        "\\\",\\\"type\\\":\\\"clock_in\\\",\\\"mode\\\":\\\"wfh\\\","         \
+        "\\\"at\\\":\\\"2026-04-10T07:41:09+08:00\\\"}\""
+
+static const struct envelope_case envelopes[] = {
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":" P_OK "}", OK, true},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":" P_STR "}", OK, true},
+    {"{\"topic\":\"presence\",\"value\":" P_OK "}", OK, false},
+    {"{\"topic\":\"presence\",\"ts\":null,\"value\":" P_OK "}", OK, false},
+    /* the envelope itself */
+    {"not json", MAL, false},
+    {"", MAL, false},
+    {"[{\"topic\":\"presence\",\"value\":" P_OK "}]", MAL, false},
+    {"{\"topic\":\"presence\",\"value\":" P_OK, MAL, false},
+    {"{\"topic\":\"presences\"," ENV_TS ",\"value\":" P_OK "}", INV, false},
+    {"{\"topic\":\"Presence\"," ENV_TS ",\"value\":" P_OK "}", INV, false},
+    {"{\"topic\":1," ENV_TS ",\"value\":" P_OK "}", INV, false},
+    {"{" ENV_TS ",\"value\":" P_OK "}", INV, false},
+    {"{\"topic\":\"presence\"," ENV_TS "}", INV, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":null}", INV, false},
+    {"{\"topic\":\"presence\",\"ts\":\"2026-04-10T08:00:00\",\"value\":" P_OK
+     "}",
+     INV, false},
+    {"{\"topic\":\"presence\",\"ts\":1775779200,\"value\":" P_OK "}", INV,
+     false},
+    /* envelope before value: a bad envelope around a bad value */
+    {"{\"topic\":\"bogus\",\"value\":\"not json\"}", INV, false},
+    {"{\"topic\":\"presence\",\"ts\":\"yesterday\",\"value\":[1]}", INV, false},
+    /* then the value */
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":\"not json\"}", MAL, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":\"[1]\"}", MAL, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":[1]}", MAL, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":42}", MAL, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":\"{}\\u0000\"}", MAL, false},
+    {"{\"topic\":\"presence\"," ENV_TS ",\"value\":{}}", INV, false},
+    {"{\"topic\":\"calls\"," ENV_TS ",\"value\":" P_OK "}", INV, false},
+    {"{\"topic\":\"excuses\"," ENV_TS ",\"value\":" C_OK "}", INV, false},
+};
+
+static void test_envelope_table(void **state)
+{
+        (void)state;
+        int failures = 0;
+        for (size_t i = 0; i < ARRAY_LEN(envelopes); i++) {
+                const struct envelope_case *c = &envelopes[i];
+                envelope_t env;
+                record_t rec;
+                char detail[256] = "";
+                dlq_reason_t got = envelope_parse(
+                    &env, c->line, strlen(c->line), detail, sizeof(detail));
+                if (got == DLQ_NONE)
+                        got =
+                            envelope_record(&env, &rec, detail, sizeof(detail));
+                bool has_ts = env.has_ts;
+                envelope_free(&env);
+                if (got != c->want) {
+                        print_error("envelope %zu %s: got %s, want %s (%s)\n",
+                                    i, c->line, reason(got), reason(c->want),
+                                    detail);
+                        failures++;
+                } else if (got != DLQ_NONE && detail[0] == '\0') {
+                        print_error("envelope %zu: no detail\n", i);
+                        failures++;
+                } else if (got == DLQ_NONE &&
+                           (has_ts != c->has_ts ||
+                            strcmp(rec.event_id, "p-0001") != 0)) {
+                        print_error("envelope %zu %s: ts %d, event_id %s\n", i,
+                                    c->line, has_ts, rec.event_id);
+                        failures++;
+                }
+        }
+        assert_int_equal(failures, 0);
+}
+
 /* ---- roster check ---------------------------------------------------- */
 
 #define ROSTER                                                                 \
@@ -758,10 +1004,11 @@ int main(void)
             cmocka_unit_test(test_presence_fields),
             cmocka_unit_test(test_call_fields),
             cmocka_unit_test(test_excuse_fields),
-            cmocka_unit_test(test_decode_json_matches_bytes),
             cmocka_unit_test(test_escaped_members),
             cmocka_unit_test(test_large_records),
             cmocka_unit_test(test_form_table),
+            cmocka_unit_test(test_entry_points),
+            cmocka_unit_test(test_envelope_table),
             cmocka_unit_test(test_roster_check),
             cmocka_unit_test(test_timing),
         };

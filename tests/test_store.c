@@ -1,0 +1,592 @@
+/*
+ * test_store — patuhd's state in Redis (engine/store.h), saved and read
+ * back:
+ *   - store_pub / store_pub_parse: every kind of ledger entry, active and
+ *     retracted with each reason, comes back the same — read by a second
+ *     load of the policy and roster (a restarted engine), the band is
+ *     found by its name and the caller by employee_id;
+ *   - store_envelope: what patuhd stores for an accepted record parses
+ *     back as a replay envelope with its topic, exact arrival time,
+ *     partition, offset and the record itself;
+ *   - with a Redis at 127.0.0.1 (PATUH_REDIS_URL; skipped otherwise): a
+ *     day's ledgers and records written under the key layout patuhd uses,
+ *     then store_restore() into a fresh core gives the same ledger, raises
+ *     nothing again and goes on as the original.  It uses database 9,
+ *     flushed before and after.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../consumers/envelope.h"
+#include "../engine/config.h"
+#include "../engine/core.h"
+#include "../engine/store.h"
+#include "calendar.h"
+#include "pub_compare.h"
+#include "tz.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define E1 "198703152010011002" /* pelaksana, diskominfo, under S */
+#define S "197905102005011003"  /* administrator, diskominfo */
+#define E2 "199001012020011001" /* pelaksana, bappeda */
+
+#define ROSTER                                                                 \
+        "{\"employee_id\":\"" S "\",\"unit_id\":\"diskominfo\","               \
+        "\"position_class\":\"administrator\",\"tpp_monthly\":11200000}\n"     \
+        "{\"employee_id\":\"" E1 "\",\"unit_id\":\"diskominfo\","              \
+        "\"position_class\":\"pelaksana\",\"supervisor_id\":\"" S "\","        \
+        "\"tpp_monthly\":4500000}\n"                                           \
+        "{\"employee_id\":\"" E2 "\",\"unit_id\":\"bappeda\","                 \
+        "\"position_class\":\"pelaksana\",\"tpp_monthly\":3000000}\n"
+
+#define REDIS_DB 9
+
+typedef struct refs {
+        policy_t *policy;
+        roster_t *roster;
+        calendar_t *calendar;
+        eval_ctx_t ctx;
+} refs_t;
+
+static void refs_load(refs_t *r)
+{
+        char err[512] = "";
+        r->policy =
+            policy_load(PATUH_SOURCE_DIR "/rules/balikpapan-se737-2026.json",
+                        err, sizeof(err));
+        r->roster = roster_load_buffer(ROSTER, strlen(ROSTER), "roster", err,
+                                       sizeof(err));
+        r->calendar = calendar_load_string("{}", "calendar", err, sizeof(err));
+        if (!r->policy || !r->roster || !r->calendar)
+                fail_msg("fixture: %s", err);
+        r->ctx = (eval_ctx_t){r->policy, r->calendar, r->roster};
+}
+
+static void refs_free(refs_t *r)
+{
+        calendar_free(r->calendar);
+        roster_free(r->roster);
+        policy_free(r->policy);
+}
+
+static ptime_t at(const char *s)
+{
+        ptime_t t = {0, 0};
+        if (!ptime_parse_rfc3339(s, strlen(s), &t))
+                fail_msg("fixture time %s", s);
+        return t;
+}
+
+/* ---- ledger entries ------------------------------------------------------ */
+
+/* One entry of each kind, active and retracted, with the engine's record
+ * of its publication; band names are resolved in whichever policy. */
+struct pub_case {
+        vkind_t kind;
+        const char *subject;
+        const char *band; /* NULL: none */
+        int64_t minutes;
+        double pct;
+        int64_t pct_u, amount;
+        const char *caller; /* NULL: none */
+        const char *call_at;
+        int n_evidence;
+        int32_t revision;
+        bool active;
+        const char *reason;
+        bool tpp_sent;
+        const char *decided_at;
+        const char *violation_id;
+};
+
+static const struct pub_case pubs[] = {
+    {VK_LATE_CLOCK_IN, "", "TL2", 45, 1, 1000000, 45000, NULL, NULL, 1, 1, true,
+     NULL, true, "2026-04-10T08:15:05.123456789+08:00",
+     "d53e6af06c74bca8ad9b3b348840ba81"},
+    {VK_LATE_CLOCK_IN, "", "TL4", 400, 2, 2000000, 90000, NULL, NULL, 1, 3,
+     false, "excused", true, "2026-04-11T09:00:00+08:00",
+     "0123456789abcdef0123456789abcdef"},
+    {VK_EARLY_CLOCK_OUT, "", "PSW3", 80, 1.5, 1500000, 168000, NULL, NULL, 1, 2,
+     false, "late_data", true, "2026-04-11T00:00:01+08:00",
+     "fedcba9876543210fedcba9876543210"},
+    {VK_EARLY_CLOCK_OUT, "", "PSW1", 1, 0.5, 500000, 56000, NULL, NULL, 1, 1,
+     true, NULL, true, "2026-04-11T00:00:01+08:00",
+     "00000000000000000000000000000001"},
+    {VK_MISSING_CLOCK_IN, "", NULL, -1, 2, 2000000, 90000, NULL, NULL, 1, 1,
+     true, NULL, true, "2026-04-11T00:00:01+08:00",
+     "00000000000000000000000000000002"},
+    {VK_MISSING_CLOCK_OUT, "", NULL, -1, 2, 2000000, 90000, NULL, NULL, 1, 2,
+     false, "superseded", true, "2026-04-11T08:00:00+08:00",
+     "00000000000000000000000000000003"},
+    {VK_ABSENT, "", NULL, -1, 4, 4000000, 120000, NULL, NULL, 0, 1, true, NULL,
+     true, "2026-04-11T00:00:01+08:00", "00000000000000000000000000000004"},
+    {VK_WFH_NOT_PERMITTED, "", NULL, -1, 0, 0, 0, NULL, NULL, 1, 1, true, NULL,
+     false, "2026-04-06T07:20:05+08:00", "00000000000000000000000000000005"},
+    {VK_UNANSWERED_CALL, "call-9f2", NULL, -1, 1, 1000000, 45000, S,
+     "2026-04-10T09:12:00.5+08:00", 8, 1, true, NULL, true,
+     "2026-04-10T09:43:00+08:00", "80814b536709e2df08a2e0ed030fd03b"},
+    /* an unknown caller (no roster row) */
+    {VK_UNANSWERED_CALL, "call-x", NULL, -1, 1, 1000000, 45000, NULL,
+     "2026-04-10T10:00:00+08:00", 1, 2, false, "excused", true,
+     "2026-04-11T10:00:00+08:00", "00000000000000000000000000000006"},
+};
+
+static const policy_band_t *band_named(const policy_t *p, vkind_t kind,
+                                       const char *name)
+{
+        const policy_band_t *b = kind == VK_LATE_CLOCK_IN ? p->late : p->early;
+        size_t n = kind == VK_LATE_CLOCK_IN ? p->n_late : p->n_early;
+        for (size_t i = 0; name && i < n; i++)
+                if (strcmp(b[i].name, name) == 0)
+                        return &b[i];
+        return NULL;
+}
+
+static void make_pub(const refs_t *r, const struct pub_case *c, eval_pub_t *p)
+{
+        memset(p, 0, sizeof(*p));
+        eval_decision_t *d = &p->d;
+        d->kind = c->kind;
+        snprintf(d->subject, sizeof(d->subject), "%s", c->subject);
+        d->band = band_named(r->policy, c->kind, c->band);
+        if (c->band && !d->band)
+                fail_msg("no band %s in the policy", c->band);
+        d->minutes = c->minutes;
+        d->pct = c->pct;
+        d->pct_u = c->pct_u;
+        d->amount = c->amount;
+        d->caller = c->caller
+                        ? roster_find(r->roster, c->caller, strlen(c->caller))
+                        : -1;
+        d->call_at = c->call_at ? at(c->call_at) : (ptime_t){0, 0};
+        d->n_evidence = (size_t)c->n_evidence;
+        for (int i = 0; i < c->n_evidence; i++)
+                snprintf(d->evidence[i], sizeof(d->evidence[i]), "ev-%d.x:%d",
+                         i, (int)c->kind);
+        p->revision = c->revision;
+        p->active = c->active;
+        p->reason = c->reason;
+        p->tpp_sent = c->tpp_sent;
+        p->decided_at = at(c->decided_at);
+        snprintf(p->violation_id, sizeof(p->violation_id), "%s",
+                 c->violation_id);
+}
+
+static void test_pub_round_trip(void **state)
+{
+        (void)state;
+        refs_t a, b; /* the engine that wrote, the one that reads */
+        refs_load(&a);
+        refs_load(&b);
+        for (size_t i = 0; i < ARRAY_LEN(pubs); i++) {
+                eval_pub_t p, q;
+                make_pub(&a, &pubs[i], &p);
+                jw_t w;
+                jw_init(&w);
+                store_pub(&w, &a.ctx, &p);
+                assert_false(w.oom);
+                /* stored text is JSON anyone can read */
+                json_t *j = json_loadb(w.buf, w.len, 0, NULL);
+                if (!json_is_object(j))
+                        fail_msg("case %zu: not JSON: %.*s", i, (int)w.len,
+                                 w.buf);
+                json_decref(j);
+                if (!store_pub_parse(&b.ctx, w.buf, w.len, &q))
+                        fail_msg("case %zu refused: %.*s", i, (int)w.len,
+                                 w.buf);
+                /* the band is the reader's own, found by name */
+                if (pubs[i].band) {
+                        assert_ptr_equal(
+                            q.d.band,
+                            band_named(b.policy, pubs[i].kind, pubs[i].band));
+                        q.d.band = p.d.band; /* for pub_diff */
+                } else {
+                        assert_null(q.d.band);
+                }
+                const char *diff = pub_diff(&p, &q);
+                if (diff)
+                        fail_msg("case %zu (%s): %s differs after the round "
+                                 "trip: %.*s",
+                                 i, vkind_name(p.d.kind), diff, (int)w.len,
+                                 w.buf);
+                /* the retraction reason is one of the static strings */
+                if (!q.active)
+                        assert_string_equal(q.reason, pubs[i].reason);
+                jw_free(&w);
+        }
+        refs_free(&a);
+        refs_free(&b);
+}
+
+/* A stored entry that is not ours is refused, never half read. */
+static void test_pub_refused(void **state)
+{
+        (void)state;
+        static const char *const bad[] = {
+            "",
+            "[]",
+            "{}",
+            "{\"k\":99,\"s\":\"\",\"m\":1,\"pc\":1,\"pu\":1,\"a\":1,\"cs\":0,"
+            "\"cn\":0,\"r\":1,\"ds\":0,\"dn\":0,\"v\":\"x\"}",
+            "{\"k\":-1,\"s\":\"\",\"m\":1,\"pc\":1,\"pu\":1,\"a\":1,\"cs\":0,"
+            "\"cn\":0,\"r\":1,\"ds\":0,\"dn\":0,\"v\":\"x\"}",
+            "{\"k\":0,\"s\":\"\",\"m\":\"1\",\"pc\":1,\"pu\":1,\"a\":1,\"cs\":"
+            "0,"
+            "\"cn\":0,\"r\":1,\"ds\":0,\"dn\":0,\"v\":\"x\"}",
+            "{\"k\":0,\"s\":\"\",\"m\":1,\"pc\":1,\"pu\":1,\"a\":1,\"cs\":0,"
+            "\"cn\":0,\"ds\":0,\"dn\":0,\"v\":\"x\"}",
+        };
+        refs_t r;
+        refs_load(&r);
+        for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+                eval_pub_t p;
+                if (store_pub_parse(&r.ctx, bad[i], strlen(bad[i]), &p))
+                        fail_msg("accepted %s", bad[i]);
+        }
+        refs_free(&r);
+}
+
+/* ---- stored records -------------------------------------------------------
+ */
+
+#define P_REC                                                                  \
+        "{\"event_id\":\"p-0001\",\"employee_id\":\"" E1 "\","                 \
+        "\"type\":\"clock_in\",\"mode\":\"wfh\","                              \
+        "\"at\":\"2026-04-10T07:41:09+08:00\",\"source\":\"e-manuntung\"}"
+#define C_REC                                                                  \
+        "{\"event_id\":\"c-77\",\"call_id\":\"call-9f2\",\"caller_id\":\"" S   \
+        "\",\"callee_id\":\"" E1 "\",\"at\":\"2026-04-10T09:12:00+08:00\","    \
+        "\"outcome\":\"missed\"}"
+#define X_REC                                                                  \
+        "{\"event_id\":\"x-5\",\"excuse_id\":\"cuti-1\",\"employee_id\":\"" E2 \
+        "\",\"kind\":\"cuti\",\"from\":\"2026-04-10\",\"to\":\"2026-04-14\","  \
+        "\"updated_at\":\"2026-04-09T15:02:00+08:00\",\"revoked\":false}"
+
+struct env_case {
+        rec_topic_t topic;
+        const char *value;
+        const char *ts; /* NULL: no arrival time */
+        int32_t partition;
+        int64_t offset;
+        const char *event_id;
+};
+
+static const struct env_case envs[] = {
+    {TOPIC_PRESENCE, P_REC, "2026-04-10T07:41:10.123456789+08:00", 3, 1234,
+     "p-0001"},
+    {TOPIC_CALLS, C_REC, "2026-04-10T01:12:01Z", 0, INT64_C(9007199254740993),
+     "c-77"},
+    {TOPIC_EXCUSES, X_REC, NULL, 11, 0, "x-5"},
+    /* before 1970 and a partition past 16 bits */
+    {TOPIC_PRESENCE, P_REC, "1969-12-31T23:59:59.5Z", 70000, 7, "p-0001"},
+};
+
+static void test_envelope_round_trip(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_LEN(envs); i++) {
+                const struct env_case *c = &envs[i];
+                ptime_t ts = c->ts ? at(c->ts) : PTIME_NEVER;
+                jw_t w;
+                jw_init(&w);
+                store_envelope(&w, c->topic, c->ts != NULL, ts, c->partition,
+                               c->offset, c->value, strlen(c->value));
+                assert_false(w.oom);
+                envelope_t env;
+                record_t rec;
+                char detail[256] = "";
+                dlq_reason_t r =
+                    envelope_parse(&env, w.buf, w.len, detail, sizeof(detail));
+                if (r == DLQ_NONE)
+                        r = envelope_record(&env, &rec, detail, sizeof(detail));
+                if (r != DLQ_NONE)
+                        fail_msg("case %zu: %s (%s): %.*s", i,
+                                 dlq_reason_name(r), detail, (int)w.len, w.buf);
+                assert_int_equal(env.topic, c->topic);
+                assert_int_equal(env.has_ts, c->ts != NULL);
+                if (c->ts) {
+                        assert_int_equal(env.ts.sec, ts.sec);
+                        assert_int_equal(env.ts.nsec, ts.nsec);
+                }
+                assert_string_equal(rec.event_id, c->event_id);
+                /* the value is the record as it arrived, byte for byte */
+                assert_int_equal(env.value_len, strlen(c->value));
+                assert_memory_equal(env.value, c->value, env.value_len);
+                envelope_free(&env);
+                /* the coordinates restore sorts by */
+                json_t *j = json_loadb(w.buf, w.len, 0, NULL);
+                assert_non_null(j);
+                assert_int_equal(json_integer_value(json_object_get(j, "p")),
+                                 c->partition);
+                assert_int_equal(json_integer_value(json_object_get(j, "o")),
+                                 c->offset);
+                json_decref(j);
+                jw_free(&w);
+        }
+}
+
+/* ---- save in Redis, restore a fresh core ----------------------------------
+ */
+
+typedef struct sink {
+        size_t n;
+        char last[512];
+} sink_t;
+
+static void count_emit(void *ud, core_out_t out, const char *key,
+                       const char *json, size_t len, const eval_pub_t *p)
+{
+        sink_t *s = ud;
+        (void)key;
+        (void)p;
+        if (out == CORE_OUT_DIGEST)
+                return; /* digests are not stored: published afresh */
+        s->n++;
+        snprintf(s->last, sizeof(s->last), "%.*s", (int)len, json);
+}
+
+#define FRI "2026-04-10"
+#define PRES_F(ev, emp, type, mode, at)                                        \
+        "{\"event_id\":\"" ev "\",\"employee_id\":\"" emp                      \
+        "\",\"type\":\"" type "\",\"mode\":\"" mode "\",\"at\":\"" FRI "T" at  \
+        "+08:00\"}"
+
+struct kept {
+        rec_topic_t topic;
+        const char *json;
+        const char *ts;
+};
+
+/* A Friday through the close: lateness, an unanswered call, an early
+ * leave retracted by the next day's excuse, an absence, a missing
+ * clock-out. */
+static const struct kept day[] = {
+    {TOPIC_PRESENCE, PRES_F("p-1", S, "clock_in", "wfo", "07:20:00"),
+     "2026-04-10T07:20:05+08:00"},
+    {TOPIC_PRESENCE, PRES_F("p-2", E1, "clock_in", "wfh", "08:15:00"),
+     "2026-04-10T08:15:05+08:00"},
+    {TOPIC_CALLS,
+     "{\"event_id\":\"c-1\",\"call_id\":\"call-1\",\"caller_id\":\"" S
+     "\",\"callee_id\":\"" E1 "\",\"at\":\"" FRI "T09:00:00+08:00\","
+     "\"outcome\":\"missed\"}",
+     "2026-04-10T09:00:05+08:00"},
+    {TOPIC_PRESENCE, PRES_F("p-3", S, "clock_out", "wfo", "15:10:00"),
+     "2026-04-10T15:10:05+08:00"},
+    {TOPIC_EXCUSES,
+     "{\"event_id\":\"x-1\",\"excuse_id\":\"cuti-1\",\"employee_id\":\"" S
+     "\",\"kind\":\"cuti\",\"from\":\"" FRI "\",\"to\":\"" FRI "\","
+     "\"updated_at\":\"2026-04-11T08:00:00+08:00\"}",
+     "2026-04-11T08:00:05+08:00"},
+};
+
+/* Redis at 127.0.0.1 from PATUH_REDIS_URL, database 9 flushed; NULL (and
+ * the test skipped) without one. */
+static redisContext *redis_or_skip(char *host, size_t n, int *port)
+{
+        const char *url = getenv("PATUH_REDIS_URL");
+        int db;
+        if (!url || !config_redis_url(url, host, n, port, &db) ||
+            strcmp(host, "127.0.0.1") != 0) {
+                print_message("no PATUH_REDIS_URL at 127.0.0.1: skipped\n");
+                return NULL;
+        }
+        struct timeval tv = {2, 0};
+        redisContext *r = redisConnectWithTimeout(host, *port, tv);
+        if (!r || r->err) {
+                print_message("redis %s:%d unreachable: skipped\n", host,
+                              *port);
+                redisFree(r);
+                return NULL;
+        }
+        freeReplyObject(redisCommand(r, "SELECT %d", REDIS_DB));
+        freeReplyObject(redisCommand(r, "FLUSHDB"));
+        return r;
+}
+
+static void ok_reply(redisContext *r, redisReply *rep)
+{
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+                fail_msg("redis: %s", rep ? rep->str : r->errstr);
+        freeReplyObject(rep);
+}
+
+static void test_redis_restore(void **state)
+{
+        (void)state;
+        char host[64];
+        int port;
+        redisContext *r = redis_or_skip(host, sizeof(host), &port);
+        if (!r) {
+                skip();
+                return;
+        }
+        refs_t a;
+        refs_load(&a);
+        sink_t sa = {0};
+        core_sink_t csa = {&sa, count_emit, NULL};
+        core_t *ca = core_new(&a.ctx, &csa);
+        assert_non_null(ca);
+        /* the original engine reads the day, one partition per topic */
+        int64_t offset[TOPIC__COUNT] = {0};
+        for (size_t i = 0; i < ARRAY_LEN(day); i++) {
+                record_t rec;
+                char detail[256];
+                bool dup;
+                const struct kept *k = &day[i];
+                assert_int_equal(record_decode_bytes(k->topic, k->json,
+                                                     strlen(k->json), &rec,
+                                                     detail, sizeof(detail)),
+                                 DLQ_NONE);
+                ptime_t ts = at(k->ts);
+                core_set_watermark(ca, ts);
+                core_fire(ca); /* the close before the next day's excuse */
+                assert_int_equal(core_admit(ca, &rec, true, ts, &dup, detail,
+                                            sizeof(detail)),
+                                 DLQ_NONE);
+                core_fire(ca);
+                /* stored as patuhd stores an accepted record: under the
+                 * subject's work date, or its excuse list */
+                char key[160];
+                const char *emp = record_subject_id(&rec);
+                if (k->topic == TOPIC_EXCUSES)
+                        store_key_excuses(emp, key, sizeof(key));
+                else
+                        store_key_records(
+                            emp, tz_local_day(a.policy->tz, record_time(&rec)),
+                            key, sizeof(key));
+                jw_t w;
+                jw_init(&w);
+                store_envelope(&w, k->topic, true, ts, 0, offset[k->topic]++,
+                               k->json, strlen(k->json));
+                ok_reply(r, redisCommand(r, "RPUSH %s %b", key, w.buf, w.len));
+                jw_free(&w);
+        }
+        core_set_watermark(ca, at("2026-04-11T09:00:00+08:00"));
+        core_fire(ca);
+        assert_true(sa.n >= 8);
+        /* the ledgers and alerted flags, the watermark, the outage cursor */
+        int32_t fri;
+        assert_true(ptime_parse_date(FRI, 10, &fri));
+        size_t entries = 0, retracted = 0;
+        for (int32_t e = 0; e < (int32_t)a.roster->n; e++) {
+                const eval_ledger_t *l = core_ledger(ca, e, fri);
+                char key[160];
+                store_key_ledger(a.roster->emp[e].employee_id, fri, key,
+                                 sizeof(key));
+                for (size_t k = 0; l && k < l->n; k++, entries++) {
+                        retracted += !l->v[k].active;
+                        jw_t w;
+                        jw_init(&w);
+                        store_pub(&w, &a.ctx, &l->v[k]);
+                        char field[128];
+                        snprintf(field, sizeof(field), "%s|%s",
+                                 vkind_name(l->v[k].d.kind), l->v[k].d.subject);
+                        ok_reply(r, redisCommand(r, "HSET %s %s %b", key, field,
+                                                 w.buf, w.len));
+                        jw_free(&w);
+                }
+                if (core_alerted(ca, e, fri))
+                        ok_reply(r, redisCommand(r, "HSET %s !alerted 1", key));
+        }
+        assert_true(entries >= 5);
+        assert_true(retracted >= 1); /* S's early leave, excused */
+        ptime_t wm = core_watermark(ca);
+        ok_reply(r, redisCommand(r, "SET patuh:watermark %lld.%09d",
+                                 (long long)wm.sec, (int)wm.nsec));
+        ok_reply(r, redisCommand(r, "SET patuh:outage_next %d",
+                                 (int)core_outage_cursor(ca)));
+
+        /* a restart: new reference data, new core, state from Redis */
+        refs_t b;
+        refs_load(&b);
+        sink_t sb = {0};
+        core_sink_t csb = {&sb, count_emit, NULL};
+        core_t *cb = core_new(&b.ctx, &csb);
+        char err[256] = "";
+        long n =
+            store_restore(cb, &b.ctx, host, port, REDIS_DB, err, sizeof(err));
+        if (n < 0)
+                fail_msg("store_restore: %s", err);
+        assert_int_equal(n, ARRAY_LEN(day));
+        assert_int_equal(ptime_cmp(core_watermark(cb), wm), 0);
+        assert_int_equal(core_outage_cursor(cb), core_outage_cursor(ca));
+        core_fire(cb);
+        if (sb.n)
+                fail_msg("the restored core published %zu: %s", sb.n, sb.last);
+        for (int32_t e = 0; e < (int32_t)a.roster->n; e++) {
+                const eval_ledger_t *la = core_ledger(ca, e, fri);
+                const eval_ledger_t *lb = core_ledger(cb, e, fri);
+                size_t na = la ? la->n : 0, nb = lb ? lb->n : 0;
+                assert_int_equal(na, nb);
+                /* a Redis hash keeps no order: entries by kind|subject */
+                for (size_t k = 0; k < na; k++) {
+                        const eval_pub_t *o = &la->v[k];
+                        const eval_pub_t *m = NULL;
+                        for (size_t x = 0; x < nb && !m; x++)
+                                if (lb->v[x].d.kind == o->d.kind &&
+                                    strcmp(lb->v[x].d.subject, o->d.subject) ==
+                                        0)
+                                        m = &lb->v[x];
+                        if (!m)
+                                fail_msg("employee %d: %s not restored", e,
+                                         vkind_name(o->d.kind));
+                        eval_pub_t q = *m;
+                        /* the restarted engine's band, by name */
+                        if (o->d.band) {
+                                assert_non_null(q.d.band);
+                                assert_string_equal(q.d.band->name,
+                                                    o->d.band->name);
+                                q.d.band = o->d.band;
+                        }
+                        const char *diff = pub_diff(o, &q);
+                        if (diff)
+                                fail_msg("employee %d %s: %s differs after "
+                                         "restore",
+                                         e, vkind_name(o->d.kind), diff);
+                }
+                assert_int_equal(core_alerted(ca, e, fri),
+                                 core_alerted(cb, e, fri));
+        }
+        /* the duplicate sets came back: a repeat is ignored */
+        record_t rec;
+        char detail[256];
+        bool dup = false;
+        assert_int_equal(record_decode_bytes(day[1].topic, day[1].json,
+                                             strlen(day[1].json), &rec, detail,
+                                             sizeof(detail)),
+                         DLQ_NONE);
+        assert_int_equal(core_admit(cb, &rec, true,
+                                    at("2026-04-11T09:10:00+08:00"), &dup,
+                                    detail, sizeof(detail)),
+                         DLQ_NONE);
+        assert_true(dup);
+        assert_int_equal(sb.n, 0);
+        freeReplyObject(redisCommand(r, "FLUSHDB"));
+        redisFree(r);
+        core_free(ca);
+        core_free(cb);
+        refs_free(&a);
+        refs_free(&b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_pub_round_trip),
+            cmocka_unit_test(test_pub_refused),
+            cmocka_unit_test(test_envelope_round_trip),
+            cmocka_unit_test(test_redis_restore),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
