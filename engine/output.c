@@ -106,6 +106,11 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
         buf[25] = '\0';
 }
 
+const char *out_month_name(int month)
+{
+        return month >= 1 && month <= 12 ? bulan[month - 1] : "?";
+}
+
 void out_date_text(int32_t day, char *buf, size_t n)
 {
         int y, m, d;

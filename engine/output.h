@@ -68,6 +68,8 @@ void out_violation_text(const eval_ctx_t *ctx, int32_t emp, int32_t day,
 
 /* The Indonesian long date of a day number: "Jumat, 10 April 2026". */
 void out_date_text(int32_t day, char *buf, size_t n);
+/* "April" for 4. */
+const char *out_month_name(int month);
 
 /* "4.500.000" and "Rp4.500.000": amounts as Indonesians write them. */
 void out_thousands(int64_t v, char *buf, size_t n);

@@ -41,18 +41,10 @@ static int write_lines(FILE *f, render_rows_t rows, char *errstr,
 
 /* ---- dates and numbers as Indonesians write them ------------------------ */
 
-static const char *const hari[7] = {"Senin", "Selasa", "Rabu",  "Kamis",
-                                    "Jumat", "Sabtu",  "Minggu"};
-static const char *const bulan[12] = {
-    "Januari", "Februari", "Maret",     "April",   "Mei",      "Juni",
-    "Juli",    "Agustus",  "September", "Oktober", "November", "Desember"};
-
+/* The day and month names have one home, output.c (alerts say them too). */
 void render_format_date(int32_t day, char *buf, size_t n)
 {
-        int y, m, d;
-        ptime_civil_from_days(day, &y, &m, &d);
-        snprintf(buf, n, "%s, %d %s %d", hari[ptime_weekday(day)], d,
-                 bulan[m - 1], y);
+        out_date_text(day, buf, n);
 }
 
 /* "2026-04" -> year and month; strict, as the rows carry it. */
@@ -80,7 +72,7 @@ bool render_format_period(const char *period, char *buf, size_t n)
         int y, m;
         if (!parse_period(period, &y, &m))
                 return false;
-        snprintf(buf, n, "%s %d", bulan[m - 1], y);
+        snprintf(buf, n, "%s %d", out_month_name(m), y);
         return true;
 }
 
