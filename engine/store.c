@@ -75,8 +75,9 @@ void store_pub(jw_t *w, const eval_ctx_t *ctx, const eval_pub_t *p)
 {
         const eval_decision_t *d = &p->d;
         jw_obj_begin(w);
+        /* kinds by name: a reordered enum never misreads stored state */
         jw_key(w, "k");
-        jw_int(w, d->kind);
+        jw_str(w, vkind_name(d->kind));
         jw_key(w, "s");
         jw_str(w, d->subject);
         jw_key(w, "b");
@@ -168,8 +169,13 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
         int64_t v = -1;
         bool ok = d.tok[0].type == PJ_OBJECT;
         char buf[EVAL_ID_MAX];
-        ok = ok && tok_int(&d, pj_get(&d, 0, "k"), &v) && v >= 0 &&
-             v < VK__COUNT;
+        int k = pj_get(&d, 0, "k");
+        if (ok && k >= 0 && d.tok[k].type == PJ_STRING &&
+            pj_string(&d, k, buf, sizeof(buf)) >= 0)
+                v = vkind_from_name(buf);
+        else if (ok) /* state written before kinds were stored by name */
+                ok = tok_int(&d, k, &v);
+        ok = ok && v >= 0 && v < VK__COUNT;
         x->kind = (vkind_t)v;
         ok = ok && pj_string(&d, pj_get(&d, 0, "s"), x->subject,
                              sizeof(x->subject)) >= 0;

@@ -201,6 +201,9 @@ static void test_pub_round_trip(void **state)
                 if (!json_is_object(j))
                         fail_msg("case %zu: not JSON: %.*s", i, (int)w.len,
                                  w.buf);
+                /* the kind by name, never an enum number */
+                assert_string_equal(json_string_value(json_object_get(j, "k")),
+                                    vkind_name(pubs[i].kind));
                 json_decref(j);
                 if (!store_pub_parse(&b.ctx, w.buf, w.len, &q))
                         fail_msg("case %zu refused: %.*s", i, (int)w.len,
