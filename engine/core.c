@@ -650,15 +650,10 @@ static void evaluate_all(core_t *c, int32_t day)
 
 static void raise_not_clocked_in(core_t *c, int32_t day)
 {
-        /* A day whose close has passed is history: nobody is helped by a
-         * "not clocked in yet" alert for it while a backlog is read. */
+        /* the decision is the rules' (eval_not_clocked_in); a closed day
+         * alerts nobody, so the loop is skipped for it */
         if (ptime_cmp(c->wm, eval_day_close(c->ctx, day)) >= 0)
                 return;
-        /* A clock-in stamped after the alert minute does not count: the
-         * alert says who had not clocked in by then (at minute resolution,
-         * like every clock comparison), whichever record the watermark
-         * passed it with. */
-        ptime_t due = eval_alert_due(c->ctx, day);
         for (size_t i = 0; i < c->roster->n; i++) {
                 int32_t emp = (int32_t)i;
                 if (i + PREFETCH_AHEAD < c->roster->n)
@@ -666,11 +661,12 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                                      (int32_t)(i + PREFETCH_AHEAD));
                 emp_state_t *es = &c->emps[emp];
                 day_state_t *ds = day_find(c, emp, day);
-                if ((ds &&
-                     ((ds->att.has_in && ds->att.in_at.sec < due.sec + 60) ||
-                      ds->alerted)) ||
-                    !eval_expected(c->ctx, emp, day, true,
-                                   (eval_excuses_t){es->ex, es->n_ex}))
+                eval_day_in_t in = {.emp = emp,
+                                    .day = day,
+                                    .in_service = true,
+                                    .att = ds ? &ds->att : NULL,
+                                    .excuses = {es->ex, es->n_ex}};
+                if (!eval_not_clocked_in(c->ctx, &in, ds && ds->alerted, c->wm))
                         continue;
                 if (!ds && !(ds = day_get(c, emp, day)))
                         return;

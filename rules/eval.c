@@ -135,6 +135,19 @@ ptime_t eval_call_due(const eval_ctx_t *ctx, ptime_t at)
             0};
 }
 
+bool eval_not_clocked_in(const eval_ctx_t *ctx, const eval_day_in_t *in,
+                         bool alerted, ptime_t wm)
+{
+        if (alerted || ptime_cmp(wm, eval_day_close(ctx, in->day)) >= 0)
+                return false;
+        ptime_t due = eval_alert_due(ctx, in->day);
+        const eval_att_t *a = in->att;
+        if (a && a->has_in && a->in_at.sec < due.sec + 60)
+                return false;
+        return eval_expected(ctx, in->emp, in->day, in->in_service,
+                             in->excuses);
+}
+
 const char *eval_alert_recipient(const roster_t *r, int32_t emp)
 {
         const roster_emp_t *e = &r->emp[emp];

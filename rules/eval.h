@@ -143,6 +143,18 @@ int64_t eval_tpp_amount(int64_t tpp_monthly, int64_t pct_u);
 int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
              eval_list_t *out) __attribute__((warn_unused_result));
 
+/*
+ * SPEC §4.3 not_clocked_in: is E to be alerted for D now that the input is
+ * read past the alert time (eval_alert_due), the watermark being wm?  Not
+ * for a day already closed (a backlog read after a restart alerts nobody
+ * about last week), not twice (`alerted`), only for an expected employee,
+ * and not when a clock-in counts: one whose minute is at the latest the
+ * alert minute (at minute resolution, like every clock comparison),
+ * whichever record the watermark passed the alert time with.
+ */
+bool eval_not_clocked_in(const eval_ctx_t *ctx, const eval_day_in_t *in,
+                         bool alerted, ptime_t wm);
+
 /* Who is told about employee E (SPEC §4.3, the Kafka key of
  * patuh.alerts): E's supervisor; without one the head of the agency;
  * without either the operators. */
