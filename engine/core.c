@@ -1032,26 +1032,20 @@ static void raise_outage(core_t *c, int32_t day)
         c->st.alerts++;
 }
 
+static void alert_outages(core_t *c, int32_t today);
+
 void core_finish(core_t *c)
 {
         c->wm = PTIME_FOREVER; /* SPEC §6: at end of input every day closes */
         c->has_wm = true;
         fire_due(c);
-        int32_t first = 0, last = -1;
-        bool any = false;
-        for (size_t i = 0; i < c->n_dates; i++)
-                if (c->dates[i].in_service) {
-                        if (!any)
-                                first = c->dates[i].day;
-                        last = c->dates[i].day;
-                        any = true;
-                }
-        for (int32_t d = first; any && d <= last; d++)
-                if (eval_is_workday(c->ctx, d) && !in_service(c, d))
-                        raise_outage(c, d);
+        /* every day is closed now, and no wall clock says what today is:
+         * the gaps between the first and the last date in service */
+        alert_outages(c, INT32_MAX);
 }
 
-void core_alert_closed_outages(core_t *c, int32_t today)
+/* The no_presence_data cursor over the closed days (eval_outage_*). */
+static void alert_outages(core_t *c, int32_t today)
 {
         int32_t first = INT32_MAX, last = INT32_MIN;
         for (size_t i = 0; i < c->n_dates; i++)
@@ -1060,19 +1054,26 @@ void core_alert_closed_outages(core_t *c, int32_t today)
                                 first = c->dates[i].day;
                         last = c->dates[i].day;
                 }
-        if (!c->has_wm || first == INT32_MAX ||
-            ptime_cmp(c->wm, PTIME_FOREVER) == 0)
+        if (first == INT32_MAX)
                 return;
         if (c->outage_next < first)
                 c->outage_next = first;
         while (ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) < 0) {
                 int32_t d = c->outage_next;
-                if (d > last && d < today - 1)
-                        break; /* history after the data: not yet a gap */
+                if (eval_outage_undecided(d, last, today))
+                        break;
                 c->outage_next++;
-                if (eval_is_workday(c->ctx, d) && !in_service(c, d))
+                if (eval_outage_raised(c->ctx, d, in_service(c, d)))
                         raise_outage(c, d);
         }
+}
+
+void core_alert_closed_outages(core_t *c, int32_t today)
+{
+        /* a watermark at the end of time is replay's end of input */
+        if (!c->has_wm || ptime_cmp(c->wm, PTIME_FOREVER) == 0)
+                return;
+        alert_outages(c, today);
 }
 
 int32_t core_outage_cursor(const core_t *c)

@@ -148,6 +148,16 @@ bool eval_not_clocked_in(const eval_ctx_t *ctx, const eval_day_in_t *in,
                              in->excuses);
 }
 
+bool eval_outage_undecided(int32_t d, int32_t last_in_service, int32_t today)
+{
+        return d > last_in_service && (int64_t)d < (int64_t)today - 1;
+}
+
+bool eval_outage_raised(const eval_ctx_t *ctx, int32_t d, bool in_service)
+{
+        return !in_service && eval_is_workday(ctx, d);
+}
+
 const char *eval_alert_recipient(const roster_t *r, int32_t emp)
 {
         const roster_emp_t *e = &r->emp[emp];

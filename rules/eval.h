@@ -155,6 +155,19 @@ int eval_day(const eval_ctx_t *ctx, const eval_day_in_t *in, ptime_t wm,
 bool eval_not_clocked_in(const eval_ctx_t *ctx, const eval_day_in_t *in,
                          bool alerted, ptime_t wm);
 
+/*
+ * SPEC §4.3, §7 no_presence_data, one algorithm for both drivers: the
+ * closed days after the first date in service are looked at in order.
+ * eval_outage_undecided(): day d lies after the last date in service and
+ * before yesterday (`today` is the wall clock's local date; replay, at the
+ * end of its input, passes INT32_MAX): while history is being read that is
+ * not an outage yet, so the look stops there.  Otherwise
+ * eval_outage_raised() says whether d gets the operator alert: a workday,
+ * not a holiday, with no presence record at all.
+ */
+bool eval_outage_undecided(int32_t d, int32_t last_in_service, int32_t today);
+bool eval_outage_raised(const eval_ctx_t *ctx, int32_t d, bool in_service);
+
 /* Who is told about employee E (SPEC §4.3, the Kafka key of
  * patuh.alerts): E's supervisor; without one the head of the agency;
  * without either the operators. */
