@@ -506,6 +506,36 @@ static int run(run_t *r)
         pthread_join(th, NULL);
         rd_kafka_destroy(rk);
 
+        /* per 10 s of feeding (by send instant): does latency grow? */
+        long nwin = (r->seconds + 9) / 10;
+        double *scratch = malloc((size_t)r->total * sizeof(double));
+        double(*win)[4] = calloc((size_t)nwin, sizeof(*win));
+        if (!scratch || !win) {
+                fprintf(stderr, "latency_feed: out of memory\n");
+                return 1;
+        }
+        for (long w = 0; w < nwin; w++) {
+                long long m = 0, all = 0;
+                for (long long i = 0; i < r->total; i++) {
+                        int64_t t = atomic_load(&r->sent_ns[i]);
+                        long tw =
+                            t ? (long)((t - first_rt) / 10000000000LL) : -1;
+                        if (tw >= nwin)
+                                tw = nwin - 1; /* the last send, at D s */
+                        if (tw != w)
+                                continue;
+                        all++;
+                        if (r->lat_ms[i] >= 0)
+                                scratch[m++] = r->lat_ms[i];
+                }
+                qsort(scratch, (size_t)m, sizeof(double), cmp_double);
+                win[w][0] = pct(scratch, m, 50);
+                win[w][1] = pct(scratch, m, 99);
+                win[w][2] = m ? scratch[m - 1] : 0;
+                win[w][3] = (double)(all - m);
+        }
+        free(scratch);
+
         long long matched = atomic_load(&r->matched), n = 0;
         for (long long i = 0; i < r->total; i++)
                 if (r->lat_ms[i] >= 0)
@@ -534,6 +564,12 @@ static int run(run_t *r)
         printf("  latency max        %.1f ms\n", n ? r->lat_ms[n - 1] : 0.0);
         if (n)
                 printf("  latency min        %.1f ms\n", r->lat_ms[0]);
+        printf("  per 10 s of feed   p50 / p99 / max ms (missing)\n");
+        for (long w = 0; w < nwin; w++)
+                printf("    %3ld-%3ld s        %.1f / %.1f / %.1f (%.0f)\n",
+                       w * 10, w * 10 + 10, win[w][0], win[w][1], win[w][2],
+                       win[w][3]);
+        free(win);
         free(r->lat_ms);
         free((void *)r->sent_ns);
         return rc;
