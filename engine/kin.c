@@ -60,6 +60,15 @@ rd_kafka_conf_t *kin_conf_new(const config_t *cfg, char *errstr,
         return c;
 }
 
+/* Whether the configuration sets kafka.<key> itself. */
+static bool user_set(const config_t *cfg, const char *key)
+{
+        for (size_t i = 0; i < cfg->n_kafka; i++)
+                if (strcmp(cfg->kafka[i].key, key) == 0)
+                        return true;
+        return false;
+}
+
 static part_t *part_get(kin_t *k, rec_topic_t topic, int32_t partition)
 {
         for (size_t i = 0; i < k->n_parts; i++)
@@ -206,7 +215,13 @@ kin_t *kin_new(const config_t *cfg, struct event_base *base,
             !kconf(cc, "auto.commit.interval.ms", "500", errstr, errstr_size) ||
             !kconf(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
             !kconf(cc, "enable.partition.eof", "true", errstr, errstr_size) ||
-            !kconf(cc, "queued.min.messages", "1000000", errstr, errstr_size)) {
+            !kconf(cc, "queued.min.messages", "1000000", errstr, errstr_size) ||
+            /* a fetch that finds nothing waits at most 10 ms, not 500: the
+             * sandbox (librdkafka's mock) holds it that long even when
+             * data comes, and a late clock-in's alert would wait with it
+             * (bench/latency); kafka.fetch.wait.max.ms overrides */
+            (!user_set(cfg, "fetch.wait.max.ms") &&
+             !kconf(cc, "fetch.wait.max.ms", "10", errstr, errstr_size))) {
                 if (cc)
                         rd_kafka_conf_destroy(cc);
                 goto out_free;
