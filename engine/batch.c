@@ -61,16 +61,33 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
         return o->key && o->json;
 }
 
-bool batch_add_record(batch_t *b, const char *key, const char *json, size_t len)
+bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
+                      int32_t emp, const char *unit, int32_t day,
+                      const char *record_id, int32_t partition, int64_t offset,
+                      const char *frame, size_t frame_len, const char *env,
+                      size_t env_len)
 {
         if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs, sizeof(*b->recs)))
                 return false;
         rec_item_t *r = &b->recs[b->n_recs];
         snprintf(r->key, sizeof(r->key), "%s", key);
-        r->json = dup_n(json, len);
-        if (!r->json)
+        /* one allocation: frame, then the NUL-terminated envelope */
+        r->frame = malloc(frame_len + env_len + 1);
+        if (!r->frame)
                 return false;
-        r->len = len;
+        memcpy(r->frame, frame, frame_len);
+        r->frame_len = frame_len;
+        r->env = r->frame + frame_len;
+        memcpy(r->env, env, env_len);
+        r->env[env_len] = '\0';
+        r->env_len = env_len;
+        r->topic = topic;
+        r->emp = emp;
+        snprintf(r->unit, sizeof(r->unit), "%s", unit);
+        r->day = day;
+        r->partition = partition;
+        snprintf(r->record_id, sizeof(r->record_id), "%s", record_id);
+        r->offset = offset;
         r->seq = b->n_recs;
         b->n_recs++;
         return true;
@@ -104,14 +121,15 @@ static int touched_cmp(const void *a, const void *b)
         return x->day < y->day ? -1 : x->day > y->day;
 }
 
-/* One ledger as HSET arguments: "kind|subject" -> publication, and
- * "!alerted" -> 1 once not_clocked_in went out. */
+/* One employee-day's ledger as HSET arguments of its unit-day hash:
+ * "E|kind|subject" -> publication, and "E|!alerted" -> 1 once
+ * not_clocked_in went out. */
 static bool snapshot_ledger(led_item_t *d, const core_t *core,
                             const eval_ctx_t *ctx, jw_t *w, int32_t emp,
                             int32_t day)
 {
-        store_key_ledger(ctx->roster->emp[emp].employee_id, day, d->key,
-                         sizeof(d->key));
+        const roster_emp_t *re = &ctx->roster->emp[emp];
+        store_key_ledger(re->unit_id, day, d->key, sizeof(d->key));
         const eval_ledger_t *led = core_ledger(core, emp, day);
         size_t n = (led ? led->n : 0) * 2 + 2;
         d->strs = calloc(n, sizeof(*d->strs));
@@ -120,11 +138,11 @@ static bool snapshot_ledger(led_item_t *d, const core_t *core,
                 return false;
         for (size_t j = 0; led && j < led->n; j++) {
                 const eval_pub_t *p = &led->v[j];
-                char field[EVAL_ID_MAX + 32];
-                int fl = snprintf(field, sizeof(field), "%s|%s",
-                                  vkind_name(p->d.kind), p->d.subject);
-                d->strs[d->n] = dup_n(field, (size_t)fl);
-                d->lens[d->n++] = (size_t)fl;
+                char field[2 * EVAL_ID_MAX + 40];
+                size_t fl = store_ledger_field(re->employee_id, p, field,
+                                               sizeof(field));
+                d->strs[d->n] = dup_n(field, fl);
+                d->lens[d->n++] = fl;
                 store_pub(w, ctx, p);
                 d->strs[d->n] = dup_n(w->buf, w->len);
                 d->lens[d->n++] = w->len;
@@ -134,8 +152,11 @@ static bool snapshot_ledger(led_item_t *d, const core_t *core,
                         return false;
         }
         if (core_alerted(core, emp, day)) {
-                d->strs[d->n] = dup_n("!alerted", 8);
-                d->lens[d->n++] = 8;
+                char field[EVAL_ID_MAX + 16];
+                size_t fl = store_ledger_field(re->employee_id, NULL, field,
+                                               sizeof(field));
+                d->strs[d->n] = dup_n(field, fl);
+                d->lens[d->n++] = fl;
                 d->strs[d->n] = dup_n("1", 1);
                 d->lens[d->n++] = 1;
                 if (!d->strs[d->n - 2] || !d->strs[d->n - 1])
@@ -187,7 +208,7 @@ void batch_clear(batch_t *b)
                 free(b->outs[i].json);
         }
         for (size_t i = 0; i < b->n_recs; i++)
-                free(b->recs[i].json);
+                free(b->recs[i].frame);
         for (size_t i = 0; i < b->n_leds; i++) {
                 for (size_t k = 0; k < b->leds[i].n; k++)
                         free(b->leds[i].strs[k]);

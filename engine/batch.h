@@ -19,6 +19,7 @@
 #ifndef PATUH_BATCH_H
 #define PATUH_BATCH_H
 
+#include "../consumers/record.h"
 #include "../rules/eval.h"
 #include "core.h"
 #include "jw.h"
@@ -53,12 +54,25 @@ typedef struct out_item {
         int32_t revision; /* of the violation behind it, or 0 */
 } out_item_t;
 
-/* An accepted record to append to its Redis list. */
+/* An accepted record: its frame for Redis, its envelope for
+ * PostgreSQL. */
 typedef struct rec_item {
-        char key[160]; /* the Redis list it goes to (store_key_*) */
-        char *json;    /* owned; the replay envelope (store_envelope) */
-        size_t len;    /* bytes in json */
-        size_t seq;    /* arrival order within the batch */
+        char key[160];     /* the Redis string its frame is appended to
+                              (store_key_records or _excuses) */
+        rec_topic_t topic; /* its input topic */
+        int32_t emp;       /* roster row of its subject (callee for calls) */
+        int32_t day;       /* its work date; INT32_MIN for an excuse */
+        char unit[REC_ID_MAX];      /* its subject's unit_id when admitted */
+        char record_id[REC_ID_MAX]; /* event_id, or call_id for a call */
+        int32_t partition;          /* where it was read */
+        int64_t offset;             /* ... */
+        char *frame;                /* owned, one allocation with env: the frame
+                                       (store_frame) */
+        size_t frame_len;           /* bytes in frame */
+        char *env;                  /* inside frame's allocation: the replay
+                                       envelope (store_envelope) */
+        size_t env_len;             /* bytes in env */
+        size_t seq;                 /* arrival order within the batch */
 } rec_item_t;
 
 /* An employee-day whose ledger the core may have changed. */
@@ -68,9 +82,10 @@ typedef struct touched {
 } touched_t;
 
 /* The ledger of one employee-day as it stood when its batch closed:
- * HSET arguments (field, value, field, value, ...). */
+ * HSET arguments (field, value, field, value, ...) of its unit-day
+ * hash. */
 typedef struct led_item {
-        char key[160]; /* the Redis hash (store_key_ledger) */
+        char key[160]; /* the unit-day's Redis hash (store_key_ledger) */
         char **strs;   /* owned, each owned: fields and values */
         size_t *lens;  /* owned: their lengths */
         size_t n;      /* strings in strs */
@@ -110,9 +125,13 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
                    const char *json, size_t len, int32_t revision)
     __attribute__((warn_unused_result));
 
-/* Appends an accepted record bound for the Redis list KEY. */
-bool batch_add_record(batch_t *b, const char *key, const char *json, size_t len)
-    __attribute__((warn_unused_result));
+/* Appends an accepted record (copies of FRAME, ENV and the strings) bound
+ * for the Redis string KEY; RECORD_ID: its event_id, or call_id. */
+bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
+                      int32_t emp, const char *unit, int32_t day,
+                      const char *record_id, int32_t partition, int64_t offset,
+                      const char *frame, size_t frame_len, const char *env,
+                      size_t env_len) __attribute__((warn_unused_result));
 
 /* Notes an employee-day whose ledger the core may have changed. */
 bool batch_touch(batch_t *b, int32_t emp, int32_t day)

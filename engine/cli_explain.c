@@ -120,14 +120,28 @@ static int gather(PGconn *pg, const char *id, why_t *w)
          * by call_id (SPEC §4.1 evidence) */
         if (!(r = pgread_query(
                   cmd, pg,
-                  "SELECT r.topic, r.record_id, r.partition, r.\"offset\", "
-                  "floor(extract(epoch FROM r.arrival))::bigint, "
-                  "r.value::text FROM violations v JOIN input_records r ON "
+                  /* the chunks of the violation's unit-day (005),
+                   * then the per-record rows earlier versions wrote;
+                   * a record kept twice is shown once */
+                  "WITH v AS (SELECT * FROM violations WHERE "
+                  "violation_id = $1), e AS (SELECT l::jsonb AS e FROM v "
+                  "JOIN input_chunks c ON c.unit_id = v.unit_id AND "
+                  "c.work_date = v.date, regexp_split_to_table(c.records, "
+                  "E'\\n') AS l), r AS (SELECT e->>'topic' AS topic, "
+                  "CASE e->>'topic' WHEN 'calls' THEN e->'value'->>'call_id' "
+                  "ELSE e->'value'->>'event_id' END AS record_id, "
+                  "(e->>'p')::int AS partition, (e->>'o')::bigint AS "
+                  "\"offset\", (e->>'ts')::timestamptz AS arrival, "
+                  "e->'value' AS value FROM e UNION ALL SELECT topic, "
+                  "record_id, partition, \"offset\", arrival, value FROM "
+                  "input_records) SELECT DISTINCT ON (r.value->>'at', "
+                  "r.record_id) r.topic, r.record_id, r.partition, "
+                  "r.\"offset\", floor(extract(epoch FROM "
+                  "r.arrival))::bigint, r.value::text FROM v JOIN r ON "
                   "r.record_id IN (SELECT jsonb_array_elements_text("
                   "v.evidence)) AND r.topic = CASE WHEN v.kind = "
                   "'unanswered_call' THEN 'calls' ELSE 'presence' END "
-                  "WHERE v.violation_id = $1 ORDER BY r.value->>'at', "
-                  "r.record_id",
+                  "ORDER BY r.value->>'at', r.record_id",
                   1, p1)))
                 return 1;
         w->evidence = records(r);

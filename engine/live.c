@@ -157,20 +157,34 @@ static void sink_touched(void *ud, int32_t emp, int32_t day)
                 fail_oom(l);
 }
 
+/* An accepted record for the batch: its frame under its unit's key for
+ * Redis, its envelope (bytes and coordinates) for PostgreSQL. */
 static void persist_record(live_t *l, const record_t *rec, bool has_ts,
                            ptime_t ts, const rd_kafka_message_t *m)
 {
         const char *emp_id = record_subject_id(rec);
+        int32_t emp = roster_find(l->roster, emp_id, strlen(emp_id));
+        if (emp < 0)
+                return; /* cannot happen: core_admit checked the roster */
+        const char *unit = l->roster->emp[emp].unit_id;
         char key[160];
-        if (rec->topic == TOPIC_EXCUSES)
-                store_key_excuses(emp_id, key, sizeof(key));
-        else
-                store_key_records(emp_id,
-                                  tz_local_day(l->policy->tz, record_time(rec)),
-                                  key, sizeof(key));
+        int32_t day = INT32_MIN;
+        if (rec->topic == TOPIC_EXCUSES) {
+                store_key_excuses(unit, key, sizeof(key));
+        } else {
+                day = tz_local_day(l->policy->tz, record_time(rec));
+                store_key_records(unit, day, key, sizeof(key));
+        }
+        store_frame(&l->w, rec, has_ts, ts);
+        size_t flen = l->w.len;
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
-        if (l->w.oom || !batch_add_record(l->fill, key, l->w.buf, l->w.len))
+        if (l->w.oom ||
+            !batch_add_record(l->fill, key, rec->topic, emp, unit, day,
+                              rec->topic == TOPIC_CALLS ? rec->u.call.call_id
+                                                        : rec->event_id,
+                              m->partition, m->offset, l->w.buf, flen,
+                              l->w.buf + flen, l->w.len - flen))
                 fail_oom(l);
         jw_reset(&l->w);
 }
@@ -292,6 +306,7 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
                 return;
         }
         lease_renewed(&l->lease);
+        trace(l, "pg ok");
         l->pg_ok = true;
         outputs_check(l);
 }
@@ -326,6 +341,7 @@ static void on_kafka_done(void *ud, bool ok, const char *err)
                 retry_on(l, l->ev_retry_kafka, what);
                 return;
         }
+        trace(l, "kafka ok");
         l->kafka_ok = true;
         outputs_check(l);
 }

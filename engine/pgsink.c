@@ -27,6 +27,7 @@ struct pgsink {
         struct event *ev_write;   /* owned: ... writable (flushing) */
         struct event *ev_timeout; /* owned: the write timeout */
         bool busy;                /* a write is waiting for its Sync */
+        bool prepared;            /* the session has CHUNK_SQL prepared */
         bool failed;              /* a statement of the write failed */
         bool lease_lost;          /* ... the renewal, with LEASE_LOST_HINT */
         char err[512];            /* the first error of the write */
@@ -91,6 +92,7 @@ int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
                         "cannot connect: ", PQerrorMessage(ps->pg));
                 return -1;
         }
+        ps->prepared = false;
         if (PQsetnonblocking(ps->pg, 1) != 0 || !PQenterPipelineMode(ps->pg)) {
                 snprintf(errstr, errstr_size, "cannot enter pipeline mode");
                 PQfinish(ps->pg);
@@ -113,6 +115,7 @@ static void finish(pgsink_t *ps, pgsink_status_t st)
                  * was left in */
                 PQfinish(ps->pg);
                 ps->pg = NULL;
+                ps->prepared = false;
         }
         ps->done(ps->ud, st, st == PGSINK_OK ? "" : ps->err);
 }
@@ -191,10 +194,12 @@ static void rows_json(jw_t *w, const batch_t *b, int kind, bool *any)
         jw_reset(w);
         jw_raw(w, "[", 1);
         for (size_t i = 0; kind < 0 && i < b->n_recs; i++) {
+                if (b->recs[i].topic != TOPIC_EXCUSES)
+                        continue; /* presence and calls go in chunks */
                 if (*any)
                         jw_raw(w, ",", 1);
                 *any = true;
-                jw_raw(w, b->recs[i].json, b->recs[i].len);
+                jw_raw(w, b->recs[i].env, b->recs[i].env_len);
         }
         for (size_t i = 0; kind >= 0 && i < b->n_outs; i++) {
                 const out_item_t *o = &b->outs[i];
@@ -215,6 +220,85 @@ static void rows_json(jw_t *w, const batch_t *b, int kind, bool *any)
                 }
         }
         jw_raw(w, "]", 1);
+}
+
+/* One chunk of input_chunks (schemas/sql/005_input_chunks.sql): the
+ * batch's presence and call records of one unit-day, one envelope per
+ * line.  A statement per chunk (hundreds per batch, not one per record),
+ * prepared once per session; parameters travel as they are, with no
+ * escaping into an array or JSON document. */
+#define CHUNK_STMT "patuh_chunk"
+#define CHUNK_SQL                                                              \
+        "INSERT INTO input_chunks (unit_id, work_date, chunk, n, records) "    \
+        "VALUES ($1, $2::date, $3, $4::int, $5) ON CONFLICT DO NOTHING"
+
+/* By unit, then day, then arrival order. */
+static int chunk_cmp(const void *a, const void *b)
+{
+        const rec_item_t *x = *(const rec_item_t *const *)a,
+                         *y = *(const rec_item_t *const *)b;
+        int c = strcmp(x->unit, y->unit);
+        if (c)
+                return c;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Queues the batch's chunks; false when a send failed or memory ran out
+ * (*oom). */
+static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
+{
+        const rec_item_t **ord = malloc((b->n_recs + 1) * sizeof(*ord));
+        if (!ord) {
+                *oom = true;
+                return false;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < b->n_recs; i++)
+                if (b->recs[i].topic != TOPIC_EXCUSES)
+                        ord[n++] = &b->recs[i];
+        qsort(ord, n, sizeof(*ord), chunk_cmp);
+        bool ok = true;
+        if (n && !ps->prepared) {
+                ok = PQsendPrepare(ps->pg, CHUNK_STMT, CHUNK_SQL, 5, NULL);
+                ps->prepared = ok;
+        }
+        for (size_t i = 0; ok && i < n;) {
+                size_t j = i;
+                jw_reset(&ps->w);
+                for (; j < n && ord[j]->day == ord[i]->day &&
+                       strcmp(ord[j]->unit, ord[i]->unit) == 0;
+                     j++) {
+                        if (j > i)
+                                jw_raw(&ps->w, "\n", 1);
+                        jw_raw(&ps->w, ord[j]->env, ord[j]->env_len);
+                }
+                if (ps->w.oom) {
+                        *oom = true;
+                        ok = false;
+                        break;
+                }
+                /* a deterministic id: the same batch written again writes
+                 * the same chunks; the first record's id (unique in its
+                 * topic, SPEC §1), not its offset, which a recreated topic
+                 * starts again.  (A re-read after a crash, cut into other
+                 * batches, at worst keeps a record twice: explain shows
+                 * each once.) */
+                char date[11], chunk[16 + REC_ID_MAX], count[24];
+                ptime_format_date(ord[i]->day, date);
+                snprintf(chunk, sizeof(chunk), "%s:%s",
+                         rec_topic_name(ord[i]->topic), ord[i]->record_id);
+                snprintf(count, sizeof(count), "%zu", j - i);
+                const char *vals[5] = {ord[i]->unit, date, chunk, count,
+                                       ps->w.buf};
+                ok = PQsendQueryPrepared(ps->pg, CHUNK_STMT, 5, vals, NULL,
+                                         NULL, 0);
+                i = j;
+        }
+        free(ord);
+        jw_reset(&ps->w);
+        return ok;
 }
 
 int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
@@ -273,12 +357,14 @@ int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
                                                NULL, NULL, 0);
         }
         jw_reset(&ps->w);
+        ok = ok && send_chunks(ps, b, &oom);
         ok = ok && PQpipelineSync(ps->pg);
         if (!ok) {
                 set_err(errstr, errstr_size, "",
                         oom ? "out of memory" : PQerrorMessage(ps->pg));
                 PQfinish(ps->pg);
                 ps->pg = NULL;
+                ps->prepared = false;
                 free_events(ps); /* not inside their callbacks: here */
                 return -1;
         }

@@ -6,6 +6,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +21,247 @@ void store_format_utc(ptime_t t, char buf[40])
                  (int)(sod / 60 % 60), (int)(sod % 60), (int)t.nsec);
 }
 
-void store_key_records(const char *employee_id, int32_t day, char *buf,
-                       size_t n)
+void store_key_records(const char *unit_id, int32_t day, char *buf, size_t n)
 {
         char d[11];
         ptime_format_date(day, d);
-        snprintf(buf, n, "patuh:{%s}:r:%s", employee_id, d);
+        snprintf(buf, n, "patuh:{%s}:r:%s", unit_id, d);
 }
 
-void store_key_excuses(const char *employee_id, char *buf, size_t n)
+void store_key_excuses(const char *unit_id, char *buf, size_t n)
 {
-        snprintf(buf, n, "patuh:{%s}:x", employee_id);
+        snprintf(buf, n, "patuh:{%s}:x", unit_id);
 }
 
-void store_key_ledger(const char *employee_id, int32_t day, char *buf, size_t n)
+void store_key_days(const char *unit_id, char *buf, size_t n)
+{
+        snprintf(buf, n, "patuh:{%s}:days", unit_id);
+}
+
+void store_key_ledger(const char *unit_id, int32_t day, char *buf, size_t n)
 {
         char d[11];
         ptime_format_date(day, d);
-        snprintf(buf, n, "patuh:{%s}:l:%s", employee_id, d);
+        snprintf(buf, n, "patuh:{%s}:l:%s", unit_id, d);
+}
+
+size_t store_ledger_field(const char *employee_id, const eval_pub_t *p,
+                          char *buf, size_t n)
+{
+        int l = p ? snprintf(buf, n, "%s|%s|%s", employee_id,
+                             vkind_name(p->d.kind), p->d.subject)
+                  : snprintf(buf, n, "%s|!alerted", employee_id);
+        return l < 0 ? 0 : (size_t)l < n ? (size_t)l : n - 1;
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+enum {
+        FR_TAG = 0xA0,       /* | topic */
+        FR_HAS_TS = 1,       /* an arrival time follows */
+        FR_CLOCK_OUT = 2,    /* presence: clock_out, else clock_in */
+        FR_WFH = 4,          /* presence: mode wfh */
+        FR_REVOKED = 8,      /* excuse: revoked */
+        FR_OUTCOME_SHIFT = 4 /* calls: call_outcome_t in bits 4-5 */
+};
+
+static void put_uv(jw_t *w, uint64_t v)
+{
+        char b[10];
+        size_t n = 0;
+        do {
+                b[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+                v >>= 7;
+        } while (v);
+        jw_raw(w, b, n);
+}
+
+static void put_sv(jw_t *w, int64_t v)
+{
+        put_uv(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_str(jw_t *w, const char *s)
+{
+        size_t n = strlen(s);
+        unsigned char l = (unsigned char)(n < 255 ? n : 255);
+        jw_raw(w, (const char *)&l, 1);
+        jw_raw(w, s, l);
+}
+
+/* A time relative to the arrival (or to 0 without one): small numbers. */
+static void put_time(jw_t *w, ptime_t t, int64_t base)
+{
+        put_sv(w, t.sec - base);
+        put_uv(w, (uint64_t)t.nsec);
+}
+
+void store_frame(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts)
+{
+        unsigned char head[2] = {(unsigned char)(FR_TAG | rec->topic),
+                                 has_ts ? FR_HAS_TS : 0};
+        int64_t base = has_ts ? ts.sec : 0;
+        switch (rec->topic) {
+        case TOPIC_PRESENCE:
+                head[1] |= (rec->u.presence.clock_out ? FR_CLOCK_OUT : 0) |
+                           (rec->u.presence.wfh ? FR_WFH : 0);
+                break;
+        case TOPIC_CALLS:
+                head[1] |=
+                    (unsigned char)(rec->u.call.outcome << FR_OUTCOME_SHIFT);
+                break;
+        case TOPIC_EXCUSES:
+                head[1] |= rec->u.excuse.revoked ? FR_REVOKED : 0;
+                break;
+        default:
+                break;
+        }
+        jw_raw(w, (const char *)head, 2);
+        if (has_ts) {
+                put_sv(w, ts.sec);
+                put_uv(w, (uint64_t)ts.nsec);
+        }
+        put_str(w, rec->event_id);
+        switch (rec->topic) {
+        case TOPIC_PRESENCE:
+                put_str(w, rec->u.presence.employee_id);
+                put_time(w, rec->u.presence.at, base);
+                break;
+        case TOPIC_CALLS:
+                put_str(w, rec->u.call.call_id);
+                put_str(w, rec->u.call.caller_id);
+                put_str(w, rec->u.call.callee_id);
+                put_time(w, rec->u.call.at, base);
+                break;
+        case TOPIC_EXCUSES:
+                put_str(w, rec->u.excuse.excuse_id);
+                put_str(w, rec->u.excuse.employee_id);
+                put_str(w, rec->u.excuse.kind);
+                put_sv(w, rec->u.excuse.from);
+                put_sv(w, (int64_t)rec->u.excuse.to - rec->u.excuse.from);
+                put_time(w, rec->u.excuse.updated_at, base);
+                break;
+        default:
+                break;
+        }
+}
+
+typedef struct rd {
+        const unsigned char *p, *end;
+        bool ok;
+} rd_t;
+
+static uint64_t get_uv(rd_t *r)
+{
+        uint64_t v = 0;
+        for (int shift = 0; r->ok && shift < 64; shift += 7) {
+                if (r->p >= r->end) {
+                        r->ok = false;
+                        break;
+                }
+                unsigned char c = *r->p++;
+                v |= (uint64_t)(c & 0x7f) << shift;
+                if (!(c & 0x80))
+                        return v;
+        }
+        r->ok = false;
+        return 0;
+}
+
+static int64_t get_sv(rd_t *r)
+{
+        uint64_t u = get_uv(r);
+        return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* An identifier (1..64 bytes) or, with max REC_KIND_MAX, the kind. */
+static void get_str(rd_t *r, char *out, size_t max)
+{
+        if (!r->ok || r->p >= r->end) {
+                r->ok = false;
+                return;
+        }
+        size_t n = *r->p++;
+        if (n >= max || (size_t)(r->end - r->p) < n) {
+                r->ok = false;
+                return;
+        }
+        memcpy(out, r->p, n);
+        out[n] = '\0';
+        r->p += n;
+}
+
+static ptime_t get_time(rd_t *r, int64_t base)
+{
+        int64_t d = get_sv(r);
+        uint64_t ns = get_uv(r);
+        if (ns >= 1000000000u)
+                r->ok = false;
+        return (ptime_t){base + d, (int32_t)(r->ok ? ns : 0)};
+}
+
+bool store_frame_next(const char *buf, size_t len, size_t *pos, record_t *rec,
+                      bool *has_ts, ptime_t *ts)
+{
+        rd_t r = {(const unsigned char *)buf + *pos,
+                  (const unsigned char *)buf + len, *pos + 2 <= len};
+        if (!r.ok)
+                return false;
+        unsigned char tag = r.p[0], fl = r.p[1];
+        r.p += 2;
+        if ((tag & 0xf0) != FR_TAG || (tag & 0x0f) >= TOPIC__COUNT)
+                return false;
+        memset(rec, 0, sizeof(*rec));
+        rec->topic = (rec_topic_t)(tag & 0x0f);
+        *has_ts = fl & FR_HAS_TS;
+        *ts = PTIME_NEVER;
+        int64_t base = 0;
+        if (*has_ts) {
+                ts->sec = get_sv(&r);
+                uint64_t ns = get_uv(&r);
+                r.ok = r.ok && ns < 1000000000u;
+                ts->nsec = (int32_t)(r.ok ? ns : 0);
+                base = ts->sec;
+        }
+        get_str(&r, rec->event_id, REC_ID_MAX);
+        switch (rec->topic) {
+        case TOPIC_PRESENCE:
+                rec->u.presence.clock_out = fl & FR_CLOCK_OUT;
+                rec->u.presence.wfh = fl & FR_WFH;
+                get_str(&r, rec->u.presence.employee_id, REC_ID_MAX);
+                rec->u.presence.at = get_time(&r, base);
+                break;
+        case TOPIC_CALLS: {
+                unsigned o = (fl >> FR_OUTCOME_SHIFT) & 3;
+                r.ok = r.ok && o <= CALL_DECLINED;
+                rec->u.call.outcome = (call_outcome_t)o;
+                get_str(&r, rec->u.call.call_id, REC_ID_MAX);
+                get_str(&r, rec->u.call.caller_id, REC_ID_MAX);
+                get_str(&r, rec->u.call.callee_id, REC_ID_MAX);
+                rec->u.call.at = get_time(&r, base);
+                break;
+        }
+        case TOPIC_EXCUSES: {
+                rec_excuse_t *x = &rec->u.excuse;
+                x->revoked = fl & FR_REVOKED;
+                get_str(&r, x->excuse_id, REC_ID_MAX);
+                get_str(&r, x->employee_id, REC_ID_MAX);
+                get_str(&r, x->kind, REC_KIND_MAX);
+                int64_t from = get_sv(&r), span = get_sv(&r);
+                r.ok = r.ok && from >= INT32_MIN && from <= INT32_MAX &&
+                       span >= 0 && from + span <= INT32_MAX;
+                x->from = (int32_t)from;
+                x->to = (int32_t)(from + span);
+                x->updated_at = get_time(&r, base);
+                break;
+        }
+        default:
+                r.ok = false;
+        }
+        if (!r.ok)
+                return false;
+        *pos = (size_t)(r.p - (const unsigned char *)buf);
+        return true;
 }
 
 int64_t store_ttl(const eval_ctx_t *ctx)
@@ -239,34 +463,26 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
 
 /* ---- restore ------------------------------------------------------------ */
 
-typedef struct stored {
-        int topic;
-        int32_t partition;
-        int64_t offset;
-        char *text; /* owned envelope JSON */
-        size_t len;
-} stored_t;
-
-static int stored_cmp(const void *a, const void *b)
+static int str_cmp(const void *a, const void *b)
 {
-        const stored_t *x = a, *y = b;
-        if (x->topic != y->topic)
-                return x->topic < y->topic ? -1 : 1;
-        if (x->partition != y->partition)
-                return x->partition < y->partition ? -1 : 1;
-        return x->offset < y->offset ? -1 : x->offset > y->offset;
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Splits "patuh:{E}:l:YYYY-MM-DD" into employee row and day. */
-static bool parse_key(const eval_ctx_t *ctx, const char *key, char kind,
-                      int32_t *emp, int32_t *day)
+/* The distinct unit ids of the roster, sorted (borrowed strings). */
+static const char **roster_units(const roster_t *ro, size_t *n)
 {
-        const char *open = strchr(key, '{'), *close = strchr(key, '}');
-        if (!open || !close || close < open || strlen(close) != 14 ||
-            close[1] != ':' || close[2] != kind || close[3] != ':')
-                return false;
-        *emp = roster_find(ctx->roster, open + 1, (size_t)(close - open - 1));
-        return *emp >= 0 && ptime_parse_date(close + 4, 10, day);
+        const char **u = malloc((ro->n ? ro->n : 1) * sizeof(*u));
+        if (!u)
+                return NULL;
+        for (size_t i = 0; i < ro->n; i++)
+                u[i] = ro->emp[i].unit_id;
+        qsort(u, ro->n, sizeof(*u), str_cmp);
+        size_t k = 0;
+        for (size_t i = 0; i < ro->n; i++)
+                if (k == 0 || strcmp(u[k - 1], u[i]) != 0)
+                        u[k++] = u[i];
+        *n = k;
+        return u;
 }
 
 int store_fence(const char *host, int port, int db, long long epoch,
@@ -307,6 +523,66 @@ int store_fence(const char *host, int port, int db, long long epoch,
         return rc;
 }
 
+/* One reply of a pipelined restore; NULL with errstr set when missing. */
+static redisReply *reply(redisContext *r, const char *what, char *errstr,
+                         size_t errstr_size)
+{
+        redisReply *rep = NULL;
+        if (redisGetReply(r, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errstr_size, "redis %s failed: %s", what,
+                         rep ? rep->str : r->errstr);
+                freeReplyObject(rep);
+                return NULL;
+        }
+        return rep;
+}
+
+/* Admits every frame of one stored string again; -1 when unreadable. */
+static long admit_frames(core_t *core, const char *key, const redisReply *v,
+                         char *errstr, size_t errstr_size)
+{
+        if (v->type != REDIS_REPLY_STRING)
+                return 0; /* expired since the days were listed */
+        long n = 0;
+        for (size_t pos = 0; pos < v->len; n++) {
+                record_t rec;
+                bool has_ts, dup;
+                ptime_t ts;
+                char detail[256];
+                if (!store_frame_next(v->str, v->len, &pos, &rec, &has_ts,
+                                      &ts)) {
+                        snprintf(errstr, errstr_size,
+                                 "%s: unreadable frame at byte %zu", key, pos);
+                        return -1;
+                }
+                (void)core_admit(core, &rec, has_ts, ts, &dup, detail,
+                                 sizeof(detail));
+        }
+        return n;
+}
+
+/* The ledger entries of one unit-day hash into the core. */
+static void restore_ledger(core_t *core, const eval_ctx_t *ctx, int32_t day,
+                           const redisReply *rep)
+{
+        for (size_t k = 0; k + 1 < rep->elements; k += 2) {
+                const redisReply *f = rep->element[k], *v = rep->element[k + 1];
+                const char *bar = memchr(f->str, '|', f->len);
+                if (!bar)
+                        continue;
+                int32_t emp =
+                    roster_find(ctx->roster, f->str, (size_t)(bar - f->str));
+                if (emp < 0)
+                        continue; /* left the roster: nothing to decide */
+                eval_pub_t p;
+                if (strcmp(bar + 1, "!alerted") == 0)
+                        core_restore_alerted(core, emp, day);
+                else if (store_pub_parse(ctx, v->str, v->len, &p))
+                        core_restore_pub(core, emp, day, &p);
+        }
+}
+
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size)
 {
@@ -318,177 +594,171 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                 redisFree(r);
                 return -1;
         }
+        redisSetTimeout(r, tv);
+        size_t nu = 0;
+        const char **units = roster_units(ctx->roster, &nu);
+        int32_t *days = NULL; /* per unit: the days to read */
+        size_t *ndays = NULL; /* per unit: how many */
+        long total = 0;
         redisReply *rep = redisCommand(r, "SELECT %d", db);
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
                 snprintf(errstr, errstr_size, "redis SELECT %d failed", db);
                 freeReplyObject(rep);
-                redisFree(r);
-                return -1;
+                goto fail;
         }
         freeReplyObject(rep);
+        if (!units)
+                goto oom;
         /* 0. the watermark the engine had reached: evaluating with an
-         * earlier one would retract decisions already due */
+         * earlier one would retract decisions already due; and the layout
+         * it was written in */
+        redisAppendCommand(r, "GET " STORE_KEY_WATERMARK);
+        redisAppendCommand(r, "GET " STORE_KEY_OUTAGE);
+        redisAppendCommand(r, "GET " STORE_KEY_LAYOUT);
+        redisReply *wm_r = reply(r, "GET", errstr, errstr_size);
+        redisReply *out_r = wm_r ? reply(r, "GET", errstr, errstr_size) : NULL;
+        redisReply *lay_r = out_r ? reply(r, "GET", errstr, errstr_size) : NULL;
+        if (!lay_r) {
+                freeReplyObject(wm_r);
+                freeReplyObject(out_r);
+                goto fail;
+        }
         ptime_t wm = PTIME_NEVER;
-        rep = redisCommand(r, "GET " STORE_KEY_WATERMARK);
-        if (rep && rep->type == REDIS_REPLY_STRING) {
+        if (wm_r->type == REDIS_REPLY_STRING) {
                 /* "seconds.nanoseconds" */
                 char *end;
-                long long sec = strtoll(rep->str, &end, 10);
+                long long sec = strtoll(wm_r->str, &end, 10);
                 long nsec = 0;
                 if (*end == '.')
                         nsec = strtol(end + 1, &end, 10);
                 if (*end == '\0' && nsec >= 0 && nsec < 1000000000)
                         wm = (ptime_t){sec, (int32_t)nsec};
         }
-        freeReplyObject(rep);
-        core_restore_begin(core, wm);
-        rep = redisCommand(r, "GET " STORE_KEY_OUTAGE);
-        if (rep && rep->type == REDIS_REPLY_STRING) {
+        bool old_layout = wm_r->type == REDIS_REPLY_STRING &&
+                          (lay_r->type != REDIS_REPLY_STRING ||
+                           strcmp(lay_r->str, STORE_LAYOUT) != 0);
+        long outage = LONG_MIN;
+        if (out_r->type == REDIS_REPLY_STRING) {
                 char *end;
-                long v = strtol(rep->str, &end, 10);
+                long v = strtol(out_r->str, &end, 10);
                 if (*end == '\0' && v >= INT32_MIN && v <= INT32_MAX)
-                        core_set_outage_cursor(core, (int32_t)v);
+                        outage = v;
         }
-        freeReplyObject(rep);
-        /* 1. every key of ours */
-        char **keys = NULL;
-        size_t nkeys = 0, capk = 0;
-        char cursor[32] = "0";
-        do {
-                rep = redisCommand(r, "SCAN %s MATCH patuh:{* COUNT 1000",
-                                   cursor);
-                if (!rep || rep->type != REDIS_REPLY_ARRAY ||
-                    rep->elements != 2) {
-                        snprintf(errstr, errstr_size, "redis SCAN failed");
-                        freeReplyObject(rep);
+        freeReplyObject(wm_r);
+        freeReplyObject(out_r);
+        freeReplyObject(lay_r);
+        if (old_layout) {
+                snprintf(errstr, errstr_size,
+                         "Redis database %d holds patuh state in another "
+                         "layout than " STORE_LAYOUT " (" STORE_KEY_LAYOUT
+                         "): see docs/architecture.md, \"Redis layout\"",
+                         db);
+                goto fail;
+        }
+        core_restore_begin(core, wm);
+        if (outage != LONG_MIN)
+                core_set_outage_cursor(core, (int32_t)outage);
+        /* 1. each unit's days */
+        char key[200];
+        for (size_t u = 0; u < nu; u++) {
+                store_key_days(units[u], key, sizeof(key));
+                redisAppendCommand(r, "SMEMBERS %s", key);
+        }
+        ndays = calloc(nu ? nu : 1, sizeof(*ndays));
+        size_t capd = 0, nd = 0;
+        size_t *first = calloc(nu ? nu : 1, sizeof(*first));
+        if (!ndays || !first) {
+                free(first);
+                goto oom;
+        }
+        for (size_t u = 0; u < nu; u++) {
+                if (!(rep = reply(r, "SMEMBERS", errstr, errstr_size))) {
+                        free(first);
                         goto fail;
                 }
-                snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-                redisReply *arr = rep->element[1];
-                for (size_t i = 0; i < arr->elements; i++) {
-                        if (nkeys == capk) {
-                                capk = capk ? capk * 2 : 1024;
-                                char **nk = realloc(keys, capk * sizeof(*nk));
-                                if (!nk) {
+                first[u] = nd;
+                for (size_t k = 0; k < rep->elements; k++) {
+                        int32_t d;
+                        const redisReply *m = rep->element[k];
+                        if (m->type != REDIS_REPLY_STRING ||
+                            !ptime_parse_date(m->str, m->len, &d))
+                                continue;
+                        if (nd == capd) {
+                                capd = capd ? capd * 2 : 1024;
+                                int32_t *nx = realloc(days, capd * sizeof(*nx));
+                                if (!nx) {
                                         freeReplyObject(rep);
+                                        free(first);
                                         goto oom;
                                 }
-                                keys = nk;
+                                days = nx;
                         }
-                        keys[nkeys++] = strdup(arr->element[i]->str);
+                        days[nd++] = d;
                 }
+                ndays[u] = nd - first[u];
                 freeReplyObject(rep);
-        } while (strcmp(cursor, "0") != 0);
+        }
         /* 2. ledgers first, so that admitting the records again finds
          * nothing new to publish */
-        for (size_t i = 0; i < nkeys; i++) {
-                int32_t emp, day;
-                if (parse_key(ctx, keys[i], 'l', &emp, &day))
-                        redisAppendCommand(r, "HGETALL %s", keys[i]);
-        }
-        for (size_t i = 0; i < nkeys; i++) {
-                int32_t emp, day;
-                if (!parse_key(ctx, keys[i], 'l', &emp, &day))
-                        continue;
-                if (redisGetReply(r, (void **)&rep) != REDIS_OK || !rep) {
-                        snprintf(errstr, errstr_size, "redis HGETALL failed");
-                        goto fail;
+        for (size_t u = 0; u < nu; u++)
+                for (size_t k = 0; k < ndays[u]; k++) {
+                        store_key_ledger(units[u], days[first[u] + k], key,
+                                         sizeof(key));
+                        redisAppendCommand(r, "HGETALL %s", key);
                 }
-                for (size_t k = 0; k + 1 < rep->elements; k += 2) {
-                        const redisReply *f = rep->element[k],
-                                         *v = rep->element[k + 1];
-                        eval_pub_t p;
-                        if (strcmp(f->str, "!alerted") == 0)
-                                core_restore_alerted(core, emp, day);
-                        else if (store_pub_parse(ctx, v->str, v->len, &p))
-                                core_restore_pub(core, emp, day, &p);
-                }
-                freeReplyObject(rep);
-        }
-        /* 3. the accepted records */
-        stored_t *recs = NULL;
-        size_t nrec = 0, capr = 0;
-        for (size_t i = 0; i < nkeys; i++)
-                if (strstr(keys[i], "}:r:") || strstr(keys[i], "}:x"))
-                        redisAppendCommand(r, "LRANGE %s 0 -1", keys[i]);
-        for (size_t i = 0; i < nkeys; i++) {
-                if (!strstr(keys[i], "}:r:") && !strstr(keys[i], "}:x"))
-                        continue;
-                if (redisGetReply(r, (void **)&rep) != REDIS_OK || !rep) {
-                        snprintf(errstr, errstr_size, "redis LRANGE failed");
-                        free(recs);
-                        goto fail;
-                }
-                for (size_t k = 0; k < rep->elements; k++) {
-                        if (nrec == capr) {
-                                capr = capr ? capr * 2 : 4096;
-                                stored_t *nr =
-                                    realloc(recs, capr * sizeof(*nr));
-                                if (!nr) {
-                                        freeReplyObject(rep);
-                                        free(recs);
-                                        goto oom;
-                                }
-                                recs = nr;
+        for (size_t u = 0; u < nu; u++)
+                for (size_t k = 0; k < ndays[u]; k++) {
+                        if (!(rep = reply(r, "HGETALL", errstr, errstr_size))) {
+                                free(first);
+                                goto fail;
                         }
-                        const redisReply *e = rep->element[k];
-                        stored_t *s = &recs[nrec];
-                        pj_tok_t tok[16], *heap;
-                        pj_doc_t d;
-                        int64_t p = 0, o = 0;
-                        char topic[16];
-                        if (!pj_parse_any(&d, e->str, e->len, tok, 16, &heap))
-                                continue;
-                        int tt = pj_get(&d, 0, "topic");
-                        bool ok =
-                            tt >= 0 &&
-                            pj_string(&d, tt, topic, sizeof(topic)) >= 0 &&
-                            tok_int(&d, pj_get(&d, 0, "p"), &p) &&
-                            tok_int(&d, pj_get(&d, 0, "o"), &o);
-                        free(heap);
-                        if (!ok)
-                                continue;
-                        s->topic = rec_topic_from_name(topic);
-                        s->partition = (int32_t)p;
-                        s->offset = o;
-                        s->text = malloc(e->len + 1);
-                        if (!s->text)
-                                continue;
-                        memcpy(s->text, e->str, e->len + 1);
-                        s->len = e->len;
-                        nrec++;
+                        restore_ledger(core, ctx, days[first[u] + k], rep);
+                        freeReplyObject(rep);
                 }
-                freeReplyObject(rep);
+        /* 3. the records: each unit's excuses, then its days */
+        for (size_t u = 0; u < nu; u++) {
+                store_key_excuses(units[u], key, sizeof(key));
+                redisAppendCommand(r, "GET %s", key);
+                for (size_t k = 0; k < ndays[u]; k++) {
+                        store_key_records(units[u], days[first[u] + k], key,
+                                          sizeof(key));
+                        redisAppendCommand(r, "GET %s", key);
+                }
         }
-        if (nrec)
-                qsort(recs, nrec, sizeof(*recs), stored_cmp);
-        for (size_t i = 0; i < nrec; i++) {
-                envelope_t env;
-                record_t rec;
-                char detail[256];
-                bool dup;
-                if (envelope_parse(&env, recs[i].text, recs[i].len, detail,
-                                   sizeof(detail)) == DLQ_NONE &&
-                    envelope_record(&env, &rec, detail, sizeof(detail)) ==
-                        DLQ_NONE)
-                        (void)core_admit(core, &rec, env.has_ts, env.ts, &dup,
-                                         detail, sizeof(detail));
-                envelope_free(&env);
-                free(recs[i].text);
-        }
-        free(recs);
-        for (size_t i = 0; i < nkeys; i++)
-                free(keys[i]);
-        free(keys);
+        for (size_t u = 0; u < nu; u++)
+                for (size_t k = 0; k <= ndays[u]; k++) {
+                        if (k == 0)
+                                store_key_excuses(units[u], key, sizeof(key));
+                        else
+                                store_key_records(units[u],
+                                                  days[first[u] + k - 1], key,
+                                                  sizeof(key));
+                        if (!(rep = reply(r, "GET", errstr, errstr_size))) {
+                                free(first);
+                                goto fail;
+                        }
+                        long n =
+                            admit_frames(core, key, rep, errstr, errstr_size);
+                        freeReplyObject(rep);
+                        if (n < 0) {
+                                free(first);
+                                goto fail;
+                        }
+                        total += n;
+                }
+        free(first);
+        free(days);
+        free(ndays);
+        free(units);
         redisFree(r);
         core_restore_end(core);
-        return (long)nrec;
+        return total;
 oom:
         snprintf(errstr, errstr_size, "out of memory");
 fail:
-        for (size_t i = 0; i < nkeys; i++)
-                free(keys[i]);
-        free(keys);
+        free(days);
+        free(ndays);
+        free(units);
         redisFree(r);
         core_restore_end(core);
         return -1;
@@ -510,16 +780,21 @@ struct store_writer {
         bool up;                    /* ac is connected */
         bool pending;               /* a write waits for its reply */
         struct event *ev_timeout;   /* owned: the write timeout */
+        jw_t frames;                /* owned: a write's frames, grouped */
 };
 
 /*
  * State, written by one server-side script per batch: the accepted records
- * (RPUSH per employee-day, the TTL renewed by each write), the
- * ledgers the batch changed as they stood when it closed, and the
- * watermark.  A script runs atomically, so records and ledgers never
- * disagree, and one command replaces ~10,000 queued ones (the client's
- * formatting and reply parsing were most of the cost).  Keys travel as
- * arguments: a Redis Cluster would need the batch split by slot.
+ * (one APPEND of the batch's frames per unit-day, the unit's set of days,
+ * the TTL renewed by each write), the ledger entries of the employee-days
+ * the batch touched as they stood when it closed, and the watermark.  A
+ * script runs atomically, so records and ledgers never disagree, and one
+ * command replaces thousands of queued ones.  Keys travel as arguments: a
+ * Redis Cluster would need the batch split by slot (the unit hash tag
+ * keeps a unit's keys in one).
+ *
+ * ARGV: ttl wm outage nrec {key dayskey date frames}... nled
+ *       {key dayskey date count fields-and-values...}... epoch
  */
 static const char redis_script[] =
     /* the last argument is the lease epoch: a stale instance is refused */
@@ -529,38 +804,37 @@ static const char redis_script[] =
     "  return redis.error_reply('patuh: fenced by epoch ' .. cur)\n"
     "end\n"
     "local ttl = ARGV[1]\n"
-    /* unpack() is capped near 8,000 values: push in chunks */
-    "local function chunks(cmd, key, from, count)\n"
-    "  local r = 0\n"
-    "  for s = from, from + count - 1, 1000 do\n"
-    "    r = redis.call(cmd, key,\n"
-    "          unpack(ARGV, s, math.min(s + 999, from + count - 1)))\n"
-    "  end\n"
-    "  return r\n"
-    "end\n"
     "local i = 5\n"
     "for k = 1, tonumber(ARGV[4]) do\n"
-    "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "  chunks('RPUSH', key, i, c)\n"
-    "  redis.call('EXPIRE', key, ttl)\n"
-    "  i = i + c\n"
+    "  redis.call('APPEND', ARGV[i], ARGV[i + 3])\n"
+    "  redis.call('EXPIRE', ARGV[i], ttl)\n"
+    "  if ARGV[i + 1] ~= '' then\n"
+    "    redis.call('SADD', ARGV[i + 1], ARGV[i + 2])\n"
+    "    redis.call('EXPIRE', ARGV[i + 1], ttl)\n"
+    "  end\n"
+    "  i = i + 4\n"
     "end\n"
     "local nl = tonumber(ARGV[i])\n"
     "i = i + 1\n"
+    /* unpack() is capped near 8,000 values: HSET in chunks */
     "for k = 1, nl do\n"
-    "  local key, c = ARGV[i], tonumber(ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "  redis.call('DEL', key)\n"
-    "  if c > 0 then\n"
-    "    chunks('HSET', key, i, c)\n"
-    "    redis.call('EXPIRE', key, ttl)\n"
+    "  local key, c = ARGV[i], tonumber(ARGV[i + 3])\n"
+    /* an absent employee's unit may have no records that day: its days
+     * list the ledger's day as well */
+    "  redis.call('SADD', ARGV[i + 1], ARGV[i + 2])\n"
+    "  redis.call('EXPIRE', ARGV[i + 1], ttl)\n"
+    "  i = i + 4\n"
+    "  for s = i, i + c - 1, 1000 do\n"
+    "    redis.call('HSET', key, unpack(ARGV, s, math.min(s + 999, i + c - "
+    "1)))\n"
     "  end\n"
+    "  redis.call('EXPIRE', key, ttl)\n"
     "  i = i + c\n"
     "end\n"
     "if ARGV[2] ~= '' then redis.call('SET', '" STORE_KEY_WATERMARK
     "', ARGV[2]) end\n"
     "redis.call('SET', '" STORE_KEY_OUTAGE "', ARGV[3])\n"
+    "redis.call('SET', '" STORE_KEY_LAYOUT "', '" STORE_LAYOUT "')\n"
     "return 1\n";
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg);
@@ -583,6 +857,7 @@ store_writer_t *store_writer_new(struct event_base *base, const char *host,
         sw->done = done;
         sw->conn = conn;
         sw->ud = ud;
+        jw_init(&sw->frames);
         sw->ev_timeout = evtimer_new(base, on_timeout, sw);
         if (!sw->ev_timeout) {
                 free(sw);
@@ -609,6 +884,7 @@ void store_writer_free(store_writer_t *sw)
         if (!sw)
                 return;
         drop(sw);
+        jw_free(&sw->frames);
         event_free(sw->ev_timeout);
         free(sw);
 }
@@ -727,12 +1003,34 @@ bool store_writer_nothing(const batch_t *b)
 /* By key, then by position in the batch (qsort is not stable). */
 static int rec_cmp(const void *a, const void *b)
 {
-        const rec_item_t *x = a, *y = b;
+        const rec_item_t *x = *(const rec_item_t *const *)a,
+                         *y = *(const rec_item_t *const *)b;
         int c = strcmp(x->key, y->key);
         if (c)
                 return c;
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
+
+/* "patuh:{U}:r:DATE" or "patuh:{U}:l:DATE": its unit's days key into
+ * DAYS and a pointer to DATE; "" and "" for any other key. */
+static const char *days_of(const char *key, char *days, size_t n)
+{
+        const char *c = strstr(key, "}:");
+        if (!c || (c[2] != 'r' && c[2] != 'l') || c[3] != ':') {
+                days[0] = '\0';
+                return "";
+        }
+        snprintf(days, n, "%.*s}:days", (int)(c - key), key);
+        return c + 4;
+}
+
+/* One unit-day's (or unit's excuses') frames of a batch, concatenated. */
+typedef struct group {
+        const char *key;
+        char days[180]; /* patuh:{U}:days, "" for the excuses */
+        const char *date;
+        size_t at, len; /* in the frames buffer */
+} group_t;
 
 int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                        char *errstr, size_t errstr_size)
@@ -746,24 +1044,47 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 snprintf(errstr, errstr_size, "not connected");
                 return -1;
         }
-        if (b->n_recs)
-                qsort(b->recs, b->n_recs, sizeof(*b->recs), rec_cmp);
-        /* EVAL script 0 ttl wm outage nkeys {key count values...} nled
-         * {key count fields-and-values...} epoch */
-        size_t max = 9 + 3 * b->n_recs + 3 * b->n_leds;
+        const rec_item_t **ord = malloc((b->n_recs + 1) * sizeof(*ord));
+        group_t *gs = malloc((b->n_recs + 1) * sizeof(*gs));
+        size_t ng = 0;
+        if (!ord || !gs)
+                goto oom;
+        for (size_t i = 0; i < b->n_recs; i++)
+                ord[i] = &b->recs[i];
+        qsort(ord, b->n_recs, sizeof(*ord), rec_cmp);
+        jw_reset(&sw->frames);
+        for (size_t i = 0; i < b->n_recs;) {
+                group_t *g = &gs[ng++];
+                g->key = ord[i]->key;
+                g->at = sw->frames.len;
+                g->date = days_of(g->key, g->days, sizeof(g->days));
+                size_t j = i;
+                for (; j < b->n_recs && strcmp(ord[j]->key, g->key) == 0; j++)
+                        jw_raw(&sw->frames, ord[j]->frame, ord[j]->frame_len);
+                g->len = sw->frames.len - g->at;
+                i = j;
+        }
+        if (sw->frames.oom)
+                goto oom;
+        /* EVAL script 0 ttl wm outage ngroups {key days date frames}...
+         * nled {key count fields-and-values...}... epoch */
+        size_t nled = 0, max = 9 + 4 * ng;
         for (size_t i = 0; i < b->n_leds; i++)
-                max += b->leds[i].n;
+                if (b->leds[i].n) {
+                        max += 4 + b->leds[i].n;
+                        nled++;
+                }
+        char(*ldays)[180] = malloc((nled + 1) * sizeof(*ldays));
         const char **argv = malloc(max * sizeof(*argv));
         size_t *lens = malloc(max * sizeof(*lens));
-        /* ttl, outage, n_leds, counts */
-        size_t nnum = 5 + b->n_recs + b->n_leds;
+        size_t nnum = 5 + nled;
         char(*num)[24] = malloc(nnum * sizeof(*num));
-        if (!argv || !lens || !num) {
+        if (!argv || !lens || !num || !ldays) {
                 free(argv);
                 free(lens);
                 free(num);
-                snprintf(errstr, errstr_size, "out of memory");
-                return -1;
+                free(ldays);
+                goto oom;
         }
         size_t a = 0, k = 0;
 #define ARG(s, n)                                                              \
@@ -791,29 +1112,23 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 ARG("", 0);
         }
         NUM(b->outage);
-        size_t nkeys_at = a;
-        ARG("", 0); /* number of record keys, filled below */
-        size_t nkeys = 0;
-        for (size_t i = 0; i < b->n_recs;) {
-                size_t j = i;
-                while (j < b->n_recs &&
-                       strcmp(b->recs[j].key, b->recs[i].key) == 0)
-                        j++;
-                ARG(b->recs[i].key, strlen(b->recs[i].key));
-                NUM(j - i);
-                for (size_t r = i; r < j; r++)
-                        ARG(b->recs[r].json, b->recs[r].len);
-                nkeys++;
-                i = j;
+        NUM(ng);
+        for (size_t i = 0; i < ng; i++) {
+                ARG(gs[i].key, strlen(gs[i].key));
+                ARG(gs[i].days, strlen(gs[i].days));
+                ARG(gs[i].date, strlen(gs[i].date));
+                ARG(sw->frames.buf + gs[i].at, gs[i].len);
         }
-        char nkeys_s[24];
-        int nks = snprintf(nkeys_s, sizeof(nkeys_s), "%zu", nkeys);
-        argv[nkeys_at] = nkeys_s;
-        lens[nkeys_at] = (size_t)nks;
-        NUM(b->n_leds);
-        for (size_t i = 0; i < b->n_leds; i++) {
+        NUM(nled);
+        for (size_t i = 0, li = 0; i < b->n_leds; i++) {
                 const led_item_t *d = &b->leds[i];
+                if (!d->n)
+                        continue;
+                const char *date = days_of(d->key, ldays[li], sizeof(*ldays));
                 ARG(d->key, strlen(d->key));
+                ARG(ldays[li], strlen(ldays[li]));
+                ARG(date, strlen(date));
+                li++;
                 NUM(d->n);
                 for (size_t f = 0; f < d->n; f++)
                         ARG(d->strs[f], d->lens[f]);
@@ -836,5 +1151,15 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         free(argv);
         free(lens);
         free(num);
+        free(ldays);
+        free(ord);
+        free(gs);
+        jw_reset(&sw->frames);
         return rc;
+oom:
+        free(ord);
+        free(gs);
+        jw_reset(&sw->frames);
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
 }

@@ -5,14 +5,20 @@
  * (SPEC §3.4), so Redis keeps exactly those, plus the ledger of what was
  * published; everything else (days in service, duplicate sets, pending
  * decision times) is rebuilt by admitting the records again at start.
- * Keys carry the employee as a hash tag so that a Redis Cluster shards by
- * employee, and expire past the amend horizon (store_ttl):
+ * Keys carry the *unit* (the subject's roster unit_id) as a hash tag:
+ * the scale-out that follows moves units between instances, a Redis
+ * Cluster shards by unit, and restoring a unit is a handful of reads.
+ * Keys expire past the amend horizon (store_ttl):
  *
- *   patuh:{E}:r:YYYY-MM-DD  list  accepted presence/call records of E's
- *                                 work date (calls under the callee)
- *   patuh:{E}:x             list  accepted excuse records of E
- *   patuh:{E}:l:YYYY-MM-DD  hash  ledger: "kind|subject" -> publication,
- *                                 "!alerted" -> 1 once not_clocked_in went out
+ *   patuh:{U}:r:YYYY-MM-DD  string  frames (below) of the accepted
+ *                                 presence and call records of U's
+ *                                 employees for that work date (calls
+ *                                 under the callee), appended per batch
+ *   patuh:{U}:x             string  frames of U's employees' excuses
+ *   patuh:{U}:days          set     the work dates U has records for
+ *   patuh:{U}:l:YYYY-MM-DD  hash    ledger: "E|kind|subject" ->
+ *                                 publication, "E|!alerted" -> 1 once
+ *                                 not_clocked_in went out
  *   patuh:watermark         string  the engine watermark ("sec.nsec") the
  *                                 ledgers were computed at
  *   patuh:outage_next       string  first day not yet checked for
@@ -21,11 +27,20 @@
  *                                 instance that wrote state: a write with a
  *                                 lower epoch is refused (a stale instance
  *                                 never overwrites its successor's state)
+ *   patuh:layout            string  "2": this layout (the first one kept
+ *                                 JSON lists per employee; patuhd refuses
+ *                                 to start on it rather than forget it)
  *
- * A stored record is a replay envelope with its Kafka coordinates:
- * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":{<the record
- * as it arrived>}} — only accepted records are stored, so the value is
- * valid JSON.
+ * A frame is the accepted record's rule fields in a compact binary form
+ * (~50 bytes instead of ~230 of JSON): a tag byte (0xA0 | topic), a flags
+ * byte, the arrival time, the ids as length-prefixed bytes and the times
+ * as zigzag varints relative to the arrival.  The record's own bytes,
+ * partition and offset go to PostgreSQL instead (input_records, for
+ * explain).  Frames are self-delimiting, so a unit-day is one string that
+ * each batch appends to: Redis does one APPEND per unit-day and batch,
+ * not one command per record.  A batch written twice (a retry after a
+ * lost reply) appends its frames twice; restore admits them again as the
+ * duplicates they are.
  */
 #ifndef PATUH_STORE_H
 #define PATUH_STORE_H
@@ -45,12 +60,25 @@
 /* RFC 3339 in UTC with nanoseconds ("2026-04-06T23:18:32.000000000Z"). */
 void store_format_utc(ptime_t t, char buf[40]);
 
-/* The key names above. */
-void store_key_records(const char *employee_id, int32_t day, char *buf,
-                       size_t n);
-void store_key_excuses(const char *employee_id, char *buf, size_t n);
-void store_key_ledger(const char *employee_id, int32_t day, char *buf,
-                      size_t n);
+/* The key names above, for unit UNIT_ID. */
+void store_key_records(const char *unit_id, int32_t day, char *buf, size_t n);
+void store_key_excuses(const char *unit_id, char *buf, size_t n);
+void store_key_days(const char *unit_id, char *buf, size_t n);
+void store_key_ledger(const char *unit_id, int32_t day, char *buf, size_t n);
+
+/* A ledger field of employee EMPLOYEE_ID: "E|kind|subject" for P, or
+ * "E|!alerted" when P is NULL.  Returns its length (cut to fit n). */
+size_t store_ledger_field(const char *employee_id, const eval_pub_t *p,
+                          char *buf, size_t n);
+
+/* Appends REC's frame (arrival time TS when HAS_TS) to W. */
+void store_frame(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts);
+
+/* Decodes the frame at BUF[*pos..len) into REC, *HAS_TS and *TS and moves
+ * *pos past it.  False (and *pos unchanged) when the bytes are no frame:
+ * the rest of that string is unreadable. */
+bool store_frame_next(const char *buf, size_t len, size_t *pos, record_t *rec,
+                      bool *has_ts, ptime_t *ts);
 
 /* How long a key lives after its last write, in seconds: the amend
  * horizon plus two days.  Relative to the write, not to the work date, so
@@ -58,7 +86,10 @@ void store_key_ledger(const char *employee_id, int32_t day, char *buf,
  * would (in live operation a day's keys are written on the day). */
 int64_t store_ttl(const eval_ctx_t *ctx);
 
-/* value/len: the accepted record's bytes (a valid JSON object). */
+/* The replay envelope of an accepted record with its Kafka coordinates,
+ * {"topic":"calls","ts":"...Z"|null,"p":3,"o":1234,"value":{<the record
+ * as it arrived>}}: what PostgreSQL keeps for explain (input_records).
+ * value/len: the accepted record's bytes (a valid JSON object). */
 void store_envelope(jw_t *w, rec_topic_t topic, bool has_ts, ptime_t ts,
                     int32_t partition, int64_t offset, const char *value,
                     size_t len);
@@ -71,6 +102,8 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
 #define STORE_KEY_EPOCH "patuh:epoch"
 #define STORE_KEY_WATERMARK "patuh:watermark"
 #define STORE_KEY_OUTAGE "patuh:outage_next"
+#define STORE_KEY_LAYOUT "patuh:layout"
+#define STORE_LAYOUT "2"
 
 /* Raises patuh:epoch to epoch at start, once this instance holds the
  * engine lease (blocking, start-up only).  Fails when a newer epoch is
@@ -80,10 +113,16 @@ int store_fence(const char *host, int port, int db, long long epoch,
     __attribute__((warn_unused_result));
 
 /*
- * Rebuilds the core from Redis at start: ledgers first, then every stored
- * record admitted again in (topic, partition, offset) order.  Uses a
- * blocking connection (start-up only).  Returns the number of records
- * restored, or -1 with errstr set.
+ * Rebuilds the core from Redis at start, unit by unit of the roster (no
+ * scan of the keyspace): the days each unit lists, their ledgers, then
+ * their records and the unit's excuses admitted again.  Every listed day
+ * that has not expired is read, not only those near the watermark: a
+ * record's reach is bounded by its own arrival time (SPEC §7, too_late),
+ * and a producer may send old arrival times (a backfill, a replayed
+ * file) after newer ones, so the TTL is the only safe bound.  Uses a
+ * blocking connection with a 5 s timeout per reply (start-up only).
+ * Returns the number of records restored, or -1 with errstr set
+ * (unreachable, a reply missing, a frame unreadable, an older layout).
  */
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size);
@@ -91,9 +130,11 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
 /* ---- the writer: one batch's state, asynchronously ---------------------
  *
  * hiredis async on the libevent adapter.  A batch's state is written by
- * one server-side script: the accepted records (RPUSH per key, the TTL
- * renewed by each write), the ledgers the batch changed as they stood when
- * it closed (DEL + HSET), the watermark and the outage cursor, behind the
+ * one server-side script: the accepted records (one APPEND of the batch's
+ * frames per unit-day, the TTL renewed by each write), the ledger entries
+ * of the employee-days the batch touched as they stood when it closed
+ * (HSET: an entry is never removed, only revised), the watermark and the
+ * outage cursor, behind the
  * epoch fence (a write with a lower lease epoch than patuh:epoch is
  * refused).  A script runs atomically, so records and ledgers never
  * disagree.  hiredis 0.14 has no reconnect and no timeouts: the writer

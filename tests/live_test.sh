@@ -47,7 +47,7 @@ reset_state() {
 	redis-cli -u "$PATUH_REDIS_URL" flushdb >/dev/null
 	psql -X -q "$PATUH_PG_CONNINFO" -c \
 		"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters,
-		 daily_digests, daily_digest_revisions, input_records, employees,
+		 daily_digests, daily_digest_revisions, input_records, input_chunks, employees,
 		 reference_docs, payroll_snapshots, payroll_closures, engine_lease"
 }
 

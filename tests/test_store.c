@@ -8,11 +8,17 @@
  *   - store_envelope: what patuhd stores for an accepted record parses
  *     back as a replay envelope with its topic, exact arrival time,
  *     partition, offset and the record itself;
+ *   - store_frame / store_frame_next: every topic and flag, with and
+ *     without an arrival time, before 1970, comes back field for field;
+ *     every cut of a frame and a wrong tag are refused, never misread;
  *   - with a Redis at 127.0.0.1 (PATUH_REDIS_URL; skipped otherwise): a
- *     day's ledgers and records written under the key layout patuhd uses,
- *     then store_restore() into a fresh core gives the same ledger, raises
- *     nothing again and goes on as the original.  It uses database 9,
- *     flushed before and after.
+ *     day's records and ledgers written by patuhd's own writer (the
+ *     script, through libevent) as batches, then store_restore() into a
+ *     fresh core gives the same ledger, raises nothing again and goes on
+ *     as the original, also for a unit that only has a ledger on a day
+ *     (an absent employee) and for a day long before the watermark;
+ *     state of an older layout is refused by name.  It uses
+ *     database 9, flushed before and after.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +35,7 @@
 #include "pub_compare.h"
 #include "tz.h"
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -339,12 +346,136 @@ static void test_envelope_round_trip(void **state)
         }
 }
 
+/* The fields the rules read, compared one by one. */
+static void assert_same_record(const record_t *a, const record_t *b)
+{
+        assert_int_equal(a->topic, b->topic);
+        assert_string_equal(a->event_id, b->event_id);
+        switch (a->topic) {
+        case TOPIC_PRESENCE:
+                assert_string_equal(a->u.presence.employee_id,
+                                    b->u.presence.employee_id);
+                assert_int_equal(a->u.presence.clock_out,
+                                 b->u.presence.clock_out);
+                assert_int_equal(a->u.presence.wfh, b->u.presence.wfh);
+                assert_int_equal(ptime_cmp(a->u.presence.at, b->u.presence.at),
+                                 0);
+                break;
+        case TOPIC_CALLS:
+                assert_string_equal(a->u.call.call_id, b->u.call.call_id);
+                assert_string_equal(a->u.call.caller_id, b->u.call.caller_id);
+                assert_string_equal(a->u.call.callee_id, b->u.call.callee_id);
+                assert_int_equal(a->u.call.outcome, b->u.call.outcome);
+                assert_int_equal(ptime_cmp(a->u.call.at, b->u.call.at), 0);
+                break;
+        default:
+                assert_string_equal(a->u.excuse.excuse_id,
+                                    b->u.excuse.excuse_id);
+                assert_string_equal(a->u.excuse.employee_id,
+                                    b->u.excuse.employee_id);
+                assert_string_equal(a->u.excuse.kind, b->u.excuse.kind);
+                assert_int_equal(a->u.excuse.from, b->u.excuse.from);
+                assert_int_equal(a->u.excuse.to, b->u.excuse.to);
+                assert_int_equal(a->u.excuse.revoked, b->u.excuse.revoked);
+                assert_int_equal(
+                    ptime_cmp(a->u.excuse.updated_at, b->u.excuse.updated_at),
+                    0);
+        }
+}
+
+static void test_frame_round_trip(void **state)
+{
+        (void)state;
+        static const struct {
+                rec_topic_t topic;
+                const char *json;
+        } recs[] = {
+            {TOPIC_PRESENCE, P_REC},
+            {TOPIC_PRESENCE,
+             "{\"event_id\":\"p.9:Z-\",\"employee_id\":\"" S "\","
+             "\"type\":\"clock_out\",\"mode\":\"wfo\","
+             "\"at\":\"1969-12-31T23:59:58.999999999Z\"}"},
+            {TOPIC_CALLS, C_REC},
+            {TOPIC_CALLS,
+             "{\"event_id\":\"c-2\",\"call_id\":\"k\",\"caller_id\":\"" E1
+             "\",\"callee_id\":\"" S "\",\"at\":\"2026-04-10T23:59:59.5Z\","
+             "\"outcome\":\"declined\"}"},
+            {TOPIC_CALLS,
+             "{\"event_id\":\"c-3\",\"call_id\":\"k3\",\"caller_id\":\"" E1
+             "\",\"callee_id\":\"" S "\",\"at\":\"2026-04-10T09:00:00Z\","
+             "\"outcome\":\"answered\"}"},
+            {TOPIC_EXCUSES, X_REC},
+            {TOPIC_EXCUSES,
+             "{\"event_id\":\"x-6\",\"excuse_id\":\"dl-1\",\"employee_id\":"
+             "\"" E2 "\",\"kind\":\"dinas luar \\u00e9\",\"from\":"
+             "\"2026-04-10\",\"to\":\"2026-04-10\",\"updated_at\":"
+             "\"2026-04-09T15:02:00.25+08:00\",\"revoked\":true}"},
+        };
+        const char *arrivals[] = {NULL, "2026-04-10T07:41:10.123456789+08:00",
+                                  "1960-01-01T00:00:00Z"};
+        for (size_t i = 0; i < ARRAY_LEN(recs); i++)
+                for (size_t t = 0; t < ARRAY_LEN(arrivals); t++) {
+                        record_t in, out;
+                        char detail[256];
+                        assert_int_equal(
+                            record_decode_bytes(recs[i].topic, recs[i].json,
+                                                strlen(recs[i].json), &in,
+                                                detail, sizeof(detail)),
+                            DLQ_NONE);
+                        ptime_t ts =
+                            arrivals[t] ? at(arrivals[t]) : PTIME_NEVER;
+                        jw_t w;
+                        jw_init(&w);
+                        /* two frames back to back, as a unit-day holds */
+                        store_frame(&w, &in, arrivals[t] != NULL, ts);
+                        size_t one = w.len;
+                        store_frame(&w, &in, arrivals[t] != NULL, ts);
+                        assert_false(w.oom);
+                        assert_true(one < 120); /* compact: not JSON */
+                        size_t pos = 0;
+                        for (int k = 0; k < 2; k++) {
+                                bool has_ts;
+                                ptime_t got;
+                                if (!store_frame_next(w.buf, w.len, &pos, &out,
+                                                      &has_ts, &got))
+                                        fail_msg("record %zu arrival %zu: "
+                                                 "frame %d unreadable",
+                                                 i, t, k);
+                                assert_same_record(&in, &out);
+                                assert_int_equal(has_ts, arrivals[t] != NULL);
+                                if (has_ts)
+                                        assert_int_equal(ptime_cmp(got, ts), 0);
+                        }
+                        assert_int_equal(pos, w.len);
+                        /* every cut is refused and leaves pos alone */
+                        for (size_t cut = 0; cut < one; cut++) {
+                                size_t p0 = 0;
+                                bool has_ts;
+                                ptime_t got;
+                                if (store_frame_next(w.buf, cut, &p0, &out,
+                                                     &has_ts, &got))
+                                        fail_msg("record %zu: a frame cut to "
+                                                 "%zu of %zu bytes was read",
+                                                 i, cut, one);
+                                assert_int_equal(p0, 0);
+                        }
+                        /* not a frame: JSON where frames were expected */
+                        size_t p0 = 0;
+                        bool has_ts;
+                        ptime_t got;
+                        assert_false(store_frame_next(P_REC, strlen(P_REC), &p0,
+                                                      &out, &has_ts, &got));
+                        jw_free(&w);
+                }
+}
+
 /* ---- save in Redis, restore a fresh core ----------------------------------
  */
 
 typedef struct sink {
         size_t n;
         char last[512];
+        batch_t *batch; /* the batch the touched employee-days go to */
 } sink_t;
 
 static void count_emit(void *ud, core_out_t out, const char *key,
@@ -357,6 +488,13 @@ static void count_emit(void *ud, core_out_t out, const char *key,
                 return; /* digests are not stored: published afresh */
         s->n++;
         snprintf(s->last, sizeof(s->last), "%.*s", (int)len, json);
+}
+
+static void note_touched(void *ud, int32_t emp, int32_t day)
+{
+        sink_t *s = ud;
+        if (s->batch)
+                assert_true(batch_touch(s->batch, emp, day));
 }
 
 #define FRI "2026-04-10"
@@ -375,6 +513,11 @@ struct kept {
  * leave retracted by the next day's excuse, an absence, a missing
  * clock-out. */
 static const struct kept day[] = {
+    /* a Monday long before, in a unit with no records on the Friday */
+    {TOPIC_PRESENCE,
+     "{\"event_id\":\"p-0\",\"employee_id\":\"" E2 "\",\"type\":"
+     "\"clock_in\",\"mode\":\"wfo\",\"at\":\"2026-03-02T07:25:00+08:00\"}",
+     "2026-03-02T07:25:05+08:00"},
     {TOPIC_PRESENCE, PRES_F("p-1", S, "clock_in", "wfo", "07:20:00"),
      "2026-04-10T07:20:05+08:00"},
     {TOPIC_PRESENCE, PRES_F("p-2", E1, "clock_in", "wfh", "08:15:00"),
@@ -424,6 +567,51 @@ static void ok_reply(redisContext *r, redisReply *rep)
         freeReplyObject(rep);
 }
 
+/* patuhd's writer on a loop of the test's own. */
+typedef struct writer {
+        struct event_base *base;
+        store_writer_t *sw;
+        bool up, done;
+        store_write_status_t st;
+        char err[256];
+} writer_t;
+
+static void w_done(void *ud, store_write_status_t st, const char *err)
+{
+        writer_t *w = ud;
+        w->done = true;
+        w->st = st;
+        snprintf(w->err, sizeof(w->err), "%s", err);
+        event_base_loopbreak(w->base);
+}
+
+static void w_conn(void *ud, bool up, const char *err)
+{
+        writer_t *w = ud;
+        w->up = up;
+        snprintf(w->err, sizeof(w->err), "%s", err);
+        event_base_loopbreak(w->base);
+}
+
+/* Closes B against CORE and writes it as patuhd does; then empties it. */
+static void write_batch(writer_t *w, batch_t *b, const core_t *core,
+                        const eval_ctx_t *ctx)
+{
+        jw_t scratch;
+        jw_init(&scratch);
+        assert_true(batch_close(b, core, ctx, &scratch));
+        jw_free(&scratch);
+        char err[256];
+        w->done = false;
+        if (store_writer_write(w->sw, b, 1, err, sizeof(err)) != 0)
+                fail_msg("store_writer_write: %s", err);
+        while (!w->done)
+                event_base_dispatch(w->base);
+        if (w->st != STORE_WRITE_OK)
+                fail_msg("the batch was not written: %s", w->err);
+        batch_clear(b);
+}
+
 static void test_redis_restore(void **state)
 {
         (void)state;
@@ -436,11 +624,24 @@ static void test_redis_restore(void **state)
         }
         refs_t a;
         refs_load(&a);
+        writer_t wr = {0};
+        wr.base = event_base_new();
+        assert_non_null(wr.base);
+        wr.sw = store_writer_new(wr.base, host, port, REDIS_DB,
+                                 store_ttl(&a.ctx), 5000, w_done, w_conn, &wr);
+        assert_non_null(wr.sw);
+        store_writer_connect(wr.sw);
+        event_base_dispatch(wr.base);
+        if (!wr.up)
+                fail_msg("writer: %s", wr.err);
+        batch_t batch = {0};
         sink_t sa = {0};
-        core_sink_t csa = {&sa, count_emit, NULL};
+        sa.batch = &batch;
+        core_sink_t csa = {&sa, count_emit, note_touched};
         core_t *ca = core_new(&a.ctx, &csa);
         assert_non_null(ca);
-        /* the original engine reads the day, one partition per topic */
+        /* the original engine reads the days, one partition per topic, in
+         * two batches (the second appends to the unit-days of the first) */
         int64_t offset[TOPIC__COUNT] = {0};
         for (size_t i = 0; i < ARRAY_LEN(day); i++) {
                 record_t rec;
@@ -458,57 +659,52 @@ static void test_redis_restore(void **state)
                                             sizeof(detail)),
                                  DLQ_NONE);
                 core_fire(ca);
-                /* stored as patuhd stores an accepted record: under the
-                 * subject's work date, or its excuse list */
+                /* as patuhd keeps an accepted record (engine/live.c) */
+                const char *emp_id = record_subject_id(&rec);
+                int32_t emp = roster_find(a.roster, emp_id, strlen(emp_id));
+                assert_true(emp >= 0);
+                const char *unit = a.roster->emp[emp].unit_id;
                 char key[160];
-                const char *emp = record_subject_id(&rec);
-                if (k->topic == TOPIC_EXCUSES)
-                        store_key_excuses(emp, key, sizeof(key));
-                else
-                        store_key_records(
-                            emp, tz_local_day(a.policy->tz, record_time(&rec)),
-                            key, sizeof(key));
+                int32_t d = INT32_MIN;
+                if (k->topic == TOPIC_EXCUSES) {
+                        store_key_excuses(unit, key, sizeof(key));
+                } else {
+                        d = tz_local_day(a.policy->tz, record_time(&rec));
+                        store_key_records(unit, d, key, sizeof(key));
+                }
                 jw_t w;
                 jw_init(&w);
-                store_envelope(&w, k->topic, true, ts, 0, offset[k->topic]++,
+                store_frame(&w, &rec, true, ts);
+                size_t flen = w.len;
+                store_envelope(&w, k->topic, true, ts, 0, offset[k->topic],
                                k->json, strlen(k->json));
-                ok_reply(r, redisCommand(r, "RPUSH %s %b", key, w.buf, w.len));
+                assert_true(batch_add_record(&batch, key, k->topic, emp, unit,
+                                             d, rec.event_id, 0,
+                                             offset[k->topic]++, w.buf, flen,
+                                             w.buf + flen, w.len - flen));
                 jw_free(&w);
+                if (i == 2)
+                        write_batch(&wr, &batch, ca, &a.ctx);
         }
         core_set_watermark(ca, at("2026-04-11T09:00:00+08:00"));
         core_fire(ca);
+        write_batch(&wr, &batch, ca, &a.ctx);
         assert_true(sa.n >= 8);
-        /* the ledgers and alerted flags, the watermark, the outage cursor */
-        int32_t fri;
+        int32_t fri, mar;
         assert_true(ptime_parse_date(FRI, 10, &fri));
+        assert_true(ptime_parse_date("2026-03-02", 10, &mar));
         size_t entries = 0, retracted = 0;
         for (int32_t e = 0; e < (int32_t)a.roster->n; e++) {
                 const eval_ledger_t *l = core_ledger(ca, e, fri);
-                char key[160];
-                store_key_ledger(a.roster->emp[e].employee_id, fri, key,
-                                 sizeof(key));
-                for (size_t k = 0; l && k < l->n; k++, entries++) {
+                for (size_t k = 0; l && k < l->n; k++, entries++)
                         retracted += !l->v[k].active;
-                        jw_t w;
-                        jw_init(&w);
-                        store_pub(&w, &a.ctx, &l->v[k]);
-                        char field[128];
-                        snprintf(field, sizeof(field), "%s|%s",
-                                 vkind_name(l->v[k].d.kind), l->v[k].d.subject);
-                        ok_reply(r, redisCommand(r, "HSET %s %s %b", key, field,
-                                                 w.buf, w.len));
-                        jw_free(&w);
-                }
-                if (core_alerted(ca, e, fri))
-                        ok_reply(r, redisCommand(r, "HSET %s !alerted 1", key));
         }
         assert_true(entries >= 5);
         assert_true(retracted >= 1); /* S's early leave, excused */
+        /* the March day was kept too, with its decision */
+        int32_t e2 = roster_find(a.roster, E2, strlen(E2));
+        assert_non_null(core_ledger(ca, e2, mar));
         ptime_t wm = core_watermark(ca);
-        ok_reply(r, redisCommand(r, "SET patuh:watermark %lld.%09d",
-                                 (long long)wm.sec, (int)wm.nsec));
-        ok_reply(r, redisCommand(r, "SET patuh:outage_next %d",
-                                 (int)core_outage_cursor(ca)));
 
         /* a restart: new reference data, new core, state from Redis */
         refs_t b;
@@ -522,6 +718,12 @@ static void test_redis_restore(void **state)
         if (n < 0)
                 fail_msg("store_restore: %s", err);
         assert_int_equal(n, ARRAY_LEN(day));
+        /* the March day too: a record with an old arrival time could
+         * still reach it */
+        const eval_ledger_t *lma = core_ledger(ca, e2, mar),
+                            *lmb = core_ledger(cb, e2, mar);
+        assert_non_null(lmb);
+        assert_int_equal(lma->n, lmb->n);
         assert_int_equal(ptime_cmp(core_watermark(cb), wm), 0);
         assert_int_equal(core_outage_cursor(cb), core_outage_cursor(ca));
         core_fire(cb);
@@ -565,8 +767,8 @@ static void test_redis_restore(void **state)
         record_t rec;
         char detail[256];
         bool dup = false;
-        assert_int_equal(record_decode_bytes(day[1].topic, day[1].json,
-                                             strlen(day[1].json), &rec, detail,
+        assert_int_equal(record_decode_bytes(day[2].topic, day[2].json,
+                                             strlen(day[2].json), &rec, detail,
                                              sizeof(detail)),
                          DLQ_NONE);
         assert_int_equal(core_admit(cb, &rec, true,
@@ -575,8 +777,26 @@ static void test_redis_restore(void **state)
                          DLQ_NONE);
         assert_true(dup);
         assert_int_equal(sb.n, 0);
+
+        /* state in the first layout (no patuh:layout) is refused by name */
+        freeReplyObject(redisCommand(r, "FLUSHDB"));
+        ok_reply(r, redisCommand(r, "SET patuh:watermark 1775779200.0"));
+        refs_t c;
+        refs_load(&c);
+        core_t *cc = core_new(&c.ctx, &csb);
+        err[0] = '\0';
+        assert_int_equal(
+            store_restore(cc, &c.ctx, host, port, REDIS_DB, err, sizeof(err)),
+            -1);
+        assert_non_null(strstr(err, "layout"));
+        core_free(cc);
+        refs_free(&c);
+
         freeReplyObject(redisCommand(r, "FLUSHDB"));
         redisFree(r);
+        batch_free(&batch);
+        store_writer_free(wr.sw);
+        event_base_free(wr.base);
         core_free(ca);
         core_free(cb);
         refs_free(&a);
@@ -589,6 +809,7 @@ int main(void)
             cmocka_unit_test(test_pub_round_trip),
             cmocka_unit_test(test_pub_refused),
             cmocka_unit_test(test_envelope_round_trip),
+            cmocka_unit_test(test_frame_round_trip),
             cmocka_unit_test(test_redis_restore),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
