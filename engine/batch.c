@@ -33,6 +33,16 @@ static char *dup_n(const char *s, size_t n)
         return d;
 }
 
+/* strlcpy: once per accepted record and field, so no printf. */
+static void copy_id(char *dst, size_t n, const char *src)
+{
+        size_t l = strlen(src);
+        if (l >= n)
+                l = n - 1;
+        memcpy(dst, src, l);
+        dst[l] = '\0';
+}
+
 static bool grow(void **v, size_t *cap, size_t n, size_t elem)
 {
         if (n < *cap)
@@ -62,15 +72,15 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
 }
 
 bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
-                      int32_t emp, const char *unit, int32_t day,
-                      const char *record_id, int32_t partition, int64_t offset,
-                      const char *frame, size_t frame_len, const char *env,
-                      size_t env_len)
+                      int32_t emp, int32_t unit_ix, const char *unit,
+                      int32_t day, const char *record_id, int32_t partition,
+                      int64_t offset, const char *frame, size_t frame_len,
+                      const char *env, size_t env_len)
 {
         if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs, sizeof(*b->recs)))
                 return false;
         rec_item_t *r = &b->recs[b->n_recs];
-        snprintf(r->key, sizeof(r->key), "%s", key);
+        copy_id(r->key, sizeof(r->key), key);
         /* one allocation: frame, then the NUL-terminated envelope */
         r->frame = malloc(frame_len + env_len + 1);
         if (!r->frame)
@@ -83,10 +93,11 @@ bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
         r->env_len = env_len;
         r->topic = topic;
         r->emp = emp;
-        snprintf(r->unit, sizeof(r->unit), "%s", unit);
+        r->unit_ix = unit_ix;
+        copy_id(r->unit, sizeof(r->unit), unit);
         r->day = day;
         r->partition = partition;
-        snprintf(r->record_id, sizeof(r->record_id), "%s", record_id);
+        copy_id(r->record_id, sizeof(r->record_id), record_id);
         r->offset = offset;
         r->seq = b->n_recs;
         b->n_recs++;
@@ -165,8 +176,29 @@ static bool snapshot_ledger(led_item_t *d, const core_t *core,
         return true;
 }
 
+/* By unit, day, arrival: integers only (the sinks group by it). */
+static const rec_item_t *g_recs; /* qsort has no argument: set per call */
+static int order_cmp(const void *a, const void *b)
+{
+        const rec_item_t *x = &g_recs[*(const size_t *)a],
+                         *y = &g_recs[*(const size_t *)b];
+        if (x->unit_ix != y->unit_ix)
+                return x->unit_ix < y->unit_ix ? -1 : 1;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 bool batch_close(batch_t *b, const core_t *core, const eval_ctx_t *ctx, jw_t *w)
 {
+        free(b->order);
+        b->order = malloc((b->n_recs ? b->n_recs : 1) * sizeof(*b->order));
+        if (!b->order)
+                return false;
+        for (size_t i = 0; i < b->n_recs; i++)
+                b->order[i] = i;
+        g_recs = b->recs;
+        qsort(b->order, b->n_recs, sizeof(*b->order), order_cmp);
         if (b->n_touched)
                 qsort(b->touched, b->n_touched, sizeof(*b->touched),
                       touched_cmp);
@@ -217,6 +249,8 @@ void batch_clear(batch_t *b)
         }
         free(b->leds);
         b->leds = NULL;
+        free(b->order);
+        b->order = NULL;
         b->n_outs = b->n_recs = b->n_touched = b->n_leds = b->n_offs = 0;
         b->n_msgs = 0;
         b->has_wm = false;

@@ -61,6 +61,8 @@ typedef struct rec_item {
                               (store_key_records or _excuses) */
         rec_topic_t topic; /* its input topic */
         int32_t emp;       /* roster row of its subject (callee for calls) */
+        int32_t unit_ix;   /* its unit as the first roster row of that unit:
+                              equal for the records of one unit */
         int32_t day;       /* its work date; INT32_MIN for an excuse */
         char unit[REC_ID_MAX];      /* its subject's unit_id when admitted */
         char record_id[REC_ID_MAX]; /* event_id, or call_id for a call */
@@ -113,6 +115,9 @@ typedef struct batch {
         long n_msgs;                   /* input messages consumed into it */
         led_item_t *leds;              /* owned; set at close */
         size_t n_leds;                 /* entries in leds */
+        size_t *order;                 /* owned; set at close: recs by
+                                          (unit, day, arrival), so that
+                                          each unit-day is one run */
         off_item_t *offs;              /* owned; set at close */
         size_t n_offs, cap_offs;       /* used and allocated in offs */
         bool has_wm;                   /* wm is set (set at close) */
@@ -128,10 +133,11 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
 /* Appends an accepted record (copies of FRAME, ENV and the strings) bound
  * for the Redis string KEY; RECORD_ID: its event_id, or call_id. */
 bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
-                      int32_t emp, const char *unit, int32_t day,
-                      const char *record_id, int32_t partition, int64_t offset,
-                      const char *frame, size_t frame_len, const char *env,
-                      size_t env_len) __attribute__((warn_unused_result));
+                      int32_t emp, int32_t unit_ix, const char *unit,
+                      int32_t day, const char *record_id, int32_t partition,
+                      int64_t offset, const char *frame, size_t frame_len,
+                      const char *env, size_t env_len)
+    __attribute__((warn_unused_result));
 
 /* Notes an employee-day whose ledger the core may have changed. */
 bool batch_touch(batch_t *b, int32_t emp, int32_t day)

@@ -4,6 +4,7 @@
 #include "../rules/calendar.h"
 #include "../rules/policy.h"
 #include "../rules/roster.h"
+#include "../rules/strmap.h"
 #include "../rules/tz.h"
 #include "batch.h"
 #include "core.h"
@@ -32,25 +33,29 @@
  * failures in the log instead of a silent stall.) */
 #define DRAIN_DEADLINE_S 30
 
-/* A batch's writes: PostgreSQL and Kafka together (the outputs), then
- * Redis (the state), then the offsets. */
-enum phase { PH_IDLE, PH_OUTPUTS, PH_REDIS };
+/* Batches in hand: one filling, one in the outputs stage, one in the
+ * state stage (below, "the batch chain"). */
+#define LIVE_BATCHES 3
 
 typedef struct live {
-        const config_t *cfg;     /* borrowed: the configuration */
-        bool until_idle;         /* --until-idle: stop once all is durable */
-        policy_t *policy;        /* owned: the policy file */
-        roster_t *roster;        /* owned: the roster */
-        calendar_t *calendar;    /* owned: the calendar */
-        eval_ctx_t ctx;          /* the three above, for the core */
-        core_t *core;            /* owned: the rules' state in memory */
-        struct event_base *base; /* owned: the loop */
-        struct event *ev_tick;   /* owned: the one periodic tick */
-        struct event *ev_term;   /* owned: SIGTERM */
-        struct event *ev_int;    /* owned: SIGINT */
-        struct event *ev_drain;  /* owned: the deadline of a drain */
-        struct event *ev_retry;  /* owned: PostgreSQL's or Redis's retry */
-        struct event *ev_retry_kafka; /* owned: Kafka's retry */
+        const config_t *cfg;       /* borrowed: the configuration */
+        bool until_idle;           /* --until-idle: stop once all is durable */
+        policy_t *policy;          /* owned: the policy file */
+        roster_t *roster;          /* owned: the roster */
+        calendar_t *calendar;      /* owned: the calendar */
+        eval_ctx_t ctx;            /* the three above, for the core */
+        core_t *core;              /* owned: the rules' state in memory */
+        int32_t *unit_ix;          /* owned: per roster row, the first row of
+                                      its unit (batches group by it) */
+        struct event_base *base;   /* owned: the loop */
+        struct event *ev_tick;     /* owned: the one periodic tick */
+        struct event *ev_term;     /* owned: SIGTERM */
+        struct event *ev_int;      /* owned: SIGINT */
+        struct event *ev_drain;    /* owned: the deadline of a drain */
+        struct event *ev_retry_pg; /* owned: PostgreSQL's retry */
+        struct event *ev_retry_kafka;                 /* owned: Kafka's retry */
+        struct event *ev_retry_redis;                 /* owned: Redis's retry */
+        int backoff_pg, backoff_kafka, backoff_redis; /* retry delays, ms */
         bool pg_ok, kafka_ok; /* this batch's outputs are durable there */
         kin_t *kin;           /* owned: the Kafka input */
         ksink_t *ks;          /* owned: the Kafka sink */
@@ -59,16 +64,18 @@ typedef struct live {
         char redis_host[256]; /* from redis.url */
         int redis_port;       /* from redis.url */
         int redis_db;         /* from redis.url */
-        batch_t batch[2];     /* the two batches */
-        batch_t *fill;        /* being consumed into */
-        batch_t *commit;      /* being made durable, or NULL */
-        int phase;            /* of the commit (enum phase) */
-        int backoff_ms;       /* the current retry delay */
-        bool stopping;        /* draining: consume no more */
-        int exit_code;        /* of live_run once the loop ends */
-        jw_t w;               /* owned: scratch JSON */
-        long long consumed;   /* input messages consumed */
-        long long batches;    /* batches made durable */
+        batch_t batch[LIVE_BATCHES]; /* the batches in hand */
+        batch_t *fill;               /* being consumed into */
+        batch_t *out;                /* its outputs being written, or NULL */
+        batch_t *st;                 /* outputs durable, its state being written
+                                        (or waiting for a retry), or NULL */
+        struct timespec t_first;     /* the first record consumed */
+        struct timespec t_durable;   /* the last batch made durable */
+        bool stopping;               /* draining: consume no more */
+        int exit_code;               /* of live_run once the loop ends */
+        jw_t w;                      /* owned: scratch JSON */
+        long long consumed;          /* input messages consumed */
+        long long batches;           /* batches made durable */
         /* the engine lease (schemas/sql/004_lease.sql): only its holder
          * evaluates; every batch renews it in its own transaction */
         lease_t lease;
@@ -122,7 +129,7 @@ static void trace(live_t *l, const char *what)
         double ms = (double)(now.tv_sec - last_commit.tv_sec) * 1e3 +
                     (double)(now.tv_nsec - last_commit.tv_nsec) / 1e6;
         last_commit = now;
-        const batch_t *b = l->commit ? l->commit : l->fill;
+        const batch_t *b = l->out ? l->out : l->st ? l->st : l->fill;
         logf_("trace: %-8s +%.1f ms since the previous phase (outs %zu, recs "
               "%zu, ledgers %zu; filling %ld)",
               what, ms, b->n_outs, b->n_recs, b->n_leds, l->fill->n_msgs);
@@ -167,6 +174,7 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
         if (emp < 0)
                 return; /* cannot happen: core_admit checked the roster */
         const char *unit = l->roster->emp[emp].unit_id;
+        int32_t unit_ix = l->unit_ix[emp];
         char key[160];
         int32_t day = INT32_MIN;
         if (rec->topic == TOPIC_EXCUSES) {
@@ -180,7 +188,7 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
         if (l->w.oom ||
-            !batch_add_record(l->fill, key, rec->topic, emp, unit, day,
+            !batch_add_record(l->fill, key, rec->topic, emp, unit_ix, unit, day,
                               rec->topic == TOPIC_CALLS ? rec->u.call.call_id
                                                         : rec->event_id,
                               m->partition, m->offset, l->w.buf, flen,
@@ -200,7 +208,8 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
         if (noted <= 0)
                 return;
         l->fill->n_msgs++;
-        l->consumed++;
+        if (l->consumed++ == 0)
+                clock_gettime(CLOCK_MONOTONIC, &l->t_first);
         record_t rec;
         char detail[256] = "";
         bool dup = false;
@@ -232,51 +241,58 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
                 persist_record(l, &rec, has_ts, ts, m);
 }
 
-/* ---- the batch chain: outputs, then state, then offsets ------------------ */
+/* ---- the batch chain: outputs, then state, then offsets ------------------
+ *
+ * Two stages, each one batch at a time and in consumption order: the
+ * outputs (PostgreSQL and Kafka together) of batch N+1 are written while
+ * the state (Redis, then the offsets) of batch N is, so a batch costs the
+ * slower stage, not the sum of both.  Per batch the order stays outputs,
+ * state, offsets; and batches reach Redis in order, since the outputs
+ * stage hands them over in order.  (Outputs of N+1 may be durable before
+ * the state of N: a crash then re-reads both from N's offsets, and the
+ * idempotent sinks take the repeat.) */
 
 static void start_pg(live_t *l);
 static void start_kafka(live_t *l);
-static void phase_redis(live_t *l);
-static void phase_offsets(live_t *l);
+static void start_redis(live_t *l);
 static void start_commit(live_t *l);
 
 /* Something failed: try the same write again later, longer each time
- * (ev: the retry timer of that write). */
-static void retry_on(live_t *l, struct event *ev, const char *what)
+ * (ev: the retry timer of that write, backoff: its delay). */
+static void retry_on(live_t *l, struct event *ev, int *backoff,
+                     const char *what)
 {
-        l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 100;
-        if (l->backoff_ms > 5000)
-                l->backoff_ms = 5000;
-        logf_("%s; retrying in %d ms (consumption paused)", what,
-              l->backoff_ms);
-        struct timeval tv = {l->backoff_ms / 1000,
-                             (l->backoff_ms % 1000) * 1000};
+        (void)l;
+        *backoff = *backoff ? *backoff * 2 : 100;
+        if (*backoff > 5000)
+                *backoff = 5000;
+        logf_("%s; retrying in %d ms", what, *backoff);
+        struct timeval tv = {*backoff / 1000, (*backoff % 1000) * 1000};
         evtimer_add(ev, &tv);
 }
 
-/* PostgreSQL's and Redis's retries share a timer: they are never due at
- * once (Redis waits for the outputs). */
-static void retry_later(live_t *l, const char *what)
-{
-        retry_on(l, l->ev_retry, what);
-}
-
-/* Both outputs durable: now the state. */
+/* The outputs of l->out are durable: hand it to the state stage when that
+ * is free, and close the next batch for the outputs stage. */
 static void outputs_check(live_t *l)
 {
-        if (l->phase == PH_OUTPUTS && l->pg_ok && l->kafka_ok)
-                phase_redis(l);
+        if (!l->out || !l->pg_ok || !l->kafka_ok)
+                return;
+        if (l->st)
+                return; /* its turn comes when the state stage is free */
+        l->st = l->out;
+        l->out = NULL;
+        start_redis(l);
+        if (!l->out && !batch_empty(l->fill))
+                start_commit(l); /* consumed while the outputs were written */
 }
 
-static void on_retry(evutil_socket_t fd, short what, void *arg)
+static void on_retry_pg(evutil_socket_t fd, short what, void *arg)
 {
         live_t *l = arg;
         (void)fd;
         (void)what;
-        if (l->phase == PH_OUTPUTS && !l->pg_ok)
+        if (l->out && !l->pg_ok)
                 start_pg(l);
-        else if (l->phase == PH_REDIS)
-                phase_redis(l);
 }
 
 static void on_retry_kafka(evutil_socket_t fd, short what, void *arg)
@@ -284,8 +300,17 @@ static void on_retry_kafka(evutil_socket_t fd, short what, void *arg)
         live_t *l = arg;
         (void)fd;
         (void)what;
-        if (l->phase == PH_OUTPUTS && !l->kafka_ok)
+        if (l->out && !l->kafka_ok)
                 start_kafka(l); /* produces the batch's outputs again */
+}
+
+static void on_retry_redis(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        if (l->st)
+                start_redis(l);
 }
 
 /* pgsink's verdict on the batch's transaction. */
@@ -301,12 +326,15 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
                 _exit(1);
         }
         if (st != PGSINK_OK) {
-                logf_("PostgreSQL: %s", err);
-                retry_later(l, "PostgreSQL write failed");
+                char what[600];
+                snprintf(what, sizeof(what), "PostgreSQL write failed: %s",
+                         err);
+                retry_on(l, l->ev_retry_pg, &l->backoff_pg, what);
                 return;
         }
         lease_renewed(&l->lease);
         trace(l, "pg ok");
+        l->backoff_pg = 0;
         l->pg_ok = true;
         outputs_check(l);
 }
@@ -318,15 +346,15 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
 static void start_pg(live_t *l)
 {
         trace(l, "pg");
-        if (batch_pg_rows(l->commit) == 0 && !lease_due(&l->lease)) {
+        if (batch_pg_rows(l->out) == 0 && !lease_due(&l->lease)) {
                 l->pg_ok = true;
                 outputs_check(l);
                 return;
         }
         char err[512], what[600];
-        if (pgsink_write(l->ps, l->commit, &l->lease, err, sizeof(err)) != 0) {
+        if (pgsink_write(l->ps, l->out, &l->lease, err, sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "PostgreSQL: %s", err);
-                retry_later(l, what);
+                retry_on(l, l->ev_retry_pg, &l->backoff_pg, what);
         }
 }
 
@@ -338,10 +366,11 @@ static void on_kafka_done(void *ud, bool ok, const char *err)
                 char what[700];
                 snprintf(what, sizeof(what),
                          "Kafka outputs not acknowledged: %s", err);
-                retry_on(l, l->ev_retry_kafka, what);
+                retry_on(l, l->ev_retry_kafka, &l->backoff_kafka, what);
                 return;
         }
         trace(l, "kafka ok");
+        l->backoff_kafka = 0;
         l->kafka_ok = true;
         outputs_check(l);
 }
@@ -351,7 +380,7 @@ static void on_kafka_done(void *ud, bool ok, const char *err)
 static void start_kafka(live_t *l)
 {
         trace(l, "kafka");
-        ksink_write(l->ks, l->commit);
+        ksink_write(l->ks, l->out);
 }
 
 static void on_redis_conn(void *ud, bool up, const char *err)
@@ -361,6 +390,22 @@ static void on_redis_conn(void *ud, bool up, const char *err)
                 logf_("Redis: connected");
         else
                 logf_("Redis: %s", err);
+}
+
+/* Offsets last: only now is the batch's input safe to skip. */
+static void finish_state(live_t *l)
+{
+        trace(l, "offsets");
+        batch_t *b = l->st;
+        char err[512];
+        if (kin_store_offsets(l->kin, b, err, sizeof(err)) != 0)
+                logf_("offsets store: %s", err);
+        batch_clear(b);
+        l->st = NULL;
+        l->batches++;
+        clock_gettime(CLOCK_MONOTONIC, &l->t_durable);
+        outputs_check(l); /* the next batch may be waiting for its turn */
+        kin_wake(l->kin);
 }
 
 /* The store writer's verdict on the batch's state. */
@@ -373,57 +418,40 @@ static void on_redis_done(void *ud, store_write_status_t st, const char *err)
                       "stopping without writing");
                 _exit(1);
         }
-        if (l->phase != PH_REDIS)
+        if (!l->st)
                 return;
         if (st != STORE_WRITE_OK) {
                 char what[600];
                 snprintf(what, sizeof(what), "Redis write failed: %s", err);
-                retry_later(l, what);
+                retry_on(l, l->ev_retry_redis, &l->backoff_redis, what);
                 return;
         }
-        phase_offsets(l);
+        l->backoff_redis = 0;
+        finish_state(l);
 }
 
 /* State: the batch's accepted records, the ledgers it changed, the
  * watermark and outage cursor, in one atomic script (engine/store). */
-static void phase_redis(live_t *l)
+static void start_redis(live_t *l)
 {
         trace(l, "redis");
-        l->phase = PH_REDIS;
-        if (store_writer_nothing(l->commit)) {
-                phase_offsets(l);
+        if (store_writer_nothing(l->st)) {
+                finish_state(l);
                 return;
         }
         char err[512], what[600];
-        if (store_writer_write(l->sw, l->commit, l->lease.epoch, err,
+        if (store_writer_write(l->sw, l->st, l->lease.epoch, err,
                                sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "Redis: %s", err);
-                retry_later(l, what);
+                retry_on(l, l->ev_retry_redis, &l->backoff_redis, what);
         }
-}
-
-/* Offsets last: only now is the batch's input safe to skip. */
-static void phase_offsets(live_t *l)
-{
-        trace(l, "offsets");
-        batch_t *b = l->commit;
-        char err[512];
-        if (kin_store_offsets(l->kin, b, err, sizeof(err)) != 0)
-                logf_("offsets store: %s", err);
-        batch_clear(b);
-        l->commit = NULL;
-        l->batches++;
-        l->backoff_ms = 0;
-        l->phase = PH_IDLE;
-        if (!batch_empty(l->fill))
-                start_commit(l); /* consumed while this one was written */
-        kin_wake(l->kin);
 }
 
 /* Closes the fill batch — the ledgers it changed are serialized now (a
  * later batch may change them again before this one is written), the
- * offsets it covers and the watermark are taken — then makes it durable
- * while a new batch fills. */
+ * offsets it covers and the watermark are taken — then writes its
+ * outputs while a new batch fills (in the one slot that is neither in
+ * the outputs nor in the state stage). */
 static void start_commit(live_t *l)
 {
         batch_t *b = l->fill;
@@ -432,15 +460,39 @@ static void start_commit(live_t *l)
                 fail_oom(l);
                 return;
         }
-        l->commit = b;
-        l->fill = b == &l->batch[0] ? &l->batch[1] : &l->batch[0];
-        /* the two outputs at once: the chain is max(PostgreSQL, Kafka) +
-         * Redis, not their sum */
-        l->phase = PH_OUTPUTS;
+        l->out = b;
+        for (int i = 0; i < LIVE_BATCHES; i++)
+                if (&l->batch[i] != l->out && &l->batch[i] != l->st)
+                        l->fill = &l->batch[i];
+        /* the two outputs at once: max(PostgreSQL, Kafka), not their sum */
         l->pg_ok = l->kafka_ok = false;
         start_kafka(l);
-        if (l->phase == PH_OUTPUTS && !l->pg_ok)
+        if (l->out == b && !l->pg_ok)
                 start_pg(l);
+}
+
+/* Per roster row, the first row of the same unit; NULL when out of
+ * memory. */
+static int32_t *unit_rows(const roster_t *ro)
+{
+        int32_t *ix = malloc((ro->n ? ro->n : 1) * sizeof(*ix));
+        strmap_t *m = strmap_new();
+        for (size_t i = 0; ix && m && i < ro->n; i++) {
+                const char *u = ro->emp[i].unit_id;
+                int32_t v = strmap_put(m, u, strlen(u), (int32_t)i, NULL);
+                if (v == INT32_MIN) {
+                        free(ix);
+                        ix = NULL;
+                        break;
+                }
+                ix[i] = v;
+        }
+        if (!m) {
+                free(ix);
+                ix = NULL;
+        }
+        strmap_free(m);
+        return ix;
 }
 
 /* ---- consumption ----------------------------------------------------------
@@ -457,9 +509,9 @@ static void consume(live_t *l)
 {
         if (l->stopping) {
                 /* drain: write what was consumed, then stop */
-                if (!l->commit && !batch_empty(l->fill))
+                if (!l->out && !batch_empty(l->fill))
                         start_commit(l);
-                else if (!l->commit)
+                else if (!l->out && !l->st)
                         finish(l);
                 return;
         }
@@ -489,12 +541,13 @@ static void consume(live_t *l)
         core_flush_digests(l->core);
         if (core_failed(l->core))
                 fail_oom(l);
-        if (!l->commit && (!batch_empty(l->fill) || lease_due(&l->lease))) {
+        if (!l->out && (!batch_empty(l->fill) || lease_due(&l->lease))) {
                 start_commit(l);
                 return;
         }
-        if (l->until_idle && n == 0 && !l->commit && batch_empty(l->fill) &&
-            kin_all_at_end(l->kin) && ksink_queue_len(l->ks) == 0) {
+        if (l->until_idle && n == 0 && !l->out && !l->st &&
+            batch_empty(l->fill) && kin_all_at_end(l->kin) &&
+            ksink_queue_len(l->ks) == 0) {
                 logf_("idle: every partition consumed, every due decision "
                       "published and durable (%lld records, %lld batches)",
                       l->consumed, l->batches);
@@ -513,7 +566,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         live_t *l = arg;
         (void)fd;
         (void)what;
-        if (l->phase != PH_OUTPUTS)
+        if (!l->out)
                 ksink_poll(l->ks);
         if (!store_writer_attached(l->sw))
                 store_writer_connect(l->sw);
@@ -597,7 +650,8 @@ int live_run(const live_opts_t *o)
         l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
         core_sink_t sink = {&l, sink_emit, sink_touched};
         rc = 1;
-        if (!(l.core = core_new(&l.ctx, &sink)))
+        if (!(l.core = core_new(&l.ctx, &sink)) ||
+            !(l.unit_ix = unit_rows(l.roster)))
                 goto out;
         config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
                          &l.redis_port, &l.redis_db);
@@ -656,8 +710,9 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
-        l.ev_retry = evtimer_new(l.base, on_retry, &l);
+        l.ev_retry_pg = evtimer_new(l.base, on_retry_pg, &l);
         l.ev_retry_kafka = evtimer_new(l.base, on_retry_kafka, &l);
+        l.ev_retry_redis = evtimer_new(l.base, on_retry_redis, &l);
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
         l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
         l.ev_drain = evtimer_new(l.base, on_drain_deadline, &l);
@@ -675,23 +730,37 @@ int live_run(const live_opts_t *o)
         if (lease_release(&l.lease, err, sizeof(err)) != 0)
                 logf_("engine lease not released (it expires in %ld ms): %s",
                       l.cfg->lease_ttl_ms, err);
-        logf_("stopped: %lld records consumed, %lld batches made durable",
-              l.consumed, l.batches);
+        /* the steady rate: from the first record consumed to the last
+         * batch made durable (start-up and the final idle check left
+         * out) */
+        double span = (double)(l.t_durable.tv_sec - l.t_first.tv_sec) +
+                      (double)(l.t_durable.tv_nsec - l.t_first.tv_nsec) / 1e9;
+        if (l.consumed > 0 && l.batches > 0 && span > 0)
+                logf_("stopped: %lld records consumed, %lld batches made "
+                      "durable; %.0f records/s from the first record "
+                      "consumed to the last batch durable (%.2f s)",
+                      l.consumed, l.batches, (double)l.consumed / span, span);
+        else
+                logf_("stopped: %lld records consumed, %lld batches made "
+                      "durable",
+                      l.consumed, l.batches);
 out:
-        batch_free(&l.batch[0]);
-        batch_free(&l.batch[1]);
+        for (int i = 0; i < LIVE_BATCHES; i++)
+                batch_free(&l.batch[i]);
         kin_free(l.kin);
         ksink_free(l.ks);
         store_writer_free(l.sw);
         pgsink_free(l.ps);
-        struct event *evs[] = {l.ev_tick, l.ev_retry,       l.ev_term,
-                               l.ev_int,  l.ev_retry_kafka, l.ev_drain};
+        struct event *evs[] = {
+            l.ev_tick, l.ev_retry_pg, l.ev_retry_kafka, l.ev_retry_redis,
+            l.ev_term, l.ev_int,      l.ev_drain};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);
         if (l.base)
                 event_base_free(l.base);
         core_free(l.core);
+        free(l.unit_ix);
         jw_free(&l.w);
         policy_free(l.policy);
         roster_free(l.roster);

@@ -232,23 +232,11 @@ static void rows_json(jw_t *w, const batch_t *b, int kind, bool *any)
         "INSERT INTO input_chunks (unit_id, work_date, chunk, n, records) "    \
         "VALUES ($1, $2::date, $3, $4::int, $5) ON CONFLICT DO NOTHING"
 
-/* By unit, then day, then arrival order. */
-static int chunk_cmp(const void *a, const void *b)
-{
-        const rec_item_t *x = *(const rec_item_t *const *)a,
-                         *y = *(const rec_item_t *const *)b;
-        int c = strcmp(x->unit, y->unit);
-        if (c)
-                return c;
-        if (x->day != y->day)
-                return x->day < y->day ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /* Queues the batch's chunks; false when a send failed or memory ran out
  * (*oom). */
 static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
 {
+        /* the records in unit-day runs (batch_close), excuses left out */
         const rec_item_t **ord = malloc((b->n_recs + 1) * sizeof(*ord));
         if (!ord) {
                 *oom = true;
@@ -256,9 +244,8 @@ static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
         }
         size_t n = 0;
         for (size_t i = 0; i < b->n_recs; i++)
-                if (b->recs[i].topic != TOPIC_EXCUSES)
-                        ord[n++] = &b->recs[i];
-        qsort(ord, n, sizeof(*ord), chunk_cmp);
+                if (b->recs[b->order[i]].topic != TOPIC_EXCUSES)
+                        ord[n++] = &b->recs[b->order[i]];
         bool ok = true;
         if (n && !ps->prepared) {
                 ok = PQsendPrepare(ps->pg, CHUNK_STMT, CHUNK_SQL, 5, NULL);
@@ -268,7 +255,7 @@ static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
                 size_t j = i;
                 jw_reset(&ps->w);
                 for (; j < n && ord[j]->day == ord[i]->day &&
-                       strcmp(ord[j]->unit, ord[i]->unit) == 0;
+                       ord[j]->unit_ix == ord[i]->unit_ix;
                      j++) {
                         if (j > i)
                                 jw_raw(&ps->w, "\n", 1);

@@ -11,26 +11,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void put2(char *b, int v)
+{
+        b[0] = (char)('0' + v / 10);
+        b[1] = (char)('0' + v % 10);
+}
+
 void store_format_utc(ptime_t t, char buf[40])
 {
         int32_t day = (int32_t)ptime_floordiv(t.sec, 86400);
         int64_t sod = t.sec - (int64_t)day * 86400;
-        char date[11];
-        ptime_format_date(day, date);
-        snprintf(buf, 40, "%sT%02d:%02d:%02d.%09dZ", date, (int)(sod / 3600),
-                 (int)(sod / 60 % 60), (int)(sod % 60), (int)t.nsec);
+        /* by hand, not printf: once per accepted record (bench/live) */
+        ptime_format_date(day, buf);
+        buf[10] = 'T';
+        put2(buf + 11, (int)(sod / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (int)(sod / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (int)(sod % 60));
+        buf[19] = '.';
+        int32_t ns = t.nsec;
+        for (int i = 28; i >= 20; i--, ns /= 10)
+                buf[i] = (char)('0' + ns % 10);
+        buf[29] = 'Z';
+        buf[30] = '\0';
+}
+
+/* "patuh:{" UNIT "}:" TAIL into buf (cut to n), by hand: once per
+ * accepted record. */
+static void key3(char *buf, size_t n, const char *unit, const char *tail,
+                 const char *date)
+{
+        size_t ul = strlen(unit), tl = strlen(tail), dl = date ? 10 : 0;
+        if (7 + ul + 2 + tl + dl + 1 > n) {
+                snprintf(buf, n, "patuh:{%s}:%s%s", unit, tail,
+                         date ? date : "");
+                return;
+        }
+        memcpy(buf, "patuh:{", 7);
+        memcpy(buf + 7, unit, ul);
+        memcpy(buf + 7 + ul, "}:", 2);
+        memcpy(buf + 9 + ul, tail, tl);
+        memcpy(buf + 9 + ul + tl, date, dl);
+        buf[9 + ul + tl + dl] = '\0';
 }
 
 void store_key_records(const char *unit_id, int32_t day, char *buf, size_t n)
 {
         char d[11];
         ptime_format_date(day, d);
-        snprintf(buf, n, "patuh:{%s}:r:%s", unit_id, d);
+        key3(buf, n, unit_id, "r:", d);
 }
 
 void store_key_excuses(const char *unit_id, char *buf, size_t n)
 {
-        snprintf(buf, n, "patuh:{%s}:x", unit_id);
+        key3(buf, n, unit_id, "x", NULL);
 }
 
 void store_key_days(const char *unit_id, char *buf, size_t n)
@@ -1000,17 +1035,6 @@ bool store_writer_nothing(const batch_t *b)
         return !b->n_recs && !b->n_leds && !b->has_wm;
 }
 
-/* By key, then by position in the batch (qsort is not stable). */
-static int rec_cmp(const void *a, const void *b)
-{
-        const rec_item_t *x = *(const rec_item_t *const *)a,
-                         *y = *(const rec_item_t *const *)b;
-        int c = strcmp(x->key, y->key);
-        if (c)
-                return c;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /* "patuh:{U}:r:DATE" or "patuh:{U}:l:DATE": its unit's days key into
  * DAYS and a pointer to DATE; "" and "" for any other key. */
 static const char *days_of(const char *key, char *days, size_t n)
@@ -1044,23 +1068,27 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 snprintf(errstr, errstr_size, "not connected");
                 return -1;
         }
-        const rec_item_t **ord = malloc((b->n_recs + 1) * sizeof(*ord));
         group_t *gs = malloc((b->n_recs + 1) * sizeof(*gs));
         size_t ng = 0;
-        if (!ord || !gs)
+        if (!gs)
                 goto oom;
-        for (size_t i = 0; i < b->n_recs; i++)
-                ord[i] = &b->recs[i];
-        qsort(ord, b->n_recs, sizeof(*ord), rec_cmp);
+        /* the batch's records in unit-day runs (batch_close): one run,
+         * one key */
         jw_reset(&sw->frames);
         for (size_t i = 0; i < b->n_recs;) {
+                const rec_item_t *first = &b->recs[b->order[i]];
                 group_t *g = &gs[ng++];
-                g->key = ord[i]->key;
+                g->key = first->key;
                 g->at = sw->frames.len;
                 g->date = days_of(g->key, g->days, sizeof(g->days));
                 size_t j = i;
-                for (; j < b->n_recs && strcmp(ord[j]->key, g->key) == 0; j++)
-                        jw_raw(&sw->frames, ord[j]->frame, ord[j]->frame_len);
+                for (; j < b->n_recs; j++) {
+                        const rec_item_t *r = &b->recs[b->order[j]];
+                        if (r->unit_ix != first->unit_ix ||
+                            r->day != first->day)
+                                break;
+                        jw_raw(&sw->frames, r->frame, r->frame_len);
+                }
                 g->len = sw->frames.len - g->at;
                 i = j;
         }
@@ -1152,12 +1180,10 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         free(lens);
         free(num);
         free(ldays);
-        free(ord);
         free(gs);
         jw_reset(&sw->frames);
         return rc;
 oom:
-        free(ord);
         free(gs);
         jw_reset(&sw->frames);
         snprintf(errstr, errstr_size, "out of memory");

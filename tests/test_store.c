@@ -678,8 +678,12 @@ static void test_redis_restore(void **state)
                 size_t flen = w.len;
                 store_envelope(&w, k->topic, true, ts, 0, offset[k->topic],
                                k->json, strlen(k->json));
-                assert_true(batch_add_record(&batch, key, k->topic, emp, unit,
-                                             d, rec.event_id, 0,
+                /* the unit as its first roster row, as patuhd numbers it */
+                int32_t ux = 0;
+                while (strcmp(a.roster->emp[ux].unit_id, unit) != 0)
+                        ux++;
+                assert_true(batch_add_record(&batch, key, k->topic, emp, ux,
+                                             unit, d, rec.event_id, 0,
                                              offset[k->topic]++, w.buf, flen,
                                              w.buf + flen, w.len - flen));
                 jw_free(&w);
