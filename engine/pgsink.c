@@ -28,6 +28,10 @@ struct pgsink {
         struct event *ev_timeout; /* owned: the write timeout */
         bool busy;                /* a write is waiting for its Sync */
         bool prepared;            /* the session has CHUNK_SQL prepared */
+        bool connecting;          /* the write waits for a new session */
+        struct event *ev_conn;    /* owned: the connecting socket */
+        const batch_t *b;         /* borrowed while connecting: the write */
+        const lease_t *lease;     /* ... */
         bool failed;              /* a statement of the write failed */
         bool lease_lost;          /* ... the renewal, with LEASE_LOST_HINT */
         char err[512];            /* the first error of the write */
@@ -68,6 +72,8 @@ void pgsink_free(pgsink_t *ps)
         if (!ps)
                 return;
         free_events(ps);
+        if (ps->ev_conn)
+                event_free(ps->ev_conn);
         if (ps->ev_timeout)
                 event_free(ps->ev_timeout);
         if (ps->pg)
@@ -176,11 +182,20 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
 }
 
+static void conn_failed(pgsink_t *ps, const char *why);
+
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
         pgsink_t *ps = arg;
         (void)fd;
         (void)what;
+        if (ps->connecting) {
+                char why[96];
+                snprintf(why, sizeof(why), "no session within %ld ms",
+                         ps->timeout_ms);
+                conn_failed(ps, why);
+                return;
+        }
         snprintf(ps->err, sizeof(ps->err),
                  "no result within %ld ms: session dropped", ps->timeout_ms);
         finish(ps, PGSINK_FAILED);
@@ -288,15 +303,10 @@ static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
         return ok;
 }
 
-int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
-                 char *errstr, size_t errstr_size)
+/* Sends the batch on the open session (pipeline mode). */
+static int send_batch(pgsink_t *ps, const batch_t *b, const lease_t *lease,
+                      char *errstr, size_t errstr_size)
 {
-        if (ps->busy) {
-                snprintf(errstr, errstr_size, "a write is in flight");
-                return -1;
-        }
-        if (pgsink_connect(ps, errstr, errstr_size) != 0)
-                return -1;
         if (!ps->ev_read) {
                 int fd = PQsocket(ps->pg);
                 ps->ev_read =
@@ -361,5 +371,117 @@ int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
         evtimer_add(ps->ev_timeout, &tv);
         event_add(ps->ev_read, NULL);
         event_add(ps->ev_write, NULL);
+        return 0;
+}
+
+/* ---- a new session without blocking the loop ----------------------------
+ * PQconnectStartParams + PQconnectPoll on the socket's events, bounded by
+ * the write timeout; the write goes out once the session is up. */
+
+static void conn_step(pgsink_t *ps);
+
+static void on_conn(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        conn_step(arg);
+}
+
+/* The connection attempt failed: the write with it (from the loop). */
+static void conn_failed(pgsink_t *ps, const char *why)
+{
+        ps->connecting = false;
+        if (ps->ev_conn) {
+                event_free(ps->ev_conn);
+                ps->ev_conn = NULL;
+        }
+        set_err(ps->err, sizeof(ps->err), "cannot connect: ", why);
+        evtimer_del(ps->ev_timeout);
+        ps->busy = false;
+        PQfinish(ps->pg);
+        ps->pg = NULL;
+        ps->done(ps->ud, PGSINK_FAILED, ps->err);
+}
+
+static void conn_step(pgsink_t *ps)
+{
+        PostgresPollingStatusType st = PQconnectPoll(ps->pg);
+        if (st == PGRES_POLLING_FAILED) {
+                conn_failed(ps, PQerrorMessage(ps->pg));
+                return;
+        }
+        if (ps->ev_conn) {
+                event_free(ps->ev_conn);
+                ps->ev_conn = NULL;
+        }
+        if (st == PGRES_POLLING_OK) {
+                ps->connecting = false;
+                evtimer_del(ps->ev_timeout);
+                if (PQsetnonblocking(ps->pg, 1) != 0 ||
+                    !PQenterPipelineMode(ps->pg)) {
+                        conn_failed(ps, "cannot enter pipeline mode");
+                        return;
+                }
+                char err[512];
+                ps->busy = false;
+                if (send_batch(ps, ps->b, ps->lease, err, sizeof(err)) != 0) {
+                        /* the session was dropped; say so from here */
+                        snprintf(ps->err, sizeof(ps->err), "%s", err);
+                        ps->done(ps->ud, PGSINK_FAILED, ps->err);
+                }
+                return;
+        }
+        /* the socket may change between attempts (several hosts) */
+        short ev = st == PGRES_POLLING_READING ? EV_READ : EV_WRITE;
+        ps->ev_conn = event_new(ps->base, PQsocket(ps->pg), ev, on_conn, ps);
+        if (!ps->ev_conn || event_add(ps->ev_conn, NULL) != 0)
+                conn_failed(ps, "out of memory");
+}
+
+int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
+                 char *errstr, size_t errstr_size)
+{
+        if (ps->busy) {
+                snprintf(errstr, errstr_size, "a write is in flight");
+                return -1;
+        }
+        if (!ps->ev_timeout &&
+            !(ps->ev_timeout = evtimer_new(ps->base, on_timeout, ps))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        if (ps->pg && PQstatus(ps->pg) == CONNECTION_OK)
+                return send_batch(ps, b, lease, errstr, errstr_size);
+        /* a new session first: asynchronously */
+        free_events(ps);
+        if (ps->pg)
+                PQfinish(ps->pg);
+        ps->prepared = false;
+        const char *keys[] = {"dbname", NULL};
+        const char *vals[] = {ps->conninfo, NULL};
+        ps->pg = PQconnectStartParams(keys, vals, 1);
+        if (!ps->pg || PQstatus(ps->pg) == CONNECTION_BAD) {
+                set_err(errstr, errstr_size, "cannot connect: ",
+                        ps->pg ? PQerrorMessage(ps->pg) : "out of memory");
+                PQfinish(ps->pg);
+                ps->pg = NULL;
+                return -1;
+        }
+        ps->b = b;
+        ps->lease = lease;
+        ps->busy = ps->connecting = true;
+        ps->err[0] = '\0';
+        struct timeval tv = {ps->timeout_ms / 1000,
+                             (ps->timeout_ms % 1000) * 1000};
+        evtimer_add(ps->ev_timeout, &tv);
+        /* PQconnectStart has sent nothing yet: wait until writable */
+        ps->ev_conn =
+            event_new(ps->base, PQsocket(ps->pg), EV_WRITE, on_conn, ps);
+        if (!ps->ev_conn || event_add(ps->ev_conn, NULL) != 0) {
+                evtimer_del(ps->ev_timeout);
+                ps->busy = ps->connecting = false;
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
         return 0;
 }

@@ -2,23 +2,26 @@
  * pgsink — patuhd's PostgreSQL sink: one batch's outputs in one pipelined
  * transaction.
  *
- * The session is opened with connect_timeout (a dead server blocks the
- * loop for at most 3 s) and put in pipeline mode on a non-blocking
- * socket that libevent watches.  A write sends the engine lease renewal
- * first (LEASE_RENEW_SQL), then one set-based statement per kind of
- * output (patuh_publish_revisions, _tpps, patuh_dead_letters,
- * patuh_publish_digests, patuh_input_records: idempotent upserts), then
- * one Sync: no BEGIN/COMMIT, the statements up to the Sync run as one
+ * The session is put in pipeline mode on a non-blocking socket that
+ * libevent watches.  A write sends the engine lease renewal first
+ * (LEASE_RENEW_SQL), then one set-based statement per kind of output
+ * (patuh_publish_revisions, _tpps, patuh_dead_letters,
+ * patuh_publish_digests, patuh_input_records for excuses), then one
+ * prepared insert per unit-day chunk of evidence (input_chunks; all
+ * idempotent), then one Sync: no BEGIN/COMMIT, the statements up to the Sync run as one
  * implicit transaction that an error rolls back whole.  The result comes
  * through the done callback, from the loop, never from inside
  * pgsink_write.  A failed session is dropped and a new one opened by the
- * next write.  A write with no Sync result within the write timeout drops
- * the session as well and is reported failed: a frozen server is a
- * visible failure, not a silent stall.
+ * next write, without blocking the loop (PQconnectStartParams and
+ * PQconnectPoll on the socket's events, bounded by the write timeout);
+ * only pgsink_connect, at start, waits.  A write with no Sync result within the
+ * write timeout drops the session as well and is reported failed: a frozen
+ * server is a visible failure, not a silent stall.
  *
  * Ownership: pgsink_new returns a pgsink_t freed with pgsink_free (not
  * from inside its done callback); conninfo and base are borrowed.  The
- * batch and lease given to pgsink_write are read during the call only.
+ * batch and lease given to pgsink_write are borrowed until the done
+ * callback (a write that first opens a session sends them later).
  * Nothing here prints: errors go out through errstr.
  */
 #ifndef PATUH_PGSINK_H
@@ -49,8 +52,8 @@ pgsink_t *pgsink_new(const char *conninfo, struct event_base *base,
                      long write_timeout_ms, pgsink_done_fn *done, void *ud);
 void pgsink_free(pgsink_t *ps);
 
-/* Opens the session now if there is none (blocking, bounded by
- * connect_timeout).  Returns 0, or -1 with errstr set. */
+/* Opens the session now if there is none: at start only (blocking,
+ * bounded by connect_timeout, 3 s).  Returns 0, or -1 with errstr set. */
 int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 

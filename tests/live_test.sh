@@ -18,7 +18,9 @@
 #              violations = expected, nothing decided twice
 #   freeze     Redis frozen (SIGSTOP) mid-stream: the state write times
 #              out (write.timeout_ms), is logged and retried, and once
-#              Redis resumes the run ends with the expected violations
+#              Redis resumes the run ends with the expected violations;
+#              then PostgreSQL killed (-m immediate) mid-stream and
+#              started again: writes retried, same violations
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
 #              closed payroll month keeps its figures and lists the
@@ -518,6 +520,57 @@ CONF
 		echo "FAIL freeze: timed out=$timed_out"; grep -v trace "$T/$name.log" | tail -5
 		fails=$((fails + 1))
 	fi
+	pg_crash
+}
+
+# PostgreSQL stopped with -m immediate (a crash: no shutdown checkpoint)
+# mid-stream and started again: each failed write is logged and retried,
+# the new session is opened without blocking the loop (the tick keeps
+# running: patuhd logs its retries while the server is away), and the
+# final violations are the same.
+pg_crash() {
+	local dir=$SRC/deploy/sample name=pgcrash
+	local prefix="t$RUN-$name." pgdata=${PATUH_STACK_DIR:?the stack folder}/pg
+	reset_state
+	sed -e "s/$RUN-freeze/$RUN-$name/g" "$T/freeze.conf" >"$T/$name.conf"
+	# the first half before the crash, the second half while it is down
+	local half=$(($(wc -l <"$dir/events.jsonl") / 2))
+	head -n "$half" "$dir/events.jsonl" >"$T/$name.1.jsonl"
+	tail -n +"$((half + 1))" "$dir/events.jsonl" >"$T/$name.2.jsonl"
+	"$BIN/patuh" produce --prefix "$prefix" --events "$T/$name.1.jsonl" 2>/dev/null
+	# not --until-idle: the first half could be done before the crash
+	PATUH_TRACE=1 timeout 120 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log" &
+	local pid=$!
+	wait_log "$T/$name.log" "trace: offsets" 30
+	as_pg_ctl -D "$pgdata" -m immediate stop >/dev/null
+	"$BIN/patuh" produce --prefix "$prefix" --events "$T/$name.2.jsonl" 2>/dev/null
+	local failed=0 retried=0 same=0 i
+	wait_log "$T/$name.log" "PostgreSQL write failed" 20 && failed=1
+	wait_log "$T/$name.log" "retrying in 400 ms" 20 && retried=1
+	"$SRC/deploy/stack" up >/dev/null
+	for i in $(seq 600); do # until the violations are complete, 60 s at most
+		"$BIN/patuh" violations --all >"$T/$name.got" 2>/dev/null &&
+			"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got" \
+				>/dev/null 2>&1 && { same=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ "$failed" = 1 ] && [ "$retried" = 1 ] && [ "$same" = 1 ]; then
+		echo "ok   pg crash: PostgreSQL killed mid-stream, writes retried until it came back; same violations"
+	else
+		echo "FAIL pg crash: failed=$failed retried=$retried same=$same"; grep -v trace "$T/$name.log" | tail -5
+		"$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got" | head -5
+		fails=$((fails + 1))
+	fi
+}
+
+# pg_ctl of the stack's PostgreSQL, as the account it runs under.
+as_pg_ctl() {
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$bin/pg_ctl" "$@"; else "$bin/pg_ctl" "$@"; fi
 }
 
 case $WHAT in
