@@ -11,10 +11,12 @@
  * one is written.
  *
  * Ownership: a batch_t is the caller's (usually inside live_t); every
- * pointer in it is owned by the batch and freed by batch_clear or
- * batch_free.  The add functions copy their arguments.  Every function
- * that allocates returns false when an allocation failed; the batch is
- * then incomplete and must not be written (the daemon stops at once).
+ * pointer in it is owned by the batch: the items' strings and arrays live
+ * in the batch's arena (blocks released all at once by batch_clear and
+ * kept for the next fill; batch_free frees them).  The add functions copy their
+ * arguments.  Every function that allocates returns false when an allocation
+ * failed; the batch is then incomplete and must not be written (the daemon
+ * stops at once).
  */
 #ifndef PATUH_BATCH_H
 #define PATUH_BATCH_H
@@ -122,7 +124,9 @@ typedef struct batch {
         size_t n_offs, cap_offs;       /* used and allocated in offs */
         bool has_wm;                   /* wm is set (set at close) */
         ptime_t wm;                    /* the core's watermark at close */
-        int32_t outage; /* no_presence_data cursor, set at close */
+        int32_t outage;            /* no_presence_data cursor, set at close */
+        struct arena_block *arena; /* owned: blocks in use (batch.c) */
+        struct arena_block *spare; /* owned: blocks kept for reuse */
 } batch_t;
 
 /* Appends a publication or dead letter (key may be NULL: no key). */
