@@ -92,13 +92,7 @@ void out_format_time(const eval_ctx_t *ctx, ptime_t t, char buf[40])
                 return;
         }
         /* YYYY-MM-DDTHH:MM:SS+HH:MM */
-        memcpy(buf, date, 10);
-        buf[10] = 'T';
-        put2(buf + 11, (int)(sod / 3600));
-        buf[13] = ':';
-        put2(buf + 14, (int)(sod / 60 % 60));
-        buf[16] = ':';
-        put2(buf + 17, (int)(sod % 60));
+        ptime_format_datetime(local, buf);
         buf[19] = off < 0 ? '-' : '+';
         put2(buf + 20, aoff / 3600);
         buf[22] = ':';

@@ -11,24 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put2(char *b, int v)
-{
-        b[0] = (char)('0' + v / 10);
-        b[1] = (char)('0' + v % 10);
-}
-
 void store_format_utc(ptime_t t, char buf[40])
 {
-        int32_t day = (int32_t)ptime_floordiv(t.sec, 86400);
-        int64_t sod = t.sec - (int64_t)day * 86400;
-        /* by hand, not printf: once per accepted record (bench/live) */
-        ptime_format_date(day, buf);
-        buf[10] = 'T';
-        put2(buf + 11, (int)(sod / 3600));
-        buf[13] = ':';
-        put2(buf + 14, (int)(sod / 60 % 60));
-        buf[16] = ':';
-        put2(buf + 17, (int)(sod % 60));
+        ptime_format_datetime(t.sec, buf);
         buf[19] = '.';
         int32_t ns = t.nsec;
         for (int i = 28; i >= 20; i--, ns /= 10)

@@ -151,6 +151,27 @@ bool ptime_parse_rfc3339(const char *s, size_t len, ptime_t *out)
         return true;
 }
 
+static void put2(char *b, int v)
+{
+        b[0] = (char)('0' + v / 10);
+        b[1] = (char)('0' + v % 10);
+}
+
+void ptime_format_datetime(int64_t sec, char buf[static 19])
+{
+        int32_t day = (int32_t)ptime_floordiv(sec, 86400);
+        int64_t sod = sec - (int64_t)day * 86400;
+        char date[11];
+        ptime_format_date(day, date);
+        memcpy(buf, date, 10);
+        buf[10] = 'T';
+        put2(buf + 11, (int)(sod / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (int)(sod / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (int)(sod % 60));
+}
+
 void ptime_format_date(int32_t day, char buf[static 11])
 {
         int y, m, d;

@@ -48,6 +48,10 @@ bool ptime_parse_date(const char *s, size_t len, int32_t *day)
 /* Writes "YYYY-MM-DD" (11 bytes with the NUL). */
 void ptime_format_date(int32_t day, char buf[static 11]);
 
+/* Writes "YYYY-MM-DDTHH:MM:SS" (19 bytes, no NUL) for the local or UTC
+ * seconds SEC; by hand, not printf: outputs write one per record. */
+void ptime_format_datetime(int64_t sec, char buf[static 19]);
+
 /* 0 = Monday ... 6 = Sunday. */
 int ptime_weekday(int32_t day);
 
