@@ -175,16 +175,20 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
         jw_reset(&l->w);
 }
 
-static void handle_message(live_t *l, const rd_kafka_message_t *m)
+/*
+ * One record released by kin, in arrival order (kin.h), handled as replay
+ * handles a line (replay.c handle_line): the watermark moves to its
+ * arrival time (without one, to its own time when it decodes), the record
+ * is admitted or dead-lettered, then the decisions that time makes due
+ * fire and the digest rows it changed go out.  The same records at the
+ * same watermarks give the same publications in both drivers.
+ */
+static void handle_message(live_t *l, const kin_rec_t *r, int32_t today)
 {
-        rec_topic_t topic;
-        ptime_t ts;
-        bool has_ts;
-        int noted = kin_note(l->kin, m, &topic, &has_ts, &ts);
-        if (noted < 0)
-                fail_oom(l);
-        if (noted <= 0)
-                return;
+        const rd_kafka_message_t *m = r->m;
+        rec_topic_t topic = r->topic;
+        ptime_t ts = r->ts;
+        bool has_ts = r->has_ts;
         l->fill->n_msgs++;
         l->consumed++;
         record_t rec;
@@ -193,6 +197,10 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
         dlq_reason_t reason =
             record_decode_bytes(topic, m->payload ? m->payload : "", m->len,
                                 &rec, detail, sizeof(detail));
+        if (has_ts)
+                core_set_watermark(l->core, ts);
+        else if (reason == DLQ_NONE)
+                core_set_watermark(l->core, record_time(&rec));
         if (reason == DLQ_NONE)
                 reason = core_admit(l->core, &rec, has_ts, ts, &dup, detail,
                                     sizeof(detail));
@@ -212,10 +220,12 @@ static void handle_message(live_t *l, const rd_kafka_message_t *m)
                                    0))
                         fail_oom(l);
                 jw_reset(&l->w);
-                return;
-        }
-        if (!dup)
+        } else if (!dup) {
                 persist_record(l, &rec, has_ts, ts, m);
+        }
+        core_fire(l->core);
+        core_alert_closed_outages(l->core, today);
+        core_flush_digests(l->core);
 }
 
 /* ---- the batch chain: outputs, then state, then offsets ------------------ */
@@ -448,27 +458,40 @@ static void consume(live_t *l)
                 return;
         }
         long n = 0, room = l->cfg->batch_max_records - l->fill->n_msgs;
+        ptime_t now = wall_now();
+        int32_t today = tz_local_day(l->policy->tz, now);
         trace(l, "consume");
+        /* records go to the core in arrival order (kin_next); the queue is
+         * read only as far as the merge needs to release the next one, so
+         * that what is held back stays small */
         while (n < room) {
-                rd_kafka_message_t *m;
+                kin_rec_t r;
+                if (kin_next(l->kin, &r)) {
+                        handle_message(l, &r, today);
+                        rd_kafka_message_destroy(r.m);
+                        n++;
+                        continue;
+                }
                 char err[512];
-                kin_poll_t got = kin_poll(l->kin, &m, err, sizeof(err));
+                kin_poll_t got = kin_poll(l->kin, err, sizeof(err));
                 if (got == KIN_EMPTY)
                         break;
+                if (got == KIN_NOMEM)
+                        fail_oom(l);
                 if (got == KIN_ERROR)
                         logf_("Kafka: %s", err);
-                if (got != KIN_RECORD)
-                        continue;
-                handle_message(l, m);
-                n++;
-                rd_kafka_message_destroy(m);
         }
+        /* Every partition read to its end and every record in the core:
+         * the wall clock closes days and call windows (SPEC §4.2), as
+         * replay's end of input does, and dates what it fires when it fell
+         * due (core_set_clock).  Before that only records move the
+         * watermark, so nothing fires before replay would fire it. */
         ptime_t wm;
-        if (kin_watermark(l->kin, wall_now(), &wm)) {
-                core_set_watermark(l->core, wm);
+        if (kin_held(l->kin) == 0 && kin_all_at_end(l->kin) &&
+            kin_watermark(l->kin, now, &wm)) {
+                core_set_clock(l->core, wm);
                 core_fire(l->core);
-                core_alert_closed_outages(
-                    l->core, tz_local_day(l->policy->tz, wall_now()));
+                core_alert_closed_outages(l->core, today);
         }
         core_flush_digests(l->core);
         if (core_failed(l->core))
@@ -478,7 +501,8 @@ static void consume(live_t *l)
                 return;
         }
         if (l->until_idle && n == 0 && !l->commit && batch_empty(l->fill) &&
-            kin_all_at_end(l->kin) && ksink_queue_len(l->ks) == 0) {
+            kin_held(l->kin) == 0 && kin_all_at_end(l->kin) &&
+            ksink_queue_len(l->ks) == 0) {
                 logf_("idle: every partition consumed, every due decision "
                       "published and durable (%lld records, %lld batches)",
                       l->consumed, l->batches);
