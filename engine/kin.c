@@ -286,6 +286,18 @@ void kin_free(kin_t *k)
 {
         if (!k)
                 return;
+        /* records held back go first: rd_kafka_destroy waits until every
+         * message it handed out is destroyed (they were not processed:
+         * their offsets were not stored, a restart reads them again) */
+        for (size_t i = 0; i < k->n_parts; i++) {
+                part_t *p = &k->parts[i];
+                for (size_t j = 0; j < p->q_len; j++)
+                        rd_kafka_message_destroy(
+                            p->q[(p->q_head + j) % p->q_cap].m);
+                free(p->q);
+                p->q = NULL;
+                p->q_len = 0;
+        }
         if (k->cq) {
                 rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
                 rd_kafka_queue_destroy(k->cq);
@@ -297,13 +309,6 @@ void kin_free(kin_t *k)
         if (k->pipefd[0] >= 0) {
                 close(k->pipefd[0]);
                 close(k->pipefd[1]);
-        }
-        for (size_t i = 0; i < k->n_parts; i++) {
-                part_t *p = &k->parts[i];
-                for (size_t j = 0; j < p->q_len; j++)
-                        rd_kafka_message_destroy(
-                            p->q[(p->q_head + j) % p->q_cap].m);
-                free(p->q);
         }
         free(k->parts);
         free(k);
