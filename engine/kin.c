@@ -33,8 +33,6 @@ typedef struct part {
         int32_t partition;   /* Kafka partition */
         bool assigned;       /* ours (every partition, by assign_all) */
         bool at_end;         /* consumed to its end (EOF, nothing newer) */
-        bool has_msg;        /* a record was consumed since assignment */
-        ptime_t last_ts;     /* arrival time of the last record consumed */
         ptime_t max_t;       /* greatest merge time so far (merge_key_t) */
         int64_t next_offset; /* offset after the last record released */
         int64_t closed;      /* next_offset when the last batch closed */
@@ -430,14 +428,7 @@ static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
         hd->key.has_seq = sequence(m, &hd->key);
         p->q_len++;
         k->held++;
-        /* SPEC §4.2's frontier: the partition has a record, is not at its
-         * end, and its last arrival time is this one's */
-        p->has_msg = true;
-        p->at_end = false;
-        rd_kafka_timestamp_type_t tt;
-        int64_t ms = rd_kafka_message_timestamp(m, &tt);
-        p->last_ts =
-            hd->has_ts ? hd->ts : (ptime_t){ptime_floordiv(ms, 1000), 0};
+        p->at_end = false; /* a record came after its end */
         return true;
 }
 
@@ -542,35 +533,6 @@ bool kin_next(kin_t *k, kin_rec_t *out)
 size_t kin_held(const kin_t *k)
 {
         return k->held;
-}
-
-/* SPEC §4.2: read up to T when every input partition is at its end or
- * past a record stamped later than T; the engine's watermark is the
- * minimum over the partitions (wall clock for those at their end).
- * Nothing fires until every partition is assigned and has been read. */
-bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
-{
-        int assigned = 0;
-        ptime_t min = PTIME_FOREVER;
-        for (size_t i = 0; i < k->n_parts; i++) {
-                const part_t *p = &k->parts[i];
-                if (!p->assigned)
-                        continue;
-                assigned++;
-                /* at its end: now, but never before what was read */
-                ptime_t t =
-                    p->at_end && (!p->has_msg || ptime_cmp(now, p->last_ts) > 0)
-                        ? now
-                    : p->has_msg ? p->last_ts
-                                 : PTIME_NEVER;
-                if (ptime_cmp(t, min) < 0)
-                        min = t;
-        }
-        if (assigned == 0 || assigned < k->expected_parts ||
-            ptime_cmp(min, PTIME_NEVER) == 0)
-                return false;
-        *wm = min;
-        return true;
 }
 
 bool kin_all_at_end(const kin_t *k)

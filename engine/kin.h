@@ -1,7 +1,7 @@
 /*
  * kin — patuhd's Kafka input: the consumer, the input partitions and how
- * far each has been read, the order records are released to the core in,
- * the watermark they give (SPEC §4.2), and the offsets stored once a
+ * far each has been read, the order records are released to the core in
+ * (which gives the watermark, SPEC §4.2), and the offsets stored once a
  * batch is durable.
  *
  * The time model (docs/architecture.md, "Time"): records are released to
@@ -107,11 +107,6 @@ bool kin_next(kin_t *k, kin_rec_t *out) __attribute__((warn_unused_result));
 
 /* Records polled and not released yet. */
 size_t kin_held(const kin_t *k);
-
-/* SPEC §4.2: the engine's watermark at wall-clock NOW; false until every
- * partition is assigned and has been read. */
-bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
-    __attribute__((warn_unused_result));
 
 /* Every assigned partition is read to its end. */
 bool kin_all_at_end(const kin_t *k);
