@@ -4,7 +4,9 @@
 #              --until-idle -> patuh violations, compared with expected/;
 #              and every publication (violation revisions, TPP events,
 #              alerts, digest rows, dead letters) compared with patuh
-#              replay's on the same events
+#              replay's on the same events (SCENARIO_CONF adds patuhd.conf
+#              lines, e.g. "batch.max_records = 3": the publications do
+#              not depend on the batching)
 #   backlog    a day produced while patuhd is down, then read in small
 #              batches: nothing may fire early (no retraction, revision 1)
 #   dlq        bad records reach patuh.dlq and dead_letters with their
@@ -79,7 +81,7 @@ scenarios() {
 	for dir in "$SRC"/tests/scenarios/*/; do
 		local name
 		name=$(basename "$dir")
-		if ! run_scenario "$name" "$dir" "$dir/policy.json"; then
+		if ! run_scenario "$name" "$dir" "$dir/policy.json" "${SCENARIO_CONF:-}"; then
 			fails=$((fails + 1)); continue
 		fi
 		if "$BIN/tests/compare_violations" "$dir/expected/violations.jsonl" "$T/$name.got" >"$T/$name.diff"; then
