@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *env_or(const char *var, const char *dflt)
 {
@@ -34,7 +35,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 }
 
 static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
-                        long *sent, long *skipped)
+                        long *sent, long *skipped, unsigned long long run,
+                        unsigned long long *seq)
 {
         FILE *f = fopen(path, "rb");
         if (!f) {
@@ -78,11 +80,17 @@ static int produce_file(rd_kafka_t *rk, const char *prefix, const char *path,
                              ? pj_string(&env.doc, pj_get(&env.doc, 0, "ts"),
                                          tsbuf, sizeof(tsbuf))
                              : 0;
-                rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+                rd_kafka_headers_t *h = rd_kafka_headers_new(2);
                 if (env.has_ts && tl > 0)
                         rd_kafka_header_add(h, PATUH_HDR_TS, -1, tsbuf, tl);
                 else
                         rd_kafka_header_add(h, PATUH_HDR_NO_TS, -1, "1", 1);
+                /* the file order, which the partitions lose between keys:
+                 * patuhd releases the records in it (engine/kin.h) */
+                char seqbuf[48];
+                int sl =
+                    snprintf(seqbuf, sizeof(seqbuf), "%llu:%llu", run, ++*seq);
+                rd_kafka_header_add(h, PATUH_HDR_SEQ, -1, seqbuf, sl);
                 rd_kafka_resp_err_t err;
                 for (;;) {
                         err = rd_kafka_producev(
@@ -169,9 +177,17 @@ int cli_produce(int argc, char **argv)
                 return 2;
         }
         long sent = 0, skipped = 0;
+        /* a run is numbered by its start (µs): a later run's lines come
+         * after an earlier run's */
+        struct timespec t0;
+        clock_gettime(CLOCK_REALTIME, &t0);
+        unsigned long long run = (unsigned long long)t0.tv_sec * 1000000ULL +
+                                 (unsigned long long)t0.tv_nsec / 1000ULL;
+        unsigned long long seq = 0;
         int rc = 0;
         for (size_t i = 0; i < nf && rc == 0; i++)
-                rc = produce_file(rk, prefix, files[i], &sent, &skipped);
+                rc = produce_file(rk, prefix, files[i], &sent, &skipped, run,
+                                  &seq);
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 fprintf(stderr, "patuh produce: not all messages were "
                                 "delivered within 60 s\n");

@@ -15,5 +15,10 @@ int cli_violations(int argc, char **argv);
  * absence (the future check is then skipped, SPEC §6). */
 #define PATUH_HDR_TS "patuh-ts"
 #define PATUH_HDR_NO_TS "patuh-no-ts"
+/* "RUN:N": the run of patuh produce (its start, µs since 1970) and the
+ * record's place among the lines it sent, in decimal.  patuhd releases
+ * the records in this order, the order replay reads them in
+ * (engine/kin.h). */
+#define PATUH_HDR_SEQ "patuh-seq"
 
 #endif

@@ -100,6 +100,12 @@ struct core {
          * both drivers date the same decision alike. */
         ptime_t admit_ts;
         bool admitting;
+        /* The time the timer being fired fell due: a decision the wall
+         * clock or the end of input fires (the watermark ahead of every
+         * record read) is dated then, not at the last record before it
+         * nor at the clock that happened to find it (core.h). */
+        ptime_t fire_due;
+        bool firing;
         bool has_wm;
         eval_list_t scratch;
         const eval_call_t **call_buf;
@@ -539,9 +545,12 @@ static void emit(core_t *c, core_out_t out, const char *key,
 
 static ptime_t decision_time(const core_t *c)
 {
-        return c->admitting && ptime_cmp(c->admit_ts, c->wm_shown) > 0
-                   ? c->admit_ts
-                   : c->wm_shown;
+        ptime_t t = c->wm_shown;
+        if (c->admitting && ptime_cmp(c->admit_ts, t) > 0)
+                t = c->admit_ts;
+        if (c->firing && ptime_cmp(c->fire_due, t) > 0)
+                t = c->fire_due;
+        return t;
 }
 
 static void publish(core_t *c, int32_t emp, int32_t day, eval_pub_t *p)
@@ -671,7 +680,8 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                 if (!ds && !(ds = day_get(c, emp, day)))
                         return;
                 ds->alerted = true;
-                out_alert_not_clocked_in(&c->w, c->ctx, emp, day, c->wm_shown);
+                out_alert_not_clocked_in(&c->w, c->ctx, emp, day,
+                                         decision_time(c));
                 emit(c, CORE_OUT_ALERT, eval_alert_recipient(c->roster, emp),
                      NULL);
                 c->st.alerts++;
@@ -685,6 +695,8 @@ static void fire_due(core_t *c)
         while (c->n_heap > 0 && !c->failed &&
                ptime_cmp(c->heap[0].due, c->wm) < 0) {
                 timer_t_ t = timer_pop(c);
+                c->firing = true;
+                c->fire_due = t.due;
                 switch (t.type) {
                 case T_CLOSE:
                         evaluate_all(c, t.day);
@@ -697,6 +709,7 @@ static void fire_due(core_t *c)
                         evaluate(c, t.emp, t.day);
                         break;
                 }
+                c->firing = false;
         }
 }
 
@@ -1008,8 +1021,17 @@ void core_set_watermark(core_t *c, ptime_t wm)
 {
         if (!c->has_wm || ptime_cmp(wm, c->wm) > 0) {
                 c->wm = wm;
-                if (ptime_cmp(wm, PTIME_FOREVER) != 0)
-                        c->wm_shown = wm;
+                c->has_wm = true;
+        }
+        /* the records' time, even below a watermark the clock moved */
+        if (ptime_cmp(wm, PTIME_FOREVER) != 0 && ptime_cmp(wm, c->wm_shown) > 0)
+                c->wm_shown = wm;
+}
+
+void core_set_clock(core_t *c, ptime_t now)
+{
+        if (!c->has_wm || ptime_cmp(now, c->wm) > 0) {
+                c->wm = now;
                 c->has_wm = true;
         }
 }
@@ -1047,6 +1069,11 @@ void core_finish(core_t *c)
 /* The no_presence_data cursor over the closed days (eval_outage_*). */
 static void alert_outages(core_t *c, int32_t today)
 {
+        /* nothing closed since the last look (patuhd looks at every
+         * record): no need to find the dates in service */
+        if (c->outage_next != INT32_MIN &&
+            ptime_cmp(eval_day_close(c->ctx, c->outage_next), c->wm) >= 0)
+                return;
         int32_t first = INT32_MAX, last = INT32_MIN;
         for (size_t i = 0; i < c->n_dates; i++)
                 if (c->dates[i].in_service) {

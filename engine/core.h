@@ -92,8 +92,21 @@ void core_prefetch(const core_t *c, const record_t *rec, const core_hint_t *h);
  * come (replay knows its input's size): a hint, nothing else changes. */
 void core_expect(core_t *c, size_t records);
 
-/* Raises the watermark (never lowers it); decisions fire on core_fire. */
+/*
+ * The time model both drivers share (docs/architecture.md, "Time"): a
+ * record's arrival time raises the watermark (never lowers it) before the
+ * record is admitted, and core_fire() after it fires what that time made
+ * due.  A decision is dated by the records' watermark (decided_at), or by
+ * its record's arrival when that is later; a decision fired by a
+ * watermark ahead of every record — replay's end of input
+ * (core_finish), patuhd's wall clock once every partition is read to its
+ * end (core_set_clock) — is dated when it fell due (the day's close, the
+ * call window's end, the alert minute), so that both date it alike.
+ */
 void core_set_watermark(core_t *c, ptime_t wm);
+/* Raises the watermark to the wall clock NOW without a record: what it
+ * fires is dated when it fell due. */
+void core_set_clock(core_t *c, ptime_t now);
 ptime_t core_watermark(const core_t *c);
 /* Fires every decision whose time the watermark has reached. */
 void core_fire(core_t *c);

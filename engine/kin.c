@@ -10,16 +10,34 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Where a record stands in the merge of the partitions (kin.h).  Records
+ * of one partition are never compared: they go in offset order. */
+typedef struct merge_key {
+        ptime_t t;    /* greatest arrival time of the partition so far */
+        bool has_seq; /* patuh produce numbered it: */
+        uint64_t run; /* its run (start time, µs) ... */
+        uint64_t seq; /* ... and the record's place among its lines */
+} merge_key_t;
+
+/* A polled record waiting for its turn. */
+typedef struct held {
+        rd_kafka_message_t *m; /* owned until released */
+        merge_key_t key;       /* its place in the merge */
+        bool has_ts;           /* the arrival time (kin_rec_t) */
+        ptime_t ts;
+} held_t;
+
 /* One input partition and how far it has been read (SPEC §4.2). */
 typedef struct part {
         rec_topic_t topic;   /* which input topic */
         int32_t partition;   /* Kafka partition */
         bool assigned;       /* ours (every partition, by assign_all) */
         bool at_end;         /* consumed to its end (EOF, nothing newer) */
-        bool has_msg;        /* a record was consumed since assignment */
-        ptime_t last_ts;     /* arrival time of the last record consumed */
-        int64_t next_offset; /* offset after the last record consumed */
+        ptime_t max_t;       /* greatest merge time so far (merge_key_t) */
+        int64_t next_offset; /* offset after the last record released */
         int64_t closed;      /* next_offset when the last batch closed */
+        held_t *q;           /* owned ring: polled, not released yet */
+        size_t q_head, q_len, q_cap;
 } part_t;
 
 struct kin {
@@ -38,6 +56,7 @@ struct kin {
                                               messages come in runs */
         int expected_parts;                /* of the input topics */
         int assigned;                      /* in the last assignment */
+        size_t held;                       /* records in the rings */
 };
 
 static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
@@ -96,6 +115,7 @@ static part_t *part_get(kin_t *k, rec_topic_t topic, int32_t partition)
         p->topic = topic;
         p->partition = partition;
         p->next_offset = p->closed = -1;
+        p->max_t = PTIME_NEVER;
         return p;
 }
 
@@ -280,6 +300,18 @@ void kin_free(kin_t *k)
 {
         if (!k)
                 return;
+        /* records held back go first: rd_kafka_destroy waits until every
+         * message it handed out is destroyed (they were not processed:
+         * their offsets were not stored, a restart reads them again) */
+        for (size_t i = 0; i < k->n_parts; i++) {
+                part_t *p = &k->parts[i];
+                for (size_t j = 0; j < p->q_len; j++)
+                        rd_kafka_message_destroy(
+                            p->q[(p->q_head + j) % p->q_cap].m);
+                free(p->q);
+                p->q = NULL;
+                p->q_len = 0;
+        }
         if (k->cq) {
                 rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
                 rd_kafka_queue_destroy(k->cq);
@@ -311,32 +343,6 @@ void kin_wake(kin_t *k)
         event_active(k->ev_queue, EV_READ, 0);
 }
 
-kin_poll_t kin_poll(kin_t *k, rd_kafka_message_t **m, char *errstr,
-                    size_t errstr_size)
-{
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(k->cons, 0);
-        *m = NULL;
-        if (!msg)
-                return KIN_EMPTY;
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                int t = topic_index(k, rd_kafka_topic_name(msg->rkt));
-                part_t *p =
-                    t >= 0 ? part_get(k, (rec_topic_t)t, msg->partition) : NULL;
-                if (p)
-                        p->at_end = true;
-                rd_kafka_message_destroy(msg);
-                return KIN_EOF;
-        }
-        if (msg->err) {
-                snprintf(errstr, errstr_size, "%s",
-                         rd_kafka_message_errstr(msg));
-                rd_kafka_message_destroy(msg);
-                return KIN_ERROR;
-        }
-        *m = msg;
-        return KIN_RECORD;
-}
-
 /* The arrival time: patuh produce's exact ts header, its "no ts" header
  * (replay semantics), or the Kafka message timestamp. */
 static bool arrival(const rd_kafka_message_t *m, ptime_t *ts)
@@ -362,54 +368,187 @@ static bool arrival(const rd_kafka_message_t *m, ptime_t *ts)
         return true;
 }
 
-int kin_note(kin_t *k, const rd_kafka_message_t *m, rec_topic_t *topic,
-             bool *has_ts, ptime_t *ts)
+/* A decimal number of at most 19 digits from v[0..n); false if none. */
+static bool decimal(const char *v, size_t n, uint64_t *x)
 {
-        int t = topic_index(k, rd_kafka_topic_name(m->rkt));
-        if (t < 0)
-                return 0;
-        *topic = (rec_topic_t)t;
-        part_t *p = part_get(k, *topic, m->partition);
-        if (!p)
-                return -1;
-        *ts = PTIME_NEVER;
-        *has_ts = arrival(m, ts);
-        p->has_msg = true;
-        p->at_end = false;
-        p->next_offset = m->offset + 1;
-        rd_kafka_timestamp_type_t tt;
-        int64_t ms = rd_kafka_message_timestamp(m, &tt);
-        p->last_ts = *has_ts ? *ts : (ptime_t){ptime_floordiv(ms, 1000), 0};
-        return 1;
+        if (n == 0 || n > 19)
+                return false;
+        *x = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                        return false;
+                *x = *x * 10 + (uint64_t)(v[i] - '0');
+        }
+        return true;
 }
 
-/* SPEC §4.2: read up to T when every input partition is at its end or
- * past a record stamped later than T; the engine's watermark is the
- * minimum over the partitions (wall clock for those at their end).
- * Nothing fires until every partition is assigned and has been read. */
-bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
+/* patuh produce's sequence header, "RUN:N": which run sent the record,
+ * and its place among the lines that run sent. */
+static bool sequence(const rd_kafka_message_t *m, merge_key_t *key)
 {
-        int assigned = 0;
-        ptime_t min = PTIME_FOREVER;
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t n;
+        if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            rd_kafka_header_get_last(h, PATUH_HDR_SEQ, &v, &n) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !v)
+                return false;
+        const char *s = v, *colon = memchr(s, ':', n);
+        return colon && decimal(s, (size_t)(colon - s), &key->run) &&
+               decimal(colon + 1, n - (size_t)(colon - s) - 1, &key->seq);
+}
+
+/* The time replay's watermark takes from a record (replay.c handle_line):
+ * its arrival time, or without one its own time when it decodes, else
+ * none (it does not move the watermark). */
+static ptime_t merge_time(rec_topic_t topic, const rd_kafka_message_t *m,
+                          bool has_ts, ptime_t ts)
+{
+        if (has_ts)
+                return ts;
+        record_t rec;
+        char detail[256];
+        if (record_decode_bytes(topic, m->payload ? m->payload : "", m->len,
+                                &rec, detail, sizeof(detail)) == DLQ_NONE)
+                return record_time(&rec);
+        return PTIME_NEVER;
+}
+
+/* Holds a consumed record at the tail of its partition's ring. */
+static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
+{
+        if (p->q_len == p->q_cap) {
+                size_t nc = p->q_cap ? p->q_cap * 2 : 16;
+                held_t *nq = malloc(nc * sizeof(*nq));
+                if (!nq)
+                        return false;
+                for (size_t j = 0; j < p->q_len; j++)
+                        nq[j] = p->q[(p->q_head + j) % p->q_cap];
+                free(p->q);
+                p->q = nq;
+                p->q_cap = nc;
+                p->q_head = 0;
+        }
+        held_t *hd = &p->q[(p->q_head + p->q_len) % p->q_cap];
+        hd->m = m;
+        hd->ts = PTIME_NEVER;
+        hd->has_ts = arrival(m, &hd->ts);
+        /* the partition's greatest time so far: a record stamped before
+         * one already read in its partition is, like in replay, read at
+         * the watermark that one set */
+        ptime_t t = merge_time(p->topic, m, hd->has_ts, hd->ts);
+        if (ptime_cmp(t, p->max_t) > 0)
+                p->max_t = t;
+        hd->key.t = p->max_t;
+        hd->key.has_seq = sequence(m, &hd->key);
+        p->q_len++;
+        k->held++;
+        p->at_end = false; /* a record came after its end */
+        return true;
+}
+
+kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size)
+{
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(k->cons, 0);
+        if (!msg)
+                return KIN_EMPTY;
+        int t = topic_index(k, rd_kafka_topic_name(msg->rkt));
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                part_t *p =
+                    t >= 0 ? part_get(k, (rec_topic_t)t, msg->partition) : NULL;
+                if (p)
+                        p->at_end = true;
+                rd_kafka_message_destroy(msg);
+                return KIN_EOF;
+        }
+        if (msg->err || t < 0) {
+                /* (a topic not ours is never assigned: not read) */
+                snprintf(errstr, errstr_size, "%s",
+                         msg->err ? rd_kafka_message_errstr(msg)
+                                  : "a message of a topic not assigned");
+                rd_kafka_message_destroy(msg);
+                return KIN_ERROR;
+        }
+        part_t *p = part_get(k, (rec_topic_t)t, msg->partition);
+        if (!p || !hold(k, p, msg)) {
+                rd_kafka_message_destroy(msg);
+                return KIN_NOMEM;
+        }
+        return KIN_RECORD;
+}
+
+/*
+ * The order of two heads.  What patuh produce sent goes in the order of
+ * its runs and lines: a replay file's lines are in arrival order (SPEC
+ * §6), whatever their ts say, and the partitions lose that order between
+ * keys.  Other records go by arrival time — the partition's greatest so
+ * far, so that a record stamped before one its partition already gave is
+ * read, as in replay, at the watermark that one set — then by topic and
+ * partition; against a numbered record too (the two kinds mixed is a
+ * backfill's test, not a deployment).
+ */
+static int key_cmp(const merge_key_t *a, const part_t *pa, const merge_key_t *b,
+                   const part_t *pb)
+{
+        if (a->has_seq && b->has_seq) {
+                if (a->run != b->run)
+                        return a->run < b->run ? -1 : 1;
+                if (a->seq != b->seq)
+                        return a->seq < b->seq ? -1 : 1;
+        }
+        int c = ptime_cmp(a->t, b->t);
+        if (c != 0)
+                return c;
+        if (pa->topic != pb->topic)
+                return pa->topic < pb->topic ? -1 : 1;
+        return pa->partition < pb->partition   ? -1
+               : pa->partition > pb->partition ? 1
+                                               : 0;
+}
+
+/* The merge: the earliest head goes once no partition can still bring an
+ * earlier record — every other one has a record held or is at its end (a
+ * partition not at its end with nothing held may be about to deliver
+ * one; when it has data, the fetch brings it or its end at once, so this
+ * waits no longer than SPEC §4.2's frontier does).  The result depends
+ * only on what each partition holds, not on how the consumer interleaved
+ * the partitions: the same input gives the same order on every run. */
+bool kin_next(kin_t *k, kin_rec_t *out)
+{
+        if (k->held == 0 || k->assigned < k->expected_parts)
+                return false;
+        part_t *best = NULL;
         for (size_t i = 0; i < k->n_parts; i++) {
-                const part_t *p = &k->parts[i];
+                part_t *p = &k->parts[i];
                 if (!p->assigned)
                         continue;
-                assigned++;
-                /* at its end: now, but never before what was read */
-                ptime_t t =
-                    p->at_end && (!p->has_msg || ptime_cmp(now, p->last_ts) > 0)
-                        ? now
-                    : p->has_msg ? p->last_ts
-                                 : PTIME_NEVER;
-                if (ptime_cmp(t, min) < 0)
-                        min = t;
+                if (p->q_len == 0) {
+                        if (!p->at_end)
+                                return false;
+                        continue;
+                }
+                if (!best || key_cmp(&p->q[p->q_head].key, p,
+                                     &best->q[best->q_head].key, best) < 0)
+                        best = p;
         }
-        if (assigned == 0 || assigned < k->expected_parts ||
-            ptime_cmp(min, PTIME_NEVER) == 0)
+        if (!best)
                 return false;
-        *wm = min;
+        held_t *hd = &best->q[best->q_head];
+        out->m = hd->m;
+        out->topic = best->topic;
+        out->has_ts = hd->has_ts;
+        out->ts = hd->ts;
+        best->q_head = (best->q_head + 1) % best->q_cap;
+        best->q_len--;
+        k->held--;
+        best->next_offset = out->m->offset + 1;
         return true;
+}
+
+size_t kin_held(const kin_t *k)
+{
+        return k->held;
 }
 
 bool kin_all_at_end(const kin_t *k)

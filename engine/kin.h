@@ -1,7 +1,20 @@
 /*
  * kin — patuhd's Kafka input: the consumer, the input partitions and how
- * far each has been read, the watermark they give (SPEC §4.2), and the
- * offsets stored once a batch is durable.
+ * far each has been read, the order records are released to the core in
+ * (which gives the watermark, SPEC §4.2), and the offsets stored once a
+ * batch is durable.
+ *
+ * The time model (docs/architecture.md, "Time"): records are released to
+ * the core one at a time, merged over the partitions, each only once
+ * every other partition has a record held back or is read to its end, so
+ * that no partition can still bring one that goes first.  What goes first:
+ * for what patuh produce sent, the order of its runs and file lines (its
+ * sequence header) — the order `patuh replay` reads the same files in,
+ * which the partitions lose between keys; for other producers the arrival
+ * time (the partition's greatest so far: Kafka timestamp, or the ts
+ * header), then topic and partition.  Each partition's records go in
+ * offset order.  The core then sees the same records at the same
+ * watermarks as in replay.
  *
  * The consumer takes every partition of the input topics directly
  * (kin_new → assign_all), from the offsets committed to kafka.group: the
@@ -11,9 +24,10 @@
  * wakes on data instead of polling.
  *
  * Ownership: kin_new returns a kin_t the caller frees with kin_free; cfg
- * and base are borrowed and must outlive it.  A message from kin_poll is
- * the caller's (rd_kafka_message_destroy).  Nothing here prints: errors
- * go out through errstr.
+ * and base are borrowed and must outlive it.  kin holds the messages it
+ * polled until kin_next releases them; a released message is the
+ * caller's (rd_kafka_message_destroy).  Nothing here prints: errors go
+ * out through errstr.
  */
 #ifndef PATUH_KIN_H
 #define PATUH_KIN_H
@@ -67,35 +81,39 @@ void kin_wake(kin_t *k);
 
 typedef enum kin_poll {
         KIN_EMPTY,  /* nothing more for now */
-        KIN_RECORD, /* *m is a message of an input topic */
+        KIN_RECORD, /* a record of an input topic, held until released */
         KIN_EOF,    /* a partition is read to its end (noted) */
-        KIN_ERROR   /* a consumer error (errstr set); go on */
+        KIN_ERROR,  /* a consumer error (errstr set); go on */
+        KIN_NOMEM   /* out of memory: the record is lost, stop */
 } kin_poll_t;
 
-/* The next event from the consumer queue, without waiting. */
-kin_poll_t kin_poll(kin_t *k, rd_kafka_message_t **m, char *errstr,
-                    size_t errstr_size);
+/* The next event from the consumer queue, without waiting: a record is
+ * held back in its partition, in offset order, until kin_next. */
+kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size);
 
-/*
- * Notes a consumed message: the partition has a record, is not at its
- * end, moves on past it, and its last arrival time is the message's.
- * *topic, *has_ts and *ts describe the message (the arrival time: patuh
- * produce's exact ts header, its "no ts" header, or the Kafka timestamp).
- * Returns 1, 0 for a topic that is not an input, -1 out of memory.
- */
-int kin_note(kin_t *k, const rd_kafka_message_t *m, rec_topic_t *topic,
-             bool *has_ts, ptime_t *ts) __attribute__((warn_unused_result));
+/* A record released to the caller. */
+typedef struct kin_rec {
+        rd_kafka_message_t *m; /* the caller's (rd_kafka_message_destroy) */
+        rec_topic_t topic;     /* its input topic */
+        bool has_ts;           /* the arrival time is known ... */
+        ptime_t ts;            /* ... and is this (SPEC §6 "ts") */
+} kin_rec_t;
 
-/* SPEC §4.2: the engine's watermark at wall-clock NOW; false until every
- * partition is assigned and has been read. */
-bool kin_watermark(const kin_t *k, ptime_t now, ptime_t *wm)
-    __attribute__((warn_unused_result));
+/* The next record in arrival order, once every other partition has a
+ * record held back or is read to its end (and every partition is
+ * assigned); false while none may go yet.  The offsets a batch takes
+ * (kin_take_offsets) cover released records only. */
+bool kin_next(kin_t *k, kin_rec_t *out) __attribute__((warn_unused_result));
+
+/* Records polled and not released yet. */
+size_t kin_held(const kin_t *k);
 
 /* Every assigned partition is read to its end. */
 bool kin_all_at_end(const kin_t *k);
 
-/* At a batch's close: the offsets it covers (read since the previous
- * close) into B.  False when out of memory. */
+/* At a batch's close: the offsets it covers (released since the previous
+ * close: a record held back is not in the batch) into B.  False when out of
+ * memory. */
 bool kin_take_offsets(kin_t *k, batch_t *b) __attribute__((warn_unused_result));
 
 /* Once B is durable: stores its offsets (auto-commit sends them).

@@ -12,6 +12,9 @@
  *     retracts with reason "excused" and takes the TPP deduction back;
  *   - core_flush_digests() publishes a closed day's rows once, and again
  *     only for the unit a later record changes;
+ *   - decisions are dated by the records' watermark, or, fired by the
+ *     wall clock (core_set_clock) or the end of input (core_finish), when
+ *     they fell due, so that patuhd and replay date them alike;
  *   - restore (core_restore_begin / _pub / _alerted, core_admit,
  *     core_restore_end) with a complete ledger publishes nothing, leaves
  *     the same ledger, and the restored core goes on exactly as the
@@ -723,6 +726,79 @@ static void test_restore(void **state)
         restart_at(f, 7, 5);
 }
 
+/* ---- decision times (the time model both drivers share) ----------------- */
+
+/* Day-close decisions of MON fired three ways: by a record past the close
+ * (dated at that record's arrival), by the wall clock once every input is
+ * read (patuhd: dated at the close, not at the clock), by the end of input
+ * (replay: dated at the close as well); the not_clocked_in alert the clock
+ * fires is dated at the alert minute (a record past it: at its arrival);
+ * a record arriving below the clock's watermark is dated at its
+ * arrival. */
+static void test_decision_times(void **state)
+{
+        fixture_t *f = *state;
+        struct {
+                int how; /* 0 record, 1 clock, 2 end of input */
+                const char *want_close, *want_alert;
+        } cases[] = {
+            {0, "2026-04-07T07:00:00+08:00", "2026-04-06T16:05:10+08:00"},
+            {1, "2026-04-07T00:00:00+08:00", "2026-04-06T08:00:00+08:00"},
+            {2, "2026-04-07T00:00:00+08:00", "2026-04-06T16:05:10+08:00"},
+        };
+        for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+                sink_t s = {0};
+                core_t *c = new_core(f, &s);
+                accept(c, P, PRES("p-1", S, "clock_in", "07:20:00"),
+                       "2026-04-06T07:20:10+08:00");
+                if (cases[i].how == 1) /* E1 not in by 08:00 */
+                        core_set_clock(c, at("2026-04-06T08:03:00+08:00"));
+                core_fire(c);
+                accept(c, P, PRES("p-2", S, "clock_out", "16:05:00"),
+                       "2026-04-06T16:05:10+08:00");
+                if (cases[i].how == 0)
+                        accept(c, P,
+                               "{\"event_id\":\"p-3\",\"employee_id\":\"" S
+                               "\",\"type\":\"clock_in\",\"mode\":\"wfo\","
+                               "\"at\":\"2026-04-07T06:59:00+08:00\"}",
+                               "2026-04-07T07:00:00+08:00");
+                else if (cases[i].how == 1)
+                        core_set_clock(c, at("2026-04-07T00:05:00+08:00"));
+                else
+                        core_finish(c);
+                core_fire(c);
+                const json_t *abs = last_revision(&s, "absent", E1);
+                assert_non_null(abs);
+                assert_string_equal(sget(abs, "decided_at"),
+                                    cases[i].want_close);
+                const json_t *alert = NULL;
+                for (size_t k = 0; k < s.n; k++)
+                        if (s.v[k].out == CORE_OUT_ALERT &&
+                            strcmp(sget(s.v[k].doc, "kind"),
+                                   "not_clocked_in") == 0 &&
+                            strcmp(sget(s.v[k].doc, "employee_id"), E1) == 0)
+                                alert = s.v[k].doc;
+                assert_non_null(alert);
+                assert_string_equal(sget(alert, "at"), cases[i].want_alert);
+                if (cases[i].how == 1) {
+                        /* E2 clocks in late on Tuesday: the clock is past
+                         * it, the decision is dated at its arrival */
+                        accept(c, P,
+                               "{\"event_id\":\"p-4\",\"employee_id\":\"" E2
+                               "\",\"type\":\"clock_in\",\"mode\":\"wfo\","
+                               "\"at\":\"2026-04-07T08:10:00+08:00\"}",
+                               "2026-04-07T08:10:10+08:00");
+                        const json_t *late =
+                            last_revision(&s, "late_clock_in", E2);
+                        assert_non_null(late);
+                        assert_string_equal(sget(late, "decided_at"),
+                                            "2026-04-07T08:10:10+08:00");
+                }
+                core_free(c);
+                sink_free(&s);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -736,6 +812,8 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_digests, setup, teardown),
             cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_decision_times, setup,
+                                            teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
