@@ -21,9 +21,9 @@ typedef struct merge_key {
 
 /* A polled record waiting for its turn. */
 typedef struct held {
-        rd_kafka_message_t *m; /* owned until released */
-        merge_key_t key;       /* its place in the merge */
-        bool has_ts;           /* the arrival time (kin_rec_t) */
+        kin_msg_t *m;    /* owned until released */
+        merge_key_t key; /* its place in the merge */
+        bool has_ts;     /* the arrival time (kin_rec_t) */
         ptime_t ts;
 } held_t;
 
@@ -38,7 +38,18 @@ typedef struct part {
         int64_t closed;      /* next_offset when the last batch closed */
         held_t *q;           /* owned ring: polled, not released yet */
         size_t q_head, q_len, q_cap;
+        size_t hpos; /* its place in kin's heap, or NOT_IN_HEAP */
+        bool paused; /* fetching paused: its ring is full enough */
 } part_t;
+
+#define NOT_IN_HEAP SIZE_MAX
+
+/* Records a partition may hold before its fetching is paused (resumed at
+ * half): the merge holds a partition's records until every other one has
+ * given one, and librdkafka's pre-fetch bound no longer counts what was
+ * polled, so without this a partition read ahead of the slowest one
+ * grows without bound (the records themselves are copies, see kin_msg_t). */
+#define HOLD_MAX 2048
 
 struct kin {
         const config_t *cfg;               /* borrowed */
@@ -57,7 +68,21 @@ struct kin {
         int expected_parts;                /* of the input topics */
         int assigned;                      /* in the last assignment */
         size_t held;                       /* records in the rings */
+        /* The merge's bookkeeping, so that a release costs log(partitions)
+         * rather than a look at every partition: the partitions with a
+         * record held, as a binary heap by their head's merge key (part
+         * indices), and how many assigned partitions hold nothing and are
+         * not at their end (the merge waits while any does). */
+        size_t *heap, heap_n, heap_cap;
+        long waiting;
 };
+
+/* A partition the merge waits for: assigned, nothing held, not at its
+ * end (it may be about to deliver an earlier record). */
+static bool waits(const part_t *p)
+{
+        return p->assigned && p->q_len == 0 && !p->at_end;
+}
 
 static bool kconf(rd_kafka_conf_t *c, const char *k, const char *v, char *err,
                   size_t n)
@@ -112,6 +137,7 @@ static part_t *part_get(kin_t *k, rec_topic_t topic, int32_t partition)
         }
         part_t *p = &k->parts[k->n_parts++];
         memset(p, 0, sizeof(*p));
+        p->hpos = NOT_IN_HEAP;
         p->topic = topic;
         p->partition = partition;
         p->next_offset = p->closed = -1;
@@ -191,7 +217,9 @@ static int assign_all(kin_t *k, char *err, size_t n)
                                 snprintf(err, n, "out of memory");
                                 return -1;
                         }
+                        bool before = waits(pt);
                         pt->assigned = true;
+                        k->waiting += (long)waits(pt) - (long)before;
                         pt->next_offset = pt->closed = -1;
                 }
                 k->expected_parts += parts;
@@ -306,12 +334,12 @@ void kin_free(kin_t *k)
         for (size_t i = 0; i < k->n_parts; i++) {
                 part_t *p = &k->parts[i];
                 for (size_t j = 0; j < p->q_len; j++)
-                        rd_kafka_message_destroy(
-                            p->q[(p->q_head + j) % p->q_cap].m);
+                        free(p->q[(p->q_head + j) % p->q_cap].m);
                 free(p->q);
                 p->q = NULL;
                 p->q_len = 0;
         }
+        free(k->heap);
         if (k->cq) {
                 rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
                 rd_kafka_queue_destroy(k->cq);
@@ -415,9 +443,38 @@ static ptime_t merge_time(rec_topic_t topic, const rd_kafka_message_t *m,
         return PTIME_NEVER;
 }
 
+static bool heap_room(kin_t *k);
+
+/* Pauses or resumes fetching P (a failure only costs memory or time:
+ * logged through the status callback, not fatal). */
+static void set_paused(kin_t *k, part_t *p, bool pause)
+{
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(1);
+        if (!l)
+                return;
+        rd_kafka_topic_partition_list_add(l, k->in_topics[p->topic],
+                                          p->partition);
+        rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->cons, l)
+                                      : rd_kafka_resume_partitions(k->cons, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                p->paused = pause;
+        else if (k->status) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "%s %s[%d]: %s",
+                         pause ? "pause" : "resume", k->in_topics[p->topic],
+                         (int)p->partition, rd_kafka_err2str(e));
+                k->status(k->ud, msg);
+        }
+}
+static void heap_push(kin_t *k, size_t part);
+
 /* Holds a consumed record at the tail of its partition's ring. */
 static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
 {
+        if (p->q_len == 0 && !heap_room(k))
+                return false;
         if (p->q_len == p->q_cap) {
                 size_t nc = p->q_cap ? p->q_cap * 2 : 16;
                 held_t *nq = malloc(nc * sizeof(*nq));
@@ -431,7 +488,6 @@ static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
                 p->q_head = 0;
         }
         held_t *hd = &p->q[(p->q_head + p->q_len) % p->q_cap];
-        hd->m = m;
         hd->ts = PTIME_NEVER;
         hd->has_ts = arrival(m, &hd->ts);
         /* the partition's greatest time so far: a record stamped before
@@ -442,9 +498,32 @@ static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
                 p->max_t = t;
         hd->key.t = p->max_t;
         hd->key.has_seq = sequence(m, &hd->key);
+        /* the bytes, not librdkafka's message: that goes back now */
+        size_t klen = m->key ? m->key_len : 0, vlen = m->payload ? m->len : 0;
+        kin_msg_t *c = malloc(sizeof(*c) + vlen + klen + 1);
+        if (!c)
+                return false;
+        char *bytes = (char *)(c + 1);
+        memcpy(bytes, m->payload ? m->payload : "", vlen);
+        memcpy(bytes + vlen, m->key ? m->key : "", klen);
+        bytes[vlen + klen] = '\0';
+        *c = (kin_msg_t){m->payload ? bytes : NULL,
+                         vlen,
+                         m->key ? bytes + vlen : NULL,
+                         klen,
+                         m->partition,
+                         m->offset};
+        hd->m = c;
+        rd_kafka_message_destroy(m);
+        bool before = waits(p);
         p->q_len++;
         k->held++;
         p->at_end = false; /* a record came after its end */
+        k->waiting += (long)waits(p) - (long)before;
+        if (p->q_len == 1)
+                heap_push(k, (size_t)(p - k->parts));
+        if (p->q_len >= HOLD_MAX && !p->paused)
+                set_paused(k, p, true);
         return true;
 }
 
@@ -457,8 +536,11 @@ kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size)
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 part_t *p =
                     t >= 0 ? part_get(k, (rec_topic_t)t, msg->partition) : NULL;
-                if (p)
+                if (p) {
+                        bool before = waits(p);
                         p->at_end = true;
+                        k->waiting += (long)waits(p) - (long)before;
+                }
                 rd_kafka_message_destroy(msg);
                 return KIN_EOF;
         }
@@ -507,6 +589,82 @@ static int key_cmp(const merge_key_t *a, const part_t *pa, const merge_key_t *b,
                                                : 0;
 }
 
+/* ---- the heap of partitions with a record held ---------------------- */
+
+static bool heap_less(const kin_t *k, size_t a, size_t b)
+{
+        const part_t *pa = &k->parts[a], *pb = &k->parts[b];
+        return key_cmp(&pa->q[pa->q_head].key, pa, &pb->q[pb->q_head].key, pb) <
+               0;
+}
+
+static void heap_set(kin_t *k, size_t pos, size_t part)
+{
+        k->heap[pos] = part;
+        k->parts[part].hpos = pos;
+}
+
+static void heap_up(kin_t *k, size_t pos)
+{
+        size_t part = k->heap[pos];
+        while (pos > 0) {
+                size_t up = (pos - 1) / 2;
+                if (!heap_less(k, part, k->heap[up]))
+                        break;
+                heap_set(k, pos, k->heap[up]);
+                pos = up;
+        }
+        heap_set(k, pos, part);
+}
+
+static void heap_down(kin_t *k, size_t pos)
+{
+        size_t part = k->heap[pos];
+        for (;;) {
+                size_t c = 2 * pos + 1;
+                if (c >= k->heap_n)
+                        break;
+                if (c + 1 < k->heap_n &&
+                    heap_less(k, k->heap[c + 1], k->heap[c]))
+                        c++;
+                if (!heap_less(k, k->heap[c], part))
+                        break;
+                heap_set(k, pos, k->heap[c]);
+                pos = c;
+        }
+        heap_set(k, pos, part);
+}
+
+/* Room for one more partition in the heap (before its first record is
+ * held, so that holding cannot fail half-way). */
+static bool heap_room(kin_t *k)
+{
+        if (k->heap_n < k->heap_cap)
+                return true;
+        size_t nc = k->heap_cap ? k->heap_cap * 2 : 64;
+        size_t *nh = realloc(k->heap, nc * sizeof(*nh));
+        if (!nh)
+                return false;
+        k->heap = nh;
+        k->heap_cap = nc;
+        return true;
+}
+
+static void heap_push(kin_t *k, size_t part)
+{
+        k->heap[k->heap_n++] = part;
+        heap_up(k, k->heap_n - 1);
+}
+
+static void heap_remove_root(kin_t *k)
+{
+        k->parts[k->heap[0]].hpos = NOT_IN_HEAP;
+        if (--k->heap_n > 0) {
+                heap_set(k, 0, k->heap[k->heap_n]);
+                heap_down(k, 0);
+        }
+}
+
 /* The merge: the earliest head goes once no partition can still bring an
  * earlier record — every other one has a record held or is at its end (a
  * partition not at its end with nothing held may be about to deliver
@@ -516,33 +674,28 @@ static int key_cmp(const merge_key_t *a, const part_t *pa, const merge_key_t *b,
  * the partitions: the same input gives the same order on every run. */
 bool kin_next(kin_t *k, kin_rec_t *out)
 {
-        if (k->held == 0 || k->assigned < k->expected_parts)
+        if (k->held == 0 || k->assigned < k->expected_parts || k->waiting > 0 ||
+            k->heap_n == 0)
                 return false;
-        part_t *best = NULL;
-        for (size_t i = 0; i < k->n_parts; i++) {
-                part_t *p = &k->parts[i];
-                if (!p->assigned)
-                        continue;
-                if (p->q_len == 0) {
-                        if (!p->at_end)
-                                return false;
-                        continue;
-                }
-                if (!best || key_cmp(&p->q[p->q_head].key, p,
-                                     &best->q[best->q_head].key, best) < 0)
-                        best = p;
-        }
-        if (!best)
-                return false;
+        part_t *best = &k->parts[k->heap[0]];
         held_t *hd = &best->q[best->q_head];
         out->m = hd->m;
         out->topic = best->topic;
         out->has_ts = hd->has_ts;
         out->ts = hd->ts;
+        bool before = waits(best);
         best->q_head = (best->q_head + 1) % best->q_cap;
         best->q_len--;
         k->held--;
+        k->waiting += (long)waits(best) - (long)before;
         best->next_offset = out->m->offset + 1;
+        if (best->paused && best->q_len <= HOLD_MAX / 2)
+                set_paused(k, best, false);
+        /* its next record (later in its partition) or out of the heap */
+        if (best->q_len == 0)
+                heap_remove_root(k);
+        else
+                heap_down(k, 0);
         return true;
 }
 

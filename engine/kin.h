@@ -91,12 +91,24 @@ typedef enum kin_poll {
  * held back in its partition, in offset order, until kin_next. */
 kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size);
 
+/* A polled record's bytes and coordinates, copied out of librdkafka's
+ * message when it is held (a held rd_kafka_message_t pins its whole fetch
+ * response: bench/live, +170 MiB).  One allocation; free with free(). */
+typedef struct kin_msg {
+        const void *payload; /* the value's bytes, or NULL */
+        size_t len;          /* bytes in payload */
+        const void *key;     /* the Kafka key's bytes, or NULL */
+        size_t key_len;      /* bytes in key */
+        int32_t partition;   /* where it was read */
+        int64_t offset;      /* ... */
+} kin_msg_t;
+
 /* A record released to the caller. */
 typedef struct kin_rec {
-        rd_kafka_message_t *m; /* the caller's (rd_kafka_message_destroy) */
-        rec_topic_t topic;     /* its input topic */
-        bool has_ts;           /* the arrival time is known ... */
-        ptime_t ts;            /* ... and is this (SPEC §6 "ts") */
+        kin_msg_t *m;      /* the caller's (free) */
+        rec_topic_t topic; /* its input topic */
+        bool has_ts;       /* the arrival time is known ... */
+        ptime_t ts;        /* ... and is this (SPEC §6 "ts") */
 } kin_rec_t;
 
 /* The next record in arrival order, once every other partition has a

@@ -167,7 +167,7 @@ static void sink_touched(void *ud, int32_t emp, int32_t day)
 /* An accepted record for the batch: its frame under its unit's key for
  * Redis, its envelope (bytes and coordinates) for PostgreSQL. */
 static void persist_record(live_t *l, const record_t *rec, bool has_ts,
-                           ptime_t ts, const rd_kafka_message_t *m)
+                           ptime_t ts, const kin_msg_t *m)
 {
         const char *emp_id = record_subject_id(rec);
         int32_t emp = roster_find(l->roster, emp_id, strlen(emp_id));
@@ -208,7 +208,7 @@ static void persist_record(live_t *l, const record_t *rec, bool has_ts,
 static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                            int32_t today)
 {
-        const rd_kafka_message_t *m = r->m;
+        const kin_msg_t *m = r->m;
         rec_topic_t topic = r->topic;
         ptime_t ts = r->ts;
         bool has_ts = r->has_ts;
@@ -541,7 +541,7 @@ static void consume(live_t *l)
                 kin_rec_t r;
                 if (kin_next(l->kin, &r)) {
                         handle_message(l, &r, now, today);
-                        rd_kafka_message_destroy(r.m);
+                        free(r.m);
                         n++;
                         continue;
                 }
@@ -574,8 +574,7 @@ static void consume(live_t *l)
         }
         if (l->until_idle && n == 0 && !l->out && !l->st &&
             batch_empty(l->fill) && kin_held(l->kin) == 0 &&
-            kin_all_at_end(l->kin) &&
-            ksink_queue_len(l->ks) == 0) {
+            kin_all_at_end(l->kin) && ksink_queue_len(l->ks) == 0) {
                 logf_("idle: every partition consumed, every due decision "
                       "published and durable (%lld records, %lld batches)",
                       l->consumed, l->batches);
