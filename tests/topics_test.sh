@@ -8,6 +8,7 @@
 #              cluster answers no CreateTopics, so each topic is named in
 #              an error and the exit status is 1 (what a real cluster
 #              refusing the request looks like)
+#   down       a cluster that does not answer: exit 1, naming the topics
 #   arguments  bad arguments exit 2 with a message naming the option,
 #              before any server is asked
 #   dry-run    the configs sent: compaction for violations and digests,
@@ -96,6 +97,10 @@ done
 # ... and it created nothing
 [ -z "$(partitions "${PREFIX}x.presence")" ] && ok "a failed request creates nothing" ||
 	fail "${PREFIX}x.presence exists after a failed request"
+
+# --- no cluster answering (nothing listens on loopback port 1): exit 1
+expect 1 "no topic created (${PREFIX}y.presence and the others)" -- \
+	"$PATUH" topics create --prefix "${PREFIX}y." --bootstrap 127.0.0.1:1 --timeout-ms 1000
 
 # --- arguments: exit 2, naming the option, before any server
 expect 2 "--partitions: expected an integer from 1 to 10000" -- "$PATUH" topics create --partitions 0
