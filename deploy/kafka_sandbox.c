@@ -30,6 +30,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Created at start so that the sandbox is ready without a patuh build;
+ * engine/cli_topics.c owns the list, and `deploy/stack up` runs `patuh
+ * topics create` to add any topic missing here. */
 static const char *const topics[] = {"presence",   "calls", "excuses",
                                      "violations", "tpp",   "alerts",
                                      "digests",    "dlq"};

@@ -4,9 +4,9 @@
  * Admin API).  The sandbox creates its own at start; on a real cluster this
  * is the one step before the first patuhd start.
  *
- * The table below is the one place that says which topics exist and how
- * each is kept (compacted or by time, and for how long); docs/operations.md
- * explains the values.
+ * Its table (cli_topics_specs) is the one place that says which topics
+ * exist and how each is kept (compacted or by time, and for how long);
+ * docs/operations.md explains the values.
  */
 #ifndef PATUH_CLI_TOPICS_H
 #define PATUH_CLI_TOPICS_H
