@@ -264,7 +264,7 @@ static rd_kafka_t *new_client(const topics_opts_t *o, char *errstr,
                               size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char err[512];
+        char err[256];
         if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err,
                               sizeof(err)) != RD_KAFKA_CONF_OK) {
                 snprintf(errstr, errstr_size, "--bootstrap: %s", err);
@@ -379,7 +379,7 @@ static size_t admin_create(rd_kafka_t *rk, const topics_opts_t *o,
                            rd_kafka_NewTopic_t **nt, const size_t *idx,
                            size_t cnt, size_t *created, size_t *existing)
 {
-        char errstr[512];
+        char errstr[1024];
         size_t failed = cnt;
         rd_kafka_AdminOptions_t *opts =
             rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -458,7 +458,7 @@ static size_t sandbox_create(rd_kafka_t *rk, const topics_opts_t *o,
 {
         size_t n, failed = 0;
         const cli_topics_spec_t *s = cli_topics_specs(&n);
-        char errstr[512];
+        char errstr[1024];
         int fd = open(o->sandbox_control, O_WRONLY | O_NONBLOCK);
         if (fd < 0) {
                 fprintf(stderr,
@@ -530,7 +530,7 @@ static size_t sandbox_create(rd_kafka_t *rk, const topics_opts_t *o,
  * the exit status. */
 static int create_all(const topics_opts_t *o)
 {
-        char errstr[512];
+        char errstr[1024];
         size_t n;
         (void)cli_topics_specs(&n);
         rd_kafka_NewTopic_t *nt[sizeof(specs) / sizeof(specs[0])] = {0};
