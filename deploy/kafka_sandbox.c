@@ -11,7 +11,11 @@
  *
  * Control channel: a FIFO (--control PATH) taking one command per line:
  *   broker down ID | broker up ID | rtt ID MS |
- *   leader TOPIC PARTITION ID | topic TOPIC PARTITIONS
+ *   leader TOPIC PARTITION ID | topic TOPIC PARTITIONS [REPLICAS]
+ * The mock cluster answers no CreateTopics request (librdkafka implements
+ * none in it), so `patuh topics create --sandbox-control FIFO` creates its
+ * topics through `topic`.  It keeps no topic configs either: nothing here
+ * compacts or expires.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -26,6 +30,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Created at start so that the sandbox is ready without a patuh build;
+ * engine/cli_topics.c owns the list, and `deploy/stack up` runs `patuh
+ * topics create` to add any topic missing here. */
 static const char *const topics[] = {"presence",   "calls", "excuses",
                                      "violations", "tpp",   "alerts",
                                      "digests",    "dlq"};
@@ -76,9 +83,11 @@ static void control(rd_kafka_mock_cluster_t *mc, char *line)
                    parse_int(argv[3], -1, 64, &c) == 0) {
                 err = rd_kafka_mock_partition_set_leader(
                     mc, argv[1], (int32_t)b, (int32_t)c);
-        } else if (argc == 3 && strcmp(argv[0], "topic") == 0 &&
-                   parse_int(argv[2], 1, 10000, &b) == 0) {
-                err = rd_kafka_mock_topic_create(mc, argv[1], (int)b, 1);
+        } else if ((argc == 3 || argc == 4) && strcmp(argv[0], "topic") == 0 &&
+                   parse_int(argv[2], 1, 10000, &b) == 0 &&
+                   (argc == 3 || parse_int(argv[3], 1, 64, &c) == 0)) {
+                err = rd_kafka_mock_topic_create(mc, argv[1], (int)b,
+                                                 argc == 4 ? (int)c : 1);
         } else {
                 goto usage;
         }

@@ -6,12 +6,14 @@
  *   digest, payroll, discipline   the reports of SPEC §4.4
  *   backtest    the cost of a proposed policy against the one in force
  *   alerts      deliver supervisor alerts to a webhook or standard output
+ *   topics      create the Kafka topics on a real cluster
  */
 #include "cli_alerts.h"
 #include "cli_backtest.h"
 #include "cli_explain.h"
 #include "cli_live.h"
 #include "cli_reports.h"
+#include "cli_topics.h"
 #include "replay.h"
 
 #include <stdio.h>
@@ -71,6 +73,12 @@ static void usage(FILE *f)
               "[--prefix P] [--group G]\n"
               "         delivers the alerts of Kafka to supervisors "
               "(patuh alerts --help)\n"
+              "       patuh topics create [--partitions N] "
+              "[--replication-factor R] [--prefix P]\n"
+              "                           [--bootstrap HOST:PORT]\n"
+              "         creates the Kafka topics with their retention and "
+              "compaction\n"
+              "         (patuh topics --help)\n"
               "       patuhd --config FILE [--until-idle]   the live engine\n",
               f);
 }
@@ -166,6 +174,8 @@ int main(int argc, char **argv)
                 return cli_backtest(argc - 2, argv + 2);
         if (strcmp(argv[1], "alerts") == 0)
                 return cli_alerts(argc - 2, argv + 2);
+        if (strcmp(argv[1], "topics") == 0)
+                return cli_topics(argc - 2, argv + 2);
         fprintf(stderr, "patuh: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return 2;

@@ -37,7 +37,8 @@ static void key3(char *buf, size_t n, const char *unit, const char *tail,
         memcpy(buf + 7, unit, ul);
         memcpy(buf + 7 + ul, "}:", 2);
         memcpy(buf + 9 + ul, tail, tl);
-        memcpy(buf + 9 + ul + tl, date, dl);
+        if (dl) /* memcpy from NULL is undefined even for 0 bytes */
+                memcpy(buf + 9 + ul + tl, date, dl);
         buf[9 + ul + tl + dl] = '\0';
 }
 

@@ -112,6 +112,14 @@ expect 2 "unknown option --webhok" -- $env_kafka "$PATUH" alerts --follow --webh
 expect 2 "set PATUH_KAFKA_BOOTSTRAP" -- env -u PATUH_KAFKA_BOOTSTRAP "$PATUH" alerts --follow
 expect 0 "--supervisor ID" -- "$PATUH" alerts --help
 
+# patuh topics refuses bad arguments naming the option, before any server
+# (tests/topics_test.sh, live_topics, runs it against the sandbox).
+expect 2 "--partitions: expected an integer from 1 to 10000" -- $env_kafka "$PATUH" topics create --partitions 0
+expect 2 "--replication-factor: expected an integer from 1 to 32" -- $env_kafka "$PATUH" topics create --replication-factor x
+expect 2 "unknown option --prefx" -- $env_kafka "$PATUH" topics create --prefx a.
+expect 2 "set PATUH_KAFKA_BOOTSTRAP" -- env -u PATUH_KAFKA_BOOTSTRAP "$PATUH" topics create
+expect 0 "p.violations partitions=4 replication.factor=3 key=violation_id cleanup.policy=compact" -- "$PATUH" topics create --dry-run --prefix p.
+
 # The report commands: a clear message for bad input, exit 2; an empty
 # result is said and exits 0.  (Rows themselves: report_scenarios and the
 # live tests.)
