@@ -62,12 +62,15 @@ static const cli_topics_spec_t specs[] = {
      "supervisor_id",
      {{"cleanup.policy", "delete"},
       {"retention.ms", "1209600000"}}}, /* 14 days */
-    /* keyed by unit: compaction keeps each unit's latest published row;
-     * the history of every day is in PostgreSQL (daily_digests) */
+    /* keyed by unit (a unit's rows stay in order) but not compacted:
+     * compaction by unit would keep one row per unit, an older day's
+     * amended row perhaps, and drop every other day; a reader catching up
+     * needs every (date, unit) row, and PostgreSQL (daily_digests) keeps
+     * the history beyond the retention */
     {"digests",
      "unit_id",
-     {{"cleanup.policy", "compact"},
-      {"min.compaction.lag.ms", "604800000"}}}, /* 7 days */
+     {{"cleanup.policy", "delete"},
+      {"retention.ms", "7776000000"}}}, /* 90 days */
     {"dlq",
      "(none)",
      {{"cleanup.policy", "delete"},

@@ -11,7 +11,7 @@
 #   down       a cluster that does not answer: exit 1, naming the topics
 #   arguments  bad arguments exit 2 with a message naming the option,
 #              before any server is asked
-#   dry-run    the configs sent: compaction for violations and digests,
+#   dry-run    the configs sent: compaction for violations (not digests),
 #              retention for the inputs, alerts and dlq
 # Exits 77 (skipped) when no stack is configured.
 #
@@ -123,7 +123,7 @@ want() { # want TOPIC SETTING
 	grep -q "^p\.$1 .* $2\( \|$\)" "$T/out" && ok "p.$1: $2" || fail "p.$1 lacks $2"
 }
 want violations cleanup.policy=compact
-want digests cleanup.policy=compact
+want digests cleanup.policy=delete
 for t in presence calls excuses tpp alerts dlq; do want "$t" cleanup.policy=delete; done
 want presence retention.ms=7776000000
 want calls retention.ms=7776000000
