@@ -1,6 +1,7 @@
 #include "cli_alerts.h"
 
 #include "../rules/ptime.h"
+#include "cliopt.h"
 #include "output.h"
 
 #include <errno.h>
@@ -1047,22 +1048,11 @@ static void usage(FILE *f)
             f);
 }
 
-/* A checked integer option in [lo, hi]. */
+/* A checked integer option in [lo, hi] (cliopt). */
 static int int_option(const char *name, const char *v, long lo, long hi,
                       int *out)
 {
-        char *end;
-        errno = 0;
-        long x = strtol(v, &end, 10);
-        if (errno || end == v || *end || x < lo || x > hi) {
-                fprintf(stderr,
-                        "patuh alerts: %s: expected an integer from %ld to "
-                        "%ld\n",
-                        name, lo, hi);
-                return -1;
-        }
-        *out = (int)x;
-        return 0;
+        return cliopt_int("alerts", name, v, lo, hi, out);
 }
 
 static int parse_args(alerts_t *a, int argc, char **argv)

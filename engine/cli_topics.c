@@ -1,5 +1,7 @@
 #include "cli_topics.h"
 
+#include "cliopt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -122,21 +124,11 @@ static void usage(FILE *f)
               f);
 }
 
+/* A checked integer option in [lo, hi] (cliopt). */
 static int int_option(const char *name, const char *v, long lo, long hi,
                       int *out)
 {
-        char *end;
-        errno = 0;
-        long x = strtol(v, &end, 10);
-        if (errno || end == v || *end || x < lo || x > hi) {
-                fprintf(stderr,
-                        "patuh topics: %s: expected an integer from %ld to "
-                        "%ld\n",
-                        name, lo, hi);
-                return -1;
-        }
-        *out = (int)x;
-        return 0;
+        return cliopt_int("topics", name, v, lo, hi, out);
 }
 
 /* Returns -1 to go on, else the exit status. */
