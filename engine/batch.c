@@ -113,16 +113,15 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
         return o->key && o->json;
 }
 
-bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
-                      int32_t emp, int32_t unit_ix, const char *unit,
-                      int32_t day, const char *record_id, int32_t partition,
-                      int64_t offset, const char *frame, size_t frame_len,
-                      const char *env, size_t env_len)
+bool batch_add_record(batch_t *b, rec_topic_t topic, int32_t emp,
+                      int32_t unit_ix, const char *unit, int32_t day,
+                      const char *record_id, int32_t partition, int64_t offset,
+                      const char *frame, size_t frame_len, const char *env,
+                      size_t env_len)
 {
         if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs, sizeof(*b->recs)))
                 return false;
         rec_item_t *r = &b->recs[b->n_recs];
-        copy_id(r->key, sizeof(r->key), key);
         /* one allocation: frame, then the NUL-terminated envelope */
         r->frame = arena_alloc(b, frame_len + env_len + 1);
         if (!r->frame)
@@ -182,7 +181,8 @@ static bool snapshot_ledger(batch_t *b, led_item_t *d, const core_t *core,
                             int32_t day)
 {
         const roster_emp_t *re = &ctx->roster->emp[emp];
-        store_key_ledger(re->unit_id, day, d->key, sizeof(d->key));
+        copy_id(d->unit, sizeof(d->unit), re->unit_id);
+        d->day = day;
         const eval_ledger_t *led = core_ledger(core, emp, day);
         size_t n = (led ? led->n : 0) * 2 + 2;
         d->strs = arena_alloc(b, n * sizeof(*d->strs));

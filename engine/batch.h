@@ -59,8 +59,6 @@ typedef struct out_item {
 /* An accepted record: its frame for Redis, its envelope for
  * PostgreSQL. */
 typedef struct rec_item {
-        char key[160];     /* the Redis string its frame is appended to
-                              (store_key_records or _excuses) */
         rec_topic_t topic; /* its input topic */
         int32_t emp;       /* roster row of its subject (callee for calls) */
         int32_t unit_ix;   /* its unit as the first roster row of that unit:
@@ -89,10 +87,12 @@ typedef struct touched {
  * HSET arguments (field, value, field, value, ...) of its unit-day
  * hash. */
 typedef struct led_item {
-        char key[160]; /* the unit-day's Redis hash (store_key_ledger) */
-        char **strs;   /* owned, each owned: fields and values */
-        size_t *lens;  /* owned: their lengths */
-        size_t n;      /* strings in strs */
+        char unit[REC_ID_MAX]; /* the employee's unit_id: its Redis hash
+                                  is store_key_ledger(unit, day) */
+        int32_t day;           /* the work date */
+        char **strs;           /* owned, each owned: fields and values */
+        size_t *lens;          /* owned: their lengths */
+        size_t n;              /* strings in strs */
 } led_item_t;
 
 /* The offset to store for one input partition once the batch is
@@ -134,14 +134,14 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
                    const char *json, size_t len, int32_t revision)
     __attribute__((warn_unused_result));
 
-/* Appends an accepted record (copies of FRAME, ENV and the strings) bound
- * for the Redis string KEY; RECORD_ID: its event_id, or call_id. */
-bool batch_add_record(batch_t *b, const char *key, rec_topic_t topic,
-                      int32_t emp, int32_t unit_ix, const char *unit,
-                      int32_t day, const char *record_id, int32_t partition,
-                      int64_t offset, const char *frame, size_t frame_len,
-                      const char *env, size_t env_len)
-    __attribute__((warn_unused_result));
+/* Appends an accepted record (copies of FRAME, ENV and the strings);
+ * RECORD_ID: its event_id, or call_id.  Its Redis key follows from UNIT
+ * and DAY (engine/store.h). */
+bool batch_add_record(batch_t *b, rec_topic_t topic, int32_t emp,
+                      int32_t unit_ix, const char *unit, int32_t day,
+                      const char *record_id, int32_t partition, int64_t offset,
+                      const char *frame, size_t frame_len, const char *env,
+                      size_t env_len) __attribute__((warn_unused_result));
 
 /* Notes an employee-day whose ledger the core may have changed. */
 bool batch_touch(batch_t *b, int32_t emp, int32_t day)

@@ -164,31 +164,22 @@ static void sink_touched(void *ud, int32_t emp, int32_t day)
                 fail_oom(l);
 }
 
-/* An accepted record for the batch: its frame under its unit's key for
- * Redis, its envelope (bytes and coordinates) for PostgreSQL. */
-static void persist_record(live_t *l, const record_t *rec, bool has_ts,
-                           ptime_t ts, const kin_msg_t *m)
+/* An accepted record for the batch: its frame for its unit's Redis key,
+ * its envelope (bytes and coordinates) for PostgreSQL.  EMP: its
+ * subject's roster row (accepted, so there is one). */
+static void persist_record(live_t *l, const record_t *rec, int32_t emp,
+                           bool has_ts, ptime_t ts, const kin_msg_t *m)
 {
-        const char *emp_id = record_subject_id(rec);
-        int32_t emp = roster_find(l->roster, emp_id, strlen(emp_id));
-        if (emp < 0)
-                return; /* cannot happen: core_admit checked the roster */
-        const char *unit = l->roster->emp[emp].unit_id;
-        int32_t unit_ix = l->unit_ix[emp];
-        char key[160];
-        int32_t day = INT32_MIN;
-        if (rec->topic == TOPIC_EXCUSES) {
-                store_key_excuses(unit, key, sizeof(key));
-        } else {
-                day = tz_local_day(l->policy->tz, record_time(rec));
-                store_key_records(unit, day, key, sizeof(key));
-        }
+        int32_t day = rec->topic == TOPIC_EXCUSES
+                          ? INT32_MIN
+                          : tz_local_day(l->policy->tz, record_time(rec));
         store_frame(&l->w, rec, has_ts, ts);
         size_t flen = l->w.len;
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
         if (l->w.oom ||
-            !batch_add_record(l->fill, key, rec->topic, emp, unit_ix, unit, day,
+            !batch_add_record(l->fill, rec->topic, emp, l->unit_ix[emp],
+                              l->roster->emp[emp].unit_id, day,
                               rec->topic == TOPIC_CALLS ? rec->u.call.call_id
                                                         : rec->event_id,
                               m->partition, m->offset, l->w.buf, flen,
@@ -229,9 +220,14 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                 ptime_t t = has_ts ? ts : record_time(&rec);
                 core_set_watermark(l->core, ptime_cmp(t, now) > 0 ? now : t);
         }
-        if (reason == DLQ_NONE)
-                reason = core_admit(l->core, &rec, has_ts, ts, &dup, detail,
-                                    sizeof(detail));
+        /* the roster rows once: the core's admission and the stored
+         * record's unit both need the subject's */
+        core_hint_t hint = {-1, -1, 0};
+        if (reason == DLQ_NONE) {
+                core_hint(l->roster, &rec, &hint);
+                reason = core_admit_hinted(l->core, &rec, &hint, has_ts, ts,
+                                           &dup, detail, sizeof(detail));
+        }
         if (reason != DLQ_NONE) {
                 /* SPEC §5: with the original bytes and where they came
                  * from; the partition moves on */
@@ -249,7 +245,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                         fail_oom(l);
                 jw_reset(&l->w);
         } else if (!dup) {
-                persist_record(l, &rec, has_ts, ts, m);
+                persist_record(l, &rec, hint.subject, has_ts, ts, m);
         }
         core_fire(l->core);
         core_alert_closed_outages(l->core, today);

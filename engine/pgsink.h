@@ -8,9 +8,9 @@
  * (patuh_publish_revisions, _tpps, patuh_dead_letters,
  * patuh_publish_digests, patuh_input_records for excuses), then one
  * prepared insert per unit-day chunk of evidence (input_chunks; all
- * idempotent), then one Sync: no BEGIN/COMMIT, the statements up to the Sync run as one
- * implicit transaction that an error rolls back whole.  The result comes
- * through the done callback, from the loop, never from inside
+ * idempotent), then one Sync: no BEGIN/COMMIT, the statements up to the Sync
+ * run as one implicit transaction that an error rolls back whole.  The result
+ * comes through the done callback, from the loop, never from inside
  * pgsink_write.  A failed session is dropped and a new one opened by the
  * next write, without blocking the loop (PQconnectStartParams and
  * PQconnectPoll on the socket's events, bounded by the write timeout);

@@ -506,8 +506,10 @@ static const char **roster_units(const roster_t *ro, size_t *n)
         return u;
 }
 
-int store_fence(const char *host, int port, int db, long long epoch,
-                char *errstr, size_t errstr_size)
+/* A blocking session on database DB, 5 s per reply (start-up only);
+ * NULL with errstr set. */
+static redisContext *connect_blocking(const char *host, int port, int db,
+                                      char *errstr, size_t errstr_size)
 {
         struct timeval tv = {5, 0};
         redisContext *r = redisConnectWithTimeout(host, port, tv);
@@ -515,24 +517,38 @@ int store_fence(const char *host, int port, int db, long long epoch,
                 snprintf(errstr, errstr_size, "redis %s:%d: %s", host, port,
                          r ? r->errstr : "cannot connect");
                 redisFree(r);
-                return -1;
+                return NULL;
         }
         redisSetTimeout(r, tv);
-        /* raise the epoch, never lower it: a newer holder is never undone */
         redisReply *rep = redisCommand(r, "SELECT %d", db);
-        if (rep && rep->type != REDIS_REPLY_ERROR) {
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errstr_size, "redis SELECT %d failed: %s", db,
+                         rep ? rep->str : r->errstr);
                 freeReplyObject(rep);
-                rep = redisCommand(
-                    r, "EVAL %s 0 %lld",
-                    "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH
-                    "') or '0') "
-                    "if cur > tonumber(ARGV[1]) then "
-                    "return redis.error_reply('patuh: fenced by epoch ' .. "
-                    "cur) end "
-                    "redis.call('SET', '" STORE_KEY_EPOCH "', ARGV[1]) "
-                    "return 1",
-                    epoch);
+                redisFree(r);
+                return NULL;
         }
+        freeReplyObject(rep);
+        return r;
+}
+
+int store_fence(const char *host, int port, int db, long long epoch,
+                char *errstr, size_t errstr_size)
+{
+        redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
+        if (!r)
+                return -1;
+        /* raise the epoch, never lower it: a newer holder is never undone */
+        redisReply *rep = redisCommand(
+            r, "EVAL %s 0 %lld",
+            "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH
+            "') or '0') "
+            "if cur > tonumber(ARGV[1]) then "
+            "return redis.error_reply('patuh: fenced by epoch ' .. "
+            "cur) end "
+            "redis.call('SET', '" STORE_KEY_EPOCH "', ARGV[1]) "
+            "return 1",
+            epoch);
         int rc = 0;
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
                 snprintf(errstr, errstr_size, "redis: %s",
@@ -607,27 +623,15 @@ static void restore_ledger(core_t *core, const eval_ctx_t *ctx, int32_t day,
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size)
 {
-        struct timeval tv = {5, 0};
-        redisContext *r = redisConnectWithTimeout(host, port, tv);
-        if (!r || r->err) {
-                snprintf(errstr, errstr_size, "redis %s:%d: %s", host, port,
-                         r ? r->errstr : "cannot connect");
-                redisFree(r);
+        redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
+        if (!r)
                 return -1;
-        }
-        redisSetTimeout(r, tv);
         size_t nu = 0;
         const char **units = roster_units(ctx->roster, &nu);
         int32_t *days = NULL; /* per unit: the days to read */
         size_t *ndays = NULL; /* per unit: how many */
         long total = 0;
-        redisReply *rep = redisCommand(r, "SELECT %d", db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errstr_size, "redis SELECT %d failed", db);
-                freeReplyObject(rep);
-                goto fail;
-        }
-        freeReplyObject(rep);
+        redisReply *rep;
         if (!units)
                 goto oom;
         /* 0. the watermark the engine had reached: evaluating with an
@@ -1021,24 +1025,23 @@ bool store_writer_nothing(const batch_t *b)
         return !b->n_recs && !b->n_leds && !b->has_wm;
 }
 
-/* "patuh:{U}:r:DATE" or "patuh:{U}:l:DATE": its unit's days key into
- * DAYS and a pointer to DATE; "" and "" for any other key. */
-static const char *days_of(const char *key, char *days, size_t n)
+/* The days key of UNIT and DAY's date (""/"" for an excuse, DAY
+ * INT32_MIN: excuses are not listed by day). */
+static void days_of(const char *unit, int32_t day, char days[180],
+                    char date[11])
 {
-        const char *c = strstr(key, "}:");
-        if (!c || (c[2] != 'r' && c[2] != 'l') || c[3] != ':') {
-                days[0] = '\0';
-                return "";
-        }
-        snprintf(days, n, "%.*s}:days", (int)(c - key), key);
-        return c + 4;
+        days[0] = date[0] = '\0';
+        if (day == INT32_MIN)
+                return;
+        store_key_days(unit, days, 180);
+        ptime_format_date(day, date);
 }
 
 /* One unit-day's (or unit's excuses') frames of a batch, concatenated. */
 typedef struct group {
-        const char *key;
+        char key[180];  /* its string: store_key_records or _excuses */
         char days[180]; /* patuh:{U}:days, "" for the excuses */
-        const char *date;
+        char date[11];  /* the work date, "" for the excuses */
         size_t at, len; /* in the frames buffer */
 } group_t;
 
@@ -1064,9 +1067,13 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         for (size_t i = 0; i < b->n_recs;) {
                 const rec_item_t *first = &b->recs[b->order[i]];
                 group_t *g = &gs[ng++];
-                g->key = first->key;
+                if (first->day == INT32_MIN)
+                        store_key_excuses(first->unit, g->key, sizeof(g->key));
+                else
+                        store_key_records(first->unit, first->day, g->key,
+                                          sizeof(g->key));
+                days_of(first->unit, first->day, g->days, g->date);
                 g->at = sw->frames.len;
-                g->date = days_of(g->key, g->days, sizeof(g->days));
                 size_t j = i;
                 for (; j < b->n_recs; j++) {
                         const rec_item_t *r = &b->recs[b->order[j]];
@@ -1081,23 +1088,23 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         if (sw->frames.oom)
                 goto oom;
         /* EVAL script 0 ttl wm outage ngroups {key days date frames}...
-         * nled {key count fields-and-values...}... epoch */
+         * nled {key days date count fields-and-values...}... epoch */
         size_t nled = 0, max = 9 + 4 * ng;
         for (size_t i = 0; i < b->n_leds; i++)
                 if (b->leds[i].n) {
                         max += 4 + b->leds[i].n;
                         nled++;
                 }
-        char(*ldays)[180] = malloc((nled + 1) * sizeof(*ldays));
+        group_t *lk = malloc((nled + 1) * sizeof(*lk)); /* their keys */
         const char **argv = malloc(max * sizeof(*argv));
         size_t *lens = malloc(max * sizeof(*lens));
         size_t nnum = 5 + nled;
         char(*num)[24] = malloc(nnum * sizeof(*num));
-        if (!argv || !lens || !num || !ldays) {
+        if (!argv || !lens || !num || !lk) {
                 free(argv);
                 free(lens);
                 free(num);
-                free(ldays);
+                free(lk);
                 goto oom;
         }
         size_t a = 0, k = 0;
@@ -1138,11 +1145,12 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 const led_item_t *d = &b->leds[i];
                 if (!d->n)
                         continue;
-                const char *date = days_of(d->key, ldays[li], sizeof(*ldays));
-                ARG(d->key, strlen(d->key));
-                ARG(ldays[li], strlen(ldays[li]));
-                ARG(date, strlen(date));
-                li++;
+                group_t *g = &lk[li++];
+                store_key_ledger(d->unit, d->day, g->key, sizeof(g->key));
+                days_of(d->unit, d->day, g->days, g->date);
+                ARG(g->key, strlen(g->key));
+                ARG(g->days, strlen(g->days));
+                ARG(g->date, strlen(g->date));
                 NUM(d->n);
                 for (size_t f = 0; f < d->n; f++)
                         ARG(d->strs[f], d->lens[f]);
@@ -1165,7 +1173,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         free(argv);
         free(lens);
         free(num);
-        free(ldays);
+        free(lk);
         free(gs);
         jw_reset(&sw->frames);
         return rc;

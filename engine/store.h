@@ -145,7 +145,7 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
  * Ownership: store_writer_new returns a writer freed with
  * store_writer_free (not from inside one of its callbacks); host and base
  * are borrowed.  The batch given to store_writer_write is read during the
- * call only (its records are sorted in place).  Nothing here prints.
+ * call only.  Nothing here prints.
  */
 typedef struct store_writer store_writer_t;
 

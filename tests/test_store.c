@@ -664,14 +664,9 @@ static void test_redis_restore(void **state)
                 int32_t emp = roster_find(a.roster, emp_id, strlen(emp_id));
                 assert_true(emp >= 0);
                 const char *unit = a.roster->emp[emp].unit_id;
-                char key[160];
-                int32_t d = INT32_MIN;
-                if (k->topic == TOPIC_EXCUSES) {
-                        store_key_excuses(unit, key, sizeof(key));
-                } else {
-                        d = tz_local_day(a.policy->tz, record_time(&rec));
-                        store_key_records(unit, d, key, sizeof(key));
-                }
+                int32_t d = k->topic == TOPIC_EXCUSES
+                                ? INT32_MIN
+                                : tz_local_day(a.policy->tz, record_time(&rec));
                 jw_t w;
                 jw_init(&w);
                 store_frame(&w, &rec, true, ts);
@@ -682,8 +677,8 @@ static void test_redis_restore(void **state)
                 int32_t ux = 0;
                 while (strcmp(a.roster->emp[ux].unit_id, unit) != 0)
                         ux++;
-                assert_true(batch_add_record(&batch, key, k->topic, emp, ux,
-                                             unit, d, rec.event_id, 0,
+                assert_true(batch_add_record(&batch, k->topic, emp, ux, unit, d,
+                                             rec.event_id, 0,
                                              offset[k->topic]++, w.buf, flen,
                                              w.buf + flen, w.len - flen));
                 jw_free(&w);
