@@ -114,6 +114,8 @@ struct core {
         int32_t outage_next; /* first day not yet checked for
                                 no_presence_data (live) */
         bool restoring;      /* admitting stored records: facts only */
+        int32_t floor;       /* a reload's restore: days before it keep
+                                their decisions (INT32_MIN otherwise) */
         bool failed;         /* out of memory */
         core_stats_t st;
 };
@@ -593,6 +595,8 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
 {
         if (c->restoring)
                 return; /* core_restore_end() evaluates everything once */
+        if (day < c->floor)
+                return; /* past the amend horizon of a reload */
         emp_state_t *es = &c->emps[emp];
         day_state_t *ds = day_find(c, emp, day);
         day_state_t *next = day_find(c, emp, day + 1);
@@ -700,7 +704,8 @@ static void fire_due(core_t *c)
                 switch (t.type) {
                 case T_CLOSE:
                         evaluate_all(c, t.day);
-                        digest_close(c, t.day);
+                        if (t.day >= c->floor)
+                                digest_close(c, t.day);
                         break;
                 case T_ALERT:
                         raise_not_clocked_in(c, t.day);
@@ -1173,6 +1178,18 @@ void core_restore_end(core_t *c)
                         evaluate(c, (int32_t)e, days[i]);
                 free(days);
         }
+        if (c->floor != INT32_MIN) {
+                /* a reload: the days the old core had closed close again
+                 * here, under the bound, so that nothing older than it
+                 * changes once the bound is lifted */
+                core_fire(c);
+                c->floor = INT32_MIN;
+        }
+}
+
+void core_restore_floor(core_t *c, int32_t day)
+{
+        c->floor = day;
 }
 
 const core_stats_t *core_stats(const core_t *c)
@@ -1196,6 +1213,7 @@ core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink)
         c->sink = *sink;
         jw_init(&c->w);
         c->outage_next = INT32_MIN;
+        c->floor = INT32_MIN;
         c->emps = calloc(c->roster->n ? c->roster->n : 1, sizeof(*c->emps));
         bool ok = c->emps != NULL && units_build(c);
         for (int t = 0; t < TOPIC__COUNT; t++)

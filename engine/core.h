@@ -145,6 +145,15 @@ bool core_alerted(const core_t *c, int32_t emp, int32_t day);
 void core_restore_begin(core_t *c, ptime_t wm);
 void core_restore_end(core_t *c);
 bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p);
+/*
+ * A reload's restore (patuhd on SIGHUP: the same state under a new roster
+ * or calendar): call before core_restore_begin().  Only days on or after
+ * `day` (the amend horizon back from now) are evaluated again, and
+ * core_restore_end() then also closes again the days already closed, so
+ * that whatever the new reference data changes there goes out as
+ * ordinary amendments while older days keep their decisions.
+ */
+void core_restore_floor(core_t *c, int32_t day);
 bool core_restore_alerted(core_t *c, int32_t emp, int32_t day);
 
 /* Every violation ever published, sorted by date, employee, kind, subject

@@ -38,23 +38,31 @@
 #define LIVE_BATCHES 3
 
 typedef struct live {
-        const config_t *cfg;       /* borrowed: the configuration */
-        bool until_idle;           /* --until-idle: stop once all is durable */
-        policy_t *policy;          /* owned: the policy file */
-        roster_t *roster;          /* owned: the roster */
-        calendar_t *calendar;      /* owned: the calendar */
-        eval_ctx_t ctx;            /* the three above, for the core */
-        core_t *core;              /* owned: the rules' state in memory */
-        int32_t *unit_ix;          /* owned: per roster row, the first row of
-                                      its unit (batches group by it) */
-        struct event_base *base;   /* owned: the loop */
-        struct event *ev_tick;     /* owned: the one periodic tick */
-        struct event *ev_term;     /* owned: SIGTERM */
-        struct event *ev_int;      /* owned: SIGINT */
-        struct event *ev_drain;    /* owned: the deadline of a drain */
-        struct event *ev_retry_pg; /* owned: PostgreSQL's retry */
-        struct event *ev_retry_kafka;                 /* owned: Kafka's retry */
-        struct event *ev_retry_redis;                 /* owned: Redis's retry */
+        const config_t *cfg;  /* borrowed: the configuration */
+        bool until_idle;      /* --until-idle: stop once all is durable */
+        policy_t *policy;     /* owned: the policy file */
+        roster_t *roster;     /* owned: the roster */
+        calendar_t *calendar; /* owned: the calendar */
+        eval_ctx_t *ctx;      /* the three above, for the core: one of
+                                 ctx_slot (a reload builds the other) */
+        eval_ctx_t ctx_slot[2];
+        core_sink_t sink;             /* the core's publications into the
+                                         filling batch */
+        core_t *core;                 /* owned: the rules' state in memory */
+        int32_t *unit_ix;             /* owned: per roster row, the first row of
+                                         its unit (batches group by it) */
+        struct event_base *base;      /* owned: the loop */
+        struct event *ev_tick;        /* owned: the one periodic tick */
+        struct event *ev_term;        /* owned: SIGTERM */
+        struct event *ev_int;         /* owned: SIGINT */
+        struct event *ev_drain;       /* owned: the deadline of a drain */
+        struct event *ev_hup;         /* owned: SIGHUP, reload */
+        struct event *ev_reload;      /* owned: a failed reload's retry */
+        bool reload;                  /* SIGHUP seen: reload once the batches
+                                         in hand are durable */
+        struct event *ev_retry_pg;    /* owned: PostgreSQL's retry */
+        struct event *ev_retry_kafka; /* owned: Kafka's retry */
+        struct event *ev_retry_redis; /* owned: Redis's retry */
         int backoff_pg, backoff_kafka, backoff_redis; /* retry delays, ms */
         bool pg_ok, kafka_ok; /* this batch's outputs are durable there */
         kin_t *kin;           /* owned: the Kafka input */
@@ -233,7 +241,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                  * from; the partition moves on */
                 out_dlq_src_t src = {NULL,      -1,     topic, m->partition,
                                      m->offset, has_ts, ts};
-                out_dlq(&l->w, &l->ctx, &src, reason, detail,
+                out_dlq(&l->w, l->ctx, &src, reason, detail,
                         reason == DLQ_MALFORMED ? NULL : rec.event_id,
                         m->payload ? m->payload : "", m->len);
                 /* the Kafka key is bytes, not a C string */
@@ -466,7 +474,7 @@ static void start_redis(live_t *l)
 static void start_commit(live_t *l)
 {
         batch_t *b = l->fill;
-        if (!batch_close(b, l->core, &l->ctx, &l->w) ||
+        if (!batch_close(b, l->core, l->ctx, &l->w) ||
             !kin_take_offsets(l->kin, b)) {
                 fail_oom(l);
                 return;
@@ -506,6 +514,112 @@ static int32_t *unit_rows(const roster_t *ro)
         return ix;
 }
 
+/* ---- reload (SIGHUP) ------------------------------------------------------
+ *
+ * A new roster or calendar, without a restart.  The files are read and
+ * validated first: a refusal keeps the ones in force.  Then, with every
+ * batch in hand durable, the state is what Redis holds, so the reload is
+ * a restore in place (store_restore, as at start) into a new core under
+ * the new reference data: every employee-day within the amend horizon is
+ * evaluated again and whatever changed goes out with the next batch as
+ * ordinary amendments (a new holiday retracts that day's violations, a
+ * wfh_suspended day turns WFH presence into wfh_not_permitted); older
+ * days keep their decisions.  An employee new to the roster is expected
+ * from tomorrow (refdata.h).  The restore reads Redis over a blocking
+ * connection while consumption is paused, as at start; a failure (Redis
+ * or PostgreSQL away) keeps the old core and tries again in
+ * RELOAD_RETRY_S seconds. */
+
+#define RELOAD_RETRY_S 5
+
+static void consume(live_t *l);
+
+static void reload_later(live_t *l, const char *why)
+{
+        logf_("reload failed, keeping the roster and calendar in force: %s; "
+              "retrying in %d s",
+              why, RELOAD_RETRY_S);
+        struct timeval tv = {RELOAD_RETRY_S, 0};
+        evtimer_add(l->ev_reload, &tv);
+}
+
+static void reload(live_t *l)
+{
+        l->reload = false;
+        char err[1024];
+        roster_t *ro = roster_load(l->cfg->roster_file, err, sizeof(err));
+        calendar_t *ca =
+            ro ? calendar_load(l->cfg->calendar_file, err, sizeof(err)) : NULL;
+        if (!ca) {
+                /* a bad file is the operator's to fix: no retry */
+                logf_("reload refused, keeping the roster and calendar in "
+                      "force: %s",
+                      err);
+                roster_free(ro);
+                return;
+        }
+        eval_ctx_t *ctx =
+            l->ctx == &l->ctx_slot[0] ? &l->ctx_slot[1] : &l->ctx_slot[0];
+        *ctx = (eval_ctx_t){l->policy, ca, ro};
+        int32_t today = tz_local_day(l->policy->tz, wall_now());
+        int32_t floor = today - (int32_t)l->policy->amend_horizon_days;
+        core_t *core = NULL;
+        int32_t *uix = NULL;
+        long restored = -1;
+        if (refdata_publish(l->cfg->pg_conninfo, ctx, ro, today + 1,
+                            l->cfg->policy_file, l->cfg->calendar_file, err,
+                            sizeof(err)) != 0) {
+                reload_later(l, err);
+                goto fail;
+        }
+        if (!(core = core_new(ctx, &l->sink)) || !(uix = unit_rows(ro)))
+                fail_oom(l);
+        core_restore_floor(core, floor);
+        restored = store_restore(core, ctx, l->redis_host, l->redis_port,
+                                 l->redis_db, err, sizeof(err));
+        if (restored < 0) {
+                batch_clear(l->fill); /* what the new core published */
+                reload_later(l, err);
+                goto fail;
+        }
+        if (core_failed(core))
+                fail_oom(l);
+        size_t joined = 0;
+        for (size_t i = 0; i < ro->n; i++)
+                joined += ro->emp[i].expected_from == today + 1;
+        char from[11];
+        ptime_format_date(floor, from);
+        logf_("reloaded %s (%zu employees, %zu expected from tomorrow) and "
+              "%s; %ld stored records evaluated again from %s: %zu "
+              "publications",
+              l->cfg->roster_file, ro->n, joined, l->cfg->calendar_file,
+              restored, from, l->fill->n_outs);
+        core_free(l->core);
+        roster_free(l->roster);
+        calendar_free(l->calendar);
+        free(l->unit_ix);
+        l->core = core;
+        l->roster = ro;
+        l->calendar = ca;
+        l->unit_ix = uix;
+        l->ctx = ctx;
+        return;
+fail:
+        core_free(core);
+        free(uix);
+        roster_free(ro);
+        calendar_free(ca);
+}
+
+static void on_reload_retry(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        l->reload = true;
+        consume(l);
+}
+
 /* ---- consumption ----------------------------------------------------------
  */
 
@@ -525,6 +639,16 @@ static void consume(live_t *l)
                 else if (!l->out && !l->st)
                         finish(l);
                 return;
+        }
+        if (l->reload) {
+                /* a reload swaps the core: first make everything it
+                 * decided durable, consuming nothing meanwhile */
+                if (!l->out && !batch_empty(l->fill))
+                        start_commit(l);
+                else if (!l->out && !l->st)
+                        reload(l);
+                if (l->reload)
+                        return;
         }
         long n = 0, room = l->cfg->batch_max_records - l->fill->n_msgs;
         ptime_t now = wall_now();
@@ -627,6 +751,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         consume(l);
 }
 
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)sig;
+        (void)what;
+        if (l->stopping)
+                return;
+        logf_("SIGHUP: reloading the roster and calendar once the batches "
+              "in hand are durable");
+        evtimer_del(l->ev_reload);
+        l->reload = true;
+        consume(l);
+}
+
 static void on_lease_status(void *ud, const char *msg)
 {
         (void)ud;
@@ -670,10 +808,11 @@ int live_run(const live_opts_t *o)
                 logf_("%s", err);
                 goto out;
         }
-        l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
-        core_sink_t sink = {&l, sink_emit, sink_touched};
+        l.ctx = &l.ctx_slot[0];
+        *l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
+        l.sink = (core_sink_t){&l, sink_emit, sink_touched};
         rc = 1;
-        if (!(l.core = core_new(&l.ctx, &sink)) ||
+        if (!(l.core = core_new(l.ctx, &l.sink)) ||
             !(l.unit_ix = unit_rows(l.roster)))
                 goto out;
         config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
@@ -698,25 +837,28 @@ int live_run(const live_opts_t *o)
                 logf_("cannot fence Redis state: %s", err);
                 goto out;
         }
-        long restored =
-            store_restore(l.core, &l.ctx, l.redis_host, l.redis_port,
-                          l.redis_db, err, sizeof(err));
+        /* the roster first: who joined since the last start is expected
+         * from tomorrow (refdata.h), before restore evaluates anyone */
+        if (refdata_publish(l.cfg->pg_conninfo, l.ctx, l.roster,
+                            tz_local_day(l.policy->tz, wall_now()) + 1,
+                            l.cfg->policy_file, l.cfg->calendar_file, err,
+                            sizeof(err)) != 0) {
+                logf_("cannot publish the roster, policy and calendar: %s",
+                      err);
+                goto out;
+        }
+        long restored = store_restore(l.core, l.ctx, l.redis_host, l.redis_port,
+                                      l.redis_db, err, sizeof(err));
         if (restored < 0) {
                 logf_("cannot restore state: %s", err);
                 goto out;
         }
         logf_("restored %ld accepted records from Redis", restored);
-        if (refdata_publish(l.cfg->pg_conninfo, &l.ctx, l.cfg->policy_file,
-                            l.cfg->calendar_file, err, sizeof(err)) != 0) {
-                logf_("cannot publish the roster, policy and calendar: %s",
-                      err);
-                goto out;
-        }
         if (!(l.base = event_base_new()) ||
             !(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
                                 l.cfg->write_timeout_ms, on_pg_done, &l)) ||
             !(l.sw = store_writer_new(l.base, l.redis_host, l.redis_port,
-                                      l.redis_db, store_ttl(&l.ctx),
+                                      l.redis_db, store_ttl(l.ctx),
                                       l.cfg->write_timeout_ms, on_redis_done,
                                       on_redis_conn, &l))) {
                 logf_("out of memory");
@@ -739,10 +881,13 @@ int live_run(const live_opts_t *o)
         l.ev_term = evsignal_new(l.base, SIGTERM, on_signal, &l);
         l.ev_int = evsignal_new(l.base, SIGINT, on_signal, &l);
         l.ev_drain = evtimer_new(l.base, on_drain_deadline, &l);
+        l.ev_hup = evsignal_new(l.base, SIGHUP, on_hup, &l);
+        l.ev_reload = evtimer_new(l.base, on_reload_retry, &l);
         struct timeval tick = {0, l.cfg->batch_max_ms * 1000};
         event_add(l.ev_tick, &tick);
         event_add(l.ev_term, NULL);
         event_add(l.ev_int, NULL);
+        event_add(l.ev_hup, NULL);
         store_writer_connect(l.sw);
         logf_("consuming %s, %s, %s as group %s",
               kin_topic_name(l.kin, (rec_topic_t)0),
@@ -775,8 +920,9 @@ out:
         store_writer_free(l.sw);
         pgsink_free(l.ps);
         struct event *evs[] = {
-            l.ev_tick, l.ev_retry_pg, l.ev_retry_kafka, l.ev_retry_redis,
-            l.ev_term, l.ev_int,      l.ev_drain};
+            l.ev_tick,        l.ev_retry_pg, l.ev_retry_kafka,
+            l.ev_retry_redis, l.ev_term,     l.ev_int,
+            l.ev_drain,       l.ev_hup,      l.ev_reload};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);

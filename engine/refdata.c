@@ -90,9 +90,34 @@ static bool publish_doc(PGconn *pg, const char *kind, const char *label,
         return ok;
 }
 
+/* The first expected day of the employees PostgreSQL says joined late
+ * (rows of patuh_publish_roster_joined); the others keep INT32_MIN. */
+static bool mark_joined(PGresult *r, roster_t *roster, char *errstr,
+                        size_t errstr_size)
+{
+        for (size_t i = 0; i < roster->n; i++)
+                roster->emp[i].expected_from = INT32_MIN;
+        for (int i = 0; i < PQntuples(r); i++) {
+                const char *id = PQgetvalue(r, i, 0);
+                const char *d = PQgetvalue(r, i, 1);
+                int32_t row = strmap_get(roster->index, id, strlen(id));
+                int32_t day;
+                if (row < 0)
+                        continue; /* not in this roster: nothing to mark */
+                if (!ptime_parse_date(d, strlen(d), &day)) {
+                        snprintf(errstr, errstr_size,
+                                 "PostgreSQL: employees.expected_from: "
+                                 "unexpected value");
+                        return false;
+                }
+                roster->emp[row].expected_from = day;
+        }
+        return true;
+}
+
 int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
-                    const char *policy_file, const char *calendar_file,
-                    char *errstr, size_t errstr_size)
+                    roster_t *roster, int32_t joined, const char *policy_file,
+                    const char *calendar_file, char *errstr, size_t errstr_size)
 {
         const char *keys[] = {"dbname", "connect_timeout", NULL};
         const char *vals[] = {conninfo, "3", NULL};
@@ -105,14 +130,26 @@ int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
                          PQerrorMessage(pg));
                 goto out;
         }
-        refdata_roster_json(&w, ctx->roster);
+        refdata_roster_json(&w, roster);
         if (w.oom) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
-        const char *params[1] = {w.buf};
-        if (!exec_ok(pg, "SELECT patuh_publish_roster($1::json)", 1, params,
-                     errstr, errstr_size) ||
+        char jd[16];
+        ptime_format_date(joined, jd);
+        const char *params[2] = {w.buf, jd};
+        PGresult *r =
+            PQexecParams(pg,
+                         "SELECT emp_id, emp_from::text FROM "
+                         "patuh_publish_roster_joined($1::json, $2::date)",
+                         2, NULL, params, NULL, NULL, 0);
+        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (!ok)
+                snprintf(errstr, errstr_size, "PostgreSQL: %s",
+                         PQerrorMessage(pg));
+        ok = ok && mark_joined(r, roster, errstr, errstr_size);
+        PQclear(r);
+        if (!ok ||
             !publish_doc(pg, "policy", ctx->policy->label, policy_file, errstr,
                          errstr_size) ||
             !publish_doc(pg, "calendar", NULL, calendar_file, errstr,

@@ -20,13 +20,17 @@ void refdata_roster_json(jw_t *w, const roster_t *r);
 
 /*
  * Publishes roster, policy and calendar over a connection of its own
- * (blocking: start-up only, before the loop runs; connect_timeout bounds
- * it).  The files are read again for their exact text.  Returns 0, or -1
- * with errstr set (never holding the conninfo: it may hold a password).
+ * (blocking, connect_timeout bounds it: at start before the loop runs,
+ * and at a reload while consumption is paused).  The files are read again
+ * for their exact text.  An employee the published roster did not list
+ * before is expected from day `joined` on (schemas/sql/006: nobody at the
+ * first publication); every row of `roster` gets its expected_from from
+ * PostgreSQL.  Returns 0, or -1 with errstr set (never holding the
+ * conninfo: it may hold a password).
  */
 int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
-                    const char *policy_file, const char *calendar_file,
-                    char *errstr, size_t errstr_size)
+                    roster_t *roster, int32_t joined, const char *policy_file,
+                    const char *calendar_file, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 
 #endif

@@ -93,8 +93,9 @@ bool eval_is_workday(const eval_ctx_t *ctx, int32_t day)
 bool eval_expected(const eval_ctx_t *ctx, int32_t emp, int32_t day,
                    bool in_service, eval_excuses_t ex)
 {
-        return in_service && eval_is_workday(ctx, day) &&
-               ctx->roster->emp[emp].active && !eval_excused(ctx, ex, day);
+        const roster_emp_t *e = &ctx->roster->emp[emp];
+        return in_service && eval_is_workday(ctx, day) && e->active &&
+               day >= e->expected_from && !eval_excused(ctx, ex, day);
 }
 
 bool eval_mode_wfh(const eval_ctx_t *ctx, int32_t emp, int32_t day)

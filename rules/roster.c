@@ -189,6 +189,7 @@ void roster_part_read(roster_part_t *p)
                 }
                 roster_emp_t *e = &p->emp[p->n];
                 memset(e, 0, sizeof(*e));
+                e->expected_from = INT32_MIN;
                 bool ok = load_emp(&v, o, e);
                 json_decref(o);
                 if (!ok) {

@@ -29,6 +29,13 @@ typedef struct roster_emp {
         int64_t tpp_monthly; /* rupiah */
         int32_t supervisor;  /* resolved row, -1 if none */
         int32_t head;        /* resolved row, -1 if none */
+        /* The first day E is expected (SPEC §3.1 "in the roster" as of
+         * that day).  The roster file has no start date: INT32_MIN (from
+         * the start) after loading; patuhd sets the day after an employee
+         * first appears in the roster of a running engine (a SIGHUP reload,
+         * or a restart with a changed roster), so that nobody is marked
+         * absent for days before they joined (engine/refdata.h). */
+        int32_t expected_from;
 } roster_emp_t;
 
 typedef struct roster {

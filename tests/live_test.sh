@@ -26,6 +26,13 @@
 #              Redis resumes the run ends with the expected violations;
 #              then PostgreSQL killed (-m immediate) mid-stream and
 #              started again: writes retried, same violations
+#   reload     SIGHUP while patuhd runs: a calendar with a new holiday
+#              retracts that day's violations, a broken calendar is
+#              refused and changes nothing, a wfh_suspended Friday turns
+#              WFH presence into wfh_not_permitted, an employee added to
+#              the roster is not absent before the day after the reload
+#              and is expected from then on (checked after a restart on a
+#              later day)
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
 #              closed payroll month keeps its figures and lists the
@@ -601,6 +608,125 @@ pg_crash() {
 	fi
 }
 
+# The state of the violations as "date employee kind status" lines.
+viol_state() {
+	q "SELECT date || ' ' || employee_id || ' ' || kind || ' ' || status
+	   FROM violations ORDER BY 1"
+}
+
+# wait_state FILE SECONDS: until viol_state equals FILE's lines.
+wait_state() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		viol_state >"$T/state.now" 2>/dev/null
+		cmp -s "$1" "$T/state.now" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+reload() {
+	local name=reload prefix="t$RUN-reload." d=$T/reload
+	mkdir -p "$d"
+	reset_state
+	# E1 supervises E2 and E3 (all WFH on Fridays); E4 joins later.
+	local u='"unit_id":"dinkes","unit_name":"Dinas Kesehatan","service_class":null,"tpp_monthly":6000000,"wfh_exempt":null,"active":true,"head_id":null'
+	{
+		echo "{\"employee_id\":\"E1\",\"name\":\"Satu\",\"position_class\":\"pengawas\",\"supervisor_id\":null,$u}"
+		echo "{\"employee_id\":\"E2\",\"name\":\"Dua\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}"
+		echo "{\"employee_id\":\"E3\",\"name\":\"Tiga\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}"
+	} >"$d/roster.jsonl"
+	cp "$d/roster.jsonl" "$d/roster4.jsonl"
+	echo "{\"employee_id\":\"E4\",\"name\":\"Empat\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}" >>"$d/roster4.jsonl"
+	echo '{"holidays":[],"wfh_suspended":[]}' >"$d/cal0.json"
+	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"}],"wfh_suspended":[]}' >"$d/cal1.json"
+	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"}],"wfh_suspended":[{"date":"2027-01-08","reason":"kondisi kedaruratan"}' >"$d/broken.json"
+	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"}],"wfh_suspended":[{"date":"2027-01-08","reason":"kondisi kedaruratan"}]}' >"$d/cal2.json"
+	# ev FILE ID EMP TYPE MODE AT
+	ev() {
+		echo "{\"topic\":\"presence\",\"ts\":\"$6\",\"value\":{\"event_id\":\"$2\",\"employee_id\":\"$3\",\"type\":\"$4\",\"mode\":\"$5\",\"at\":\"$6\",\"source\":\"e-manuntung\"}}" >>"$1"
+	}
+	: >"$d/week1.jsonl"
+	# Thursday 7 Jan: E1 late (15 min), E2 on time, E3 absent
+	ev "$d/week1.jsonl" r1 E1 clock_in wfo 2027-01-07T07:45:00+08:00
+	ev "$d/week1.jsonl" r2 E2 clock_in wfo 2027-01-07T07:20:00+08:00
+	ev "$d/week1.jsonl" r3 E1 clock_out wfo 2027-01-07T16:05:00+08:00
+	ev "$d/week1.jsonl" r4 E2 clock_out wfo 2027-01-07T16:10:00+08:00
+	# Friday 8 Jan (WFH day): E1 and E2 work from home, E3 absent
+	ev "$d/week1.jsonl" r5 E1 clock_in wfh 2027-01-08T07:25:00+08:00
+	ev "$d/week1.jsonl" r6 E2 clock_in wfh 2027-01-08T07:26:00+08:00
+	ev "$d/week1.jsonl" r7 E1 clock_out wfh 2027-01-08T16:40:00+08:00
+	ev "$d/week1.jsonl" r8 E2 clock_out wfh 2027-01-08T16:41:00+08:00
+	: >"$d/week2.jsonl"
+	# Monday 11 Jan: E1 and E2 on time; E3 and the new E4 absent
+	ev "$d/week2.jsonl" r9 E1 clock_in wfo 2027-01-11T07:25:00+08:00
+	ev "$d/week2.jsonl" r10 E2 clock_in wfo 2027-01-11T07:25:00+08:00
+	ev "$d/week2.jsonl" r11 E1 clock_out wfo 2027-01-11T16:05:00+08:00
+	ev "$d/week2.jsonl" r12 E2 clock_out wfo 2027-01-11T16:05:00+08:00
+	cp "$d/roster.jsonl" "$d/roster.cur"
+	cp "$d/cal0.json" "$d/cal.cur"
+	cat >"$T/$name.conf" <<CONF
+policy.file = $SRC/rules/balikpapan-se737-2026.json
+roster.file = $d/roster.cur
+calendar.file = $d/cal.cur
+kafka.topic_prefix = $prefix
+kafka.group = g$RUN-$name
+CONF
+	"$BIN/patuh" produce --prefix "$prefix" --events "$d/week1.jsonl" 2>/dev/null
+	# Saturday: both days closed, both within the amend horizon
+	# (not under timeout(1): it would take the SIGHUPs; killed below)
+	PATUH_NOW=2027-01-09T01:00:00+08:00 "$BIN/patuhd" \
+		--config "$T/$name.conf" 2>"$T/$name.log" &
+	local pid=$! ok=1 why=""
+	printf '%s\n' "2027-01-07 E1 late_clock_in active" "2027-01-07 E3 absent active" \
+		"2027-01-08 E3 absent active" >"$d/want0"
+	wait_state "$d/want0" 60 || { ok=0; why="$why; first decisions"; }
+	# 1. a new holiday on Thursday: its violations are retracted
+	cp "$d/cal1.json" "$d/cal.cur"
+	kill -HUP "$pid"
+	printf '%s\n' "2027-01-07 E1 late_clock_in retracted" "2027-01-07 E3 absent retracted" \
+		"2027-01-08 E3 absent active" >"$d/want1"
+	wait_state "$d/want1" 60 || { ok=0; why="$why; holiday not retracted"; }
+	local reason
+	reason=$(q "SELECT DISTINCT reason FROM violations WHERE status = 'retracted'")
+	# 2. a broken calendar: refused, logged, nothing changes
+	cp "$d/broken.json" "$d/cal.cur"
+	kill -HUP "$pid"
+	wait_log "$T/$name.log" "reload refused" 30 || { ok=0; why="$why; broken calendar not refused"; }
+	grep "reload refused" "$T/$name.log" | grep -q "cal.cur" || { ok=0; why="$why; refusal does not name the file"; }
+	viol_state >"$T/state.now"
+	cmp -s "$d/want1" "$T/state.now" || { ok=0; why="$why; broken calendar changed decisions"; }
+	# 3. Friday's WFH suspended, and E4 joins the roster
+	cp "$d/cal2.json" "$d/cal.cur"
+	cp "$d/roster4.jsonl" "$d/roster.cur"
+	kill -HUP "$pid"
+	printf '%s\n' "2027-01-07 E1 late_clock_in retracted" "2027-01-07 E3 absent retracted" \
+		"2027-01-08 E1 wfh_not_permitted active" "2027-01-08 E2 wfh_not_permitted active" \
+		"2027-01-08 E3 absent active" >"$d/want2"
+	wait_state "$d/want2" 60 || { ok=0; why="$why; wfh_suspended not applied (or E4 absent)"; }
+	local joined
+	joined=$(q "SELECT employee_id || ' ' || expected_from FROM employees WHERE expected_from IS NOT NULL")
+	[ "$joined" = "E4 2027-01-10" ] || { ok=0; why="$why; expected_from '$joined'"; }
+	kill -0 "$pid" 2>/dev/null || { ok=0; why="$why; patuhd died"; }
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	# 4. the next week, after a restart: E4 is expected now
+	"$BIN/patuh" produce --prefix "$prefix" --events "$d/week2.jsonl" 2>/dev/null
+	PATUH_NOW=2027-01-12T01:00:00+08:00 timeout 120 "$BIN/patuhd" \
+		--config "$T/$name.conf" --until-idle 2>>"$T/$name.log" || { ok=0; why="$why; restart failed"; }
+	{ cat "$d/want2"; printf '%s\n' "2027-01-11 E3 absent active" "2027-01-11 E4 absent active"; } |
+		sort >"$d/want3"
+	wait_state "$d/want3" 10 || { ok=0; why="$why; E4 not expected after joining"; }
+	if [ "$ok" = 1 ]; then
+		echo "ok   reload: new holiday retracted its day ($reason), broken calendar refused, wfh_suspended applied, new employee expected from the next day"
+	else
+		echo "FAIL reload:$why"
+		diff "$d/want3" "$T/state.now" | head -10
+		grep -v trace "$T/$name.log" | tail -8
+		fails=$((fails + 1))
+	fi
+}
+
 # pg_ctl of the stack's PostgreSQL, as the account it runs under.
 as_pg_ctl() {
 	local bin
@@ -616,7 +742,8 @@ faults) faults ;;
 freeze) freeze ;;
 reports) reports ;;
 standby) standby ;;
-all) scenarios; backlog; dlq; faults; freeze; reports; standby ;;
+reload) reload ;;
+all) scenarios; backlog; dlq; faults; freeze; reports; standby; reload ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]

@@ -15,6 +15,7 @@
 #include "../rules/jsonv.h"
 
 #include <jansson.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,16 +56,21 @@ static json_t *load_jsonl(const char *path, size_t *count)
         return arr;
 }
 
+/* Removes the run folder and whatever replay wrote into it (a list of
+ * names would go stale as replay learns new outputs). */
 static void rm_out(const char *dir)
 {
-        static const char *const f[] = {
-            "violations.jsonl", "revisions.jsonl", "alerts.jsonl", "tpp.jsonl",
-            "dlq.jsonl",        "policy.json",     "events.jsonl"};
-        char p[256];
-        for (size_t i = 0; i < 7; i++) {
-                snprintf(p, sizeof(p), "%s/%s", dir, f[i]);
+        DIR *dh = opendir(dir);
+        struct dirent *de;
+        char p[1024];
+        while (dh && (de = readdir(dh)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
                 unlink(p);
         }
+        if (dh)
+                closedir(dh);
         rmdir(dir);
 }
 

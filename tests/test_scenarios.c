@@ -181,16 +181,21 @@ static char *tmpdir(void)
         return d;
 }
 
+/* Removes the run folder and whatever replay wrote into it (a list of
+ * names would go stale as replay learns new outputs). */
 static void rmtree(const char *d)
 {
-        static const char *const files[] = {
-            "violations.jsonl", "revisions.jsonl", "alerts.jsonl",
-            "tpp.jsonl",        "dlq.jsonl",       "events.jsonl"};
+        DIR *dh = opendir(d);
+        struct dirent *de;
         char p[1024];
-        for (size_t i = 0; i < 6; i++) {
-                snprintf(p, sizeof(p), "%s/%s", d, files[i]);
+        while (dh && (de = readdir(dh)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
                 unlink(p);
         }
+        if (dh)
+                closedir(dh);
         rmdir(d);
 }
 
