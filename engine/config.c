@@ -21,7 +21,7 @@
 static const config_key_t keys[] = {
     {"policy.file", CONFIG_PATH, NULL, NULL, NULL, 0, 0, NULL, NULL, true,
      false, false, F(policy_file),
-     "The policy JSON (rules/*.json): bands, hours, sanctions."},
+     "The policy JSON (`rules/*.json`): bands, hours, sanctions."},
     {"roster.file", CONFIG_PATH, NULL, NULL, NULL, 0, 0, NULL, NULL, true, true,
      false, F(roster_file),
      "The roster, JSON Lines, one employee a line; SIGHUP re-reads it."},
@@ -30,16 +30,16 @@ static const config_key_t keys[] = {
      "The calendar JSON (holidays, hours overrides); SIGHUP re-reads it."},
     {"kafka.bootstrap", CONFIG_HOSTS, NULL, NULL, NULL, 0, 0, NULL,
      "PATUH_KAFKA_BOOTSTRAP", true, false, false, F(kafka_bootstrap),
-     "The Kafka brokers to start from (librdkafka bootstrap.servers)."},
+     "The Kafka brokers to start from (librdkafka `bootstrap.servers`)."},
     {"kafka.group", CONFIG_STRING, "patuhd", NULL, NULL, 0, 0, NULL, NULL,
      false, false, false, F(kafka_group),
      "The consumer group holding the committed input offsets."},
     {"kafka.topic_prefix", CONFIG_STRING, "patuh.", NULL, NULL, 0, 0, NULL,
      NULL, false, false, false, F(topic_prefix),
-     "Prefix of every topic name: <prefix>presence, <prefix>violations, ..."},
+     "Prefix of every topic name: `<prefix>presence`, `<prefix>dlq`, ..."},
     {"redis.url", CONFIG_URL, NULL, NULL, NULL, 0, 0, NULL, "PATUH_REDIS_URL",
      true, false, false, F(redis_url),
-     "The Redis holding the rules' state, redis://host[:port][/db]."},
+     "The Redis holding the rules' state: `redis://host[:port][/db]`."},
     {"pg.conninfo", CONFIG_CONNINFO, NULL, NULL, NULL, 0, 0, NULL,
      "PATUH_PG_CONNINFO", true, false, true, F(pg_conninfo),
      "The PostgreSQL of the decisions and the lease (libpq conninfo)."},
@@ -51,7 +51,7 @@ static const config_key_t keys[] = {
      "How often the loop looks for records and due decisions when quiet."},
     {"instance.id", CONFIG_STRING, NULL, "host:pid", NULL, 0, 0, NULL, NULL,
      false, false, false, F(instance_id),
-     "This instance's name in the engine lease and its group.instance.id."},
+     "This instance's name in the engine lease and its `group.instance.id`."},
     {"lease.ttl_ms", CONFIG_INT, "15000", NULL, "ms", 1000, 600000, NULL, NULL,
      false, false, false, F(lease_ttl_ms),
      "How long the engine lease outlives its holder's last renewal."},
@@ -66,7 +66,7 @@ static const config_key_t keys[] = {
      "The least severe level written; SIGHUP applies a new one."},
     {"metrics.listen", CONFIG_LISTEN, "127.0.0.1:9187", NULL, NULL, 0, 0, NULL,
      NULL, false, false, false, F(metrics_listen),
-     "Where /metrics and /readyz listen (host:port), or off."},
+     "Where `/metrics` and `/readyz` listen (`host:port`), or `off`."},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -808,9 +808,10 @@ void config_print_doc(FILE *f)
               "\n"
               "## Reload\n"
               "\n"
-              "Keys marked SIGHUP take effect on `systemctl reload patuhd` "
-              "(for\n`roster.file` and `calendar.file`: the files' "
-              "contents, re-read); every\nother key needs a restart.\n"
+              "Keys marked SIGHUP are the ones SIGHUP (`systemctl reload "
+              "patuhd`) applies\nto the running engine (for `roster.file` "
+              "and `calendar.file`: the files'\ncontents, re-read); every "
+              "other key needs a restart.\n"
               "\n"
               "## Logs\n"
               "\n"
@@ -825,13 +826,14 @@ void config_print_doc(FILE *f)
               "    {\"ts\":\"2026-12-01T12:00:00.123Z\",\"level\":\"info\","
               "\"msg\":\"holding the engine lease as B (epoch 2)\"}\n"
               "\n"
-              "Levels, most severe first: `error` (patuhd stops or cannot "
-              "start), `warn` (a\nwrite failed and is retried), `info` "
-              "(start-up, lease, drain, shutdown),\n`debug`. A line "
-              "below `log.level` is not even formatted. Newlines in a\n"
-              "message (PostgreSQL's errors have them) are written as "
-              "`\\n`, so an event\nstays one line. A refused configuration "
-              "is reported before the log format\nis known: as plain "
-              "`patuhd: ...` on stderr.\n",
+              "Levels, most severe first: `error` (patuhd stops on it: out "
+              "of memory, the\nengine lease lost to another instance), "
+              "`warn` (a write failed and is\nretried), `info` (start-up, "
+              "the lease, drain, shutdown, and for now the\nother "
+              "failures), `debug`. A line below `log.level` is not even "
+              "formatted.\nNewlines in a message (PostgreSQL's errors "
+              "have them) are written as `\\n`,\nso an event stays one "
+              "line. A refused configuration is reported before the\nlog "
+              "format is known: as a plain `patuhd: ...` line on stderr.\n",
               f);
 }
