@@ -9,7 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(field) offsetof(config_t, field)
+/* offsetof a char * (S) or a long (L) field of config_t.  The dead
+ * comparison inside sizeof makes a field of another type a compile error
+ * (distinct pointer types, -Werror), so the table cannot point a key's
+ * parser at the wrong kind of field. */
+#define S(field)                                                               \
+        (offsetof(config_t, field) +                                           \
+         0 * sizeof(&((config_t *)0)->field == (char **)0))
+#define L(field)                                                               \
+        (offsetof(config_t, field) +                                           \
+         0 * sizeof(&((config_t *)0)->field == (long *)0))
 
 /*
  * The one table.  Order: the order of the docs, of --check and of the
@@ -20,52 +29,52 @@
  */
 static const config_key_t keys[] = {
     {"policy.file", CONFIG_PATH, NULL, NULL, NULL, 0, 0, NULL, NULL, true,
-     false, false, F(policy_file),
+     false, false, S(policy_file),
      "The policy JSON (`rules/*.json`): bands, hours, sanctions."},
     {"roster.file", CONFIG_PATH, NULL, NULL, NULL, 0, 0, NULL, NULL, true, true,
-     false, F(roster_file),
+     false, S(roster_file),
      "The roster, JSON Lines, one employee a line; SIGHUP re-reads it."},
     {"calendar.file", CONFIG_PATH, NULL, NULL, NULL, 0, 0, NULL, NULL, true,
-     true, false, F(calendar_file),
+     true, false, S(calendar_file),
      "The calendar JSON (holidays, hours overrides); SIGHUP re-reads it."},
     {"kafka.bootstrap", CONFIG_HOSTS, NULL, NULL, NULL, 0, 0, NULL,
-     "PATUH_KAFKA_BOOTSTRAP", true, false, false, F(kafka_bootstrap),
+     "PATUH_KAFKA_BOOTSTRAP", true, false, false, S(kafka_bootstrap),
      "The Kafka brokers to start from (librdkafka `bootstrap.servers`)."},
     {"kafka.group", CONFIG_STRING, "patuhd", NULL, NULL, 0, 0, NULL, NULL,
-     false, false, false, F(kafka_group),
+     false, false, false, S(kafka_group),
      "The consumer group holding the committed input offsets."},
     {"kafka.topic_prefix", CONFIG_STRING, "patuh.", NULL, NULL, 0, 0, NULL,
-     NULL, false, false, false, F(topic_prefix),
+     NULL, false, false, false, S(topic_prefix),
      "Prefix of every topic name: `<prefix>presence`, `<prefix>dlq`, ..."},
     {"redis.url", CONFIG_URL, NULL, NULL, NULL, 0, 0, NULL, "PATUH_REDIS_URL",
-     true, false, false, F(redis_url),
+     true, false, false, S(redis_url),
      "The Redis holding the rules' state: `redis://host[:port][/db]`."},
     {"pg.conninfo", CONFIG_CONNINFO, NULL, NULL, NULL, 0, 0, NULL,
-     "PATUH_PG_CONNINFO", true, false, true, F(pg_conninfo),
+     "PATUH_PG_CONNINFO", true, false, true, S(pg_conninfo),
      "The PostgreSQL of the decisions and the lease (libpq conninfo)."},
     {"batch.max_records", CONFIG_INT, "10000", NULL, "records", 1, 1000000,
-     NULL, NULL, false, false, false, F(batch_max_records),
+     NULL, NULL, false, false, false, L(batch_max_records),
      "At most this many input records per batch."},
     {"batch.max_ms", CONFIG_INT, "50", NULL, "ms", 1, 60000, NULL, NULL, false,
-     false, false, F(batch_max_ms),
+     false, false, L(batch_max_ms),
      "How often the loop looks for records and due decisions when quiet."},
     {"instance.id", CONFIG_STRING, NULL, "host:pid", NULL, 0, 0, NULL, NULL,
-     false, false, false, F(instance_id),
+     false, false, false, S(instance_id),
      "This instance's name in the engine lease and its `group.instance.id`."},
     {"lease.ttl_ms", CONFIG_INT, "15000", NULL, "ms", 1000, 600000, NULL, NULL,
-     false, false, false, F(lease_ttl_ms),
+     false, false, false, L(lease_ttl_ms),
      "How long the engine lease outlives its holder's last renewal."},
     {"write.timeout_ms", CONFIG_INT, "30000", NULL, "ms", 1000, 600000, NULL,
-     NULL, false, false, false, F(write_timeout_ms),
+     NULL, false, false, false, L(write_timeout_ms),
      "How long a PostgreSQL or Redis write may wait before it is retried."},
     {"log.format", CONFIG_ENUM, "text", NULL, NULL, 0, 0, "text|json", NULL,
-     false, false, false, F(log_format),
+     false, false, false, S(log_format),
      "Log lines on stderr: text, or one JSON object a line."},
     {"log.level", CONFIG_ENUM, "info", NULL, NULL, 0, 0,
-     "error|warn|info|debug", NULL, false, true, false, F(log_level),
+     "error|warn|info|debug", NULL, false, true, false, S(log_level),
      "The least severe level written; SIGHUP applies a new one."},
     {"metrics.listen", CONFIG_LISTEN, "127.0.0.1:9187", NULL, NULL, 0, 0, NULL,
-     NULL, false, false, false, F(metrics_listen),
+     NULL, false, false, false, S(metrics_listen),
      "Where `/metrics` and `/readyz` listen (`host:port`), or `off`."},
 };
 
