@@ -9,9 +9,10 @@
  * so a debug line costs one atomic load when debug is off.  Each line is
  * built in a buffer and written with one write(2): lines of concurrent
  * threads do not interleave.  A message's newlines and other control
- * characters are escaped (\n, \t, \u00XX in JSON; the same escapes in
- * text), trailing ones dropped: libpq's messages end in a newline and may
- * hold several lines, and one event must stay one line.
+ * characters are escaped (\n, \r, \t, else \u00XX in JSON and \xXX in
+ * text), trailing whitespace dropped: libpq's messages end in a newline
+ * and may hold several lines, and one event must stay one line.  In JSON
+ * a byte that is not UTF-8 becomes U+FFFD, so every line parses.
  *
  * Callers never pass a configuration value (conninfo may hold a
  * password): the module cannot tell a secret from a message.
