@@ -12,6 +12,7 @@
 #include "kin.h"
 #include "ksink.h"
 #include "lease.h"
+#include "log.h"
 #include "output.h"
 #include "pgsink.h"
 #include "refdata.h"
@@ -92,20 +93,16 @@ typedef struct live {
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Log lines never carry a configuration value: conninfo may hold a
- * password. */
+ * password.  An info line (engine/log.h); errors and retried failures
+ * use LOG_ERROR and LOG_WARN. */
 static void logf_(const char *fmt, ...)
 {
-        char ts[40];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        fprintf(stderr, "%s patuhd: ", ts);
+        if (!log_enabled(LOG_LV_INFO))
+                return;
         va_list ap;
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        log_vemit(LOG_LV_INFO, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 
 /* The wall clock, or PATUH_NOW (an RFC 3339 instant) when set: tests and
@@ -151,7 +148,7 @@ static void trace(live_t *l, const char *what)
 static void fail_oom(live_t *l)
 {
         (void)l;
-        logf_("out of memory: stopping without writing the current batch");
+        LOG_ERROR("out of memory: stopping without writing the current batch");
         _exit(1);
 }
 
@@ -285,7 +282,7 @@ static void retry_on(live_t *l, struct event *ev, int *backoff,
         *backoff = *backoff ? *backoff * 2 : 100;
         if (*backoff > 5000)
                 *backoff = 5000;
-        logf_("%s; retrying in %d ms", what, *backoff);
+        LOG_WARN("%s; retrying in %d ms", what, *backoff);
         struct timeval tv = {*backoff / 1000, (*backoff % 1000) * 1000};
         evtimer_add(ev, &tv);
 }
@@ -339,9 +336,9 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
         if (st == PGSINK_LEASE_LOST) {
                 /* another instance holds the lease now: nothing of this
                  * batch was written, and nothing more may be */
-                logf_("PostgreSQL: %s", err);
-                logf_("lost the engine lease to another instance: stopping "
-                      "without writing");
+                LOG_ERROR("PostgreSQL: %s", err);
+                LOG_ERROR("lost the engine lease to another instance: stopping "
+                          "without writing");
                 _exit(1);
         }
         if (st != PGSINK_OK) {
@@ -432,9 +429,9 @@ static void on_redis_done(void *ud, store_write_status_t st, const char *err)
 {
         live_t *l = ud;
         if (st == STORE_WRITE_FENCED) {
-                logf_("Redis: %s", err);
-                logf_("a newer instance holds the engine lease: "
-                      "stopping without writing");
+                LOG_ERROR("Redis: %s", err);
+                LOG_ERROR("a newer instance holds the engine lease: "
+                          "stopping without writing");
                 _exit(1);
         }
         if (!l->st)
@@ -861,7 +858,7 @@ int live_run(const live_opts_t *o)
                                       l.redis_db, store_ttl(l.ctx),
                                       l.cfg->write_timeout_ms, on_redis_done,
                                       on_redis_conn, &l))) {
-                logf_("out of memory");
+                LOG_ERROR("out of memory");
                 goto out;
         }
         if (pgsink_connect(l.ps, err, sizeof(err)) != 0) {

@@ -89,6 +89,65 @@ if [ -n "$PATUHD" ]; then
 	if grep -q hunter2 "$T/err" "$T/out"; then
 		echo "FAIL: patuhd printed a password from its configuration"; fails=$((fails + 1))
 	fi
+
+	no_secret() { # the password of the configs below, in no output
+		if grep -q hunter2 "$T/err" "$T/out"; then
+			echo "FAIL: patuhd printed a password: $1"; fails=$((fails + 1))
+		fi
+	}
+	# --check: validates the file and the three reference files, lists
+	# every key of the table with its value and source, secrets masked;
+	# connects to nothing (the servers named here do not exist).
+	conns='kafka.bootstrap = x:1\nredis.url = redis://127.0.0.1:1/0\n'
+	printf "policy.file = %s\nroster.file = %s\ncalendar.file = %s\n$conns" "$P" "$R" "$C" >"$T/refs.conf"
+	cp "$T/refs.conf" "$T/c1.conf"
+	printf 'pg.conninfo = host=db.example port=5432 dbname=patuh user=patuhd password=hunter2\nkafka.sasl.password = hunter2\nkafka.ssl.key.password = hunter2\nkafka.security.protocol = SASL_SSL\nlog.format = json\n' >>"$T/c1.conf"
+	expect 0 "pg.conninfo              = host=db.example port=5432 dbname=patuh user=patuhd password=********  # file" -- $env_none "$PATUHD" --config "$T/c1.conf" --check
+	no_secret c1
+	nkeys=0
+	for key in $("$PATUHD" --print-config-doc | sed -n 's/^| `\([a-z_.]*\)` |.*/\1/p'); do
+		nkeys=$((nkeys + 1))
+		if [ "$(grep -c "^$key " "$T/out")" -ne 1 ]; then
+			echo "FAIL: patuhd --check lists $key $(grep -c "^$key " "$T/out") times"; fails=$((fails + 1))
+		fi
+	done
+	if [ "$nkeys" -lt 16 ]; then echo "FAIL: only $nkeys keys in --print-config-doc"; fails=$((fails + 1)); fi
+	for want in "log.format               = json  # file" "kafka.group              = patuhd  # default" \
+		"kafka.sasl.password      = ********  # file" "kafka.security.protocol  = SASL_SSL  # file"; do
+		grep -qF -- "$want" "$T/out" || { echo "FAIL: --check lacks '$want'"; fails=$((fails + 1)); }
+	done
+	# the environment, and where a value came from
+	expect 0 "pg.conninfo              = host=127.0.0.1 password=********  # environment PATUH_PG_CONNINFO" -- \
+		env -u PATUH_KAFKA_BOOTSTRAP -u PATUH_REDIS_URL PATUH_PG_CONNINFO="host=127.0.0.1 password=hunter2" "$PATUHD" --config "$T/refs.conf" --check
+	no_secret PATUH_PG_CONNINFO
+	# a refused reference file, configuration or librdkafka property: exit 2
+	# naming the file and field, no value
+	sed "s#^policy.file = .*#policy.file = $T/p1.json#" "$T/c1.conf" >"$T/c2.conf"
+	expect 2 "p1.json: late_bands[2].from: expected an integer" -- $env_none "$PATUHD" --config "$T/c2.conf" --check
+	no_secret c2
+	sed "s#^roster.file = .*#roster.file = $T/r1.jsonl#" "$T/c1.conf" >"$T/c3.conf"
+	expect 2 "r1.jsonl line 3: position_class" -- $env_none "$PATUHD" --config "$T/c3.conf" --check
+	no_secret c3
+	sed "s#^calendar.file = .*#calendar.file = $T/c1.json#" "$T/c1.conf" >"$T/c4.conf"
+	expect 2 "c1.json: holidays[0].date: expected a date" -- $env_none "$PATUHD" --config "$T/c4.conf" --check
+	no_secret c4
+	sed "s#^roster.file = .*#roster.file = $T/nope.jsonl#" "$T/c1.conf" >"$T/c5.conf"
+	expect 2 "nope.jsonl" -- $env_none "$PATUHD" --config "$T/c5.conf" --check
+	no_secret c5
+	(cat "$T/c1.conf"; echo "log.level = hunter2") >"$T/c6.conf"
+	expect 2 "c6.conf line 11: log.level: expected one of error|warn|info|debug" -- $env_none "$PATUHD" --config "$T/c6.conf" --check
+	no_secret c6
+	(cat "$T/c1.conf"; echo "metrics.listen = localhost:hunter2") >"$T/c7.conf"
+	expect 2 "c7.conf line 11: metrics.listen: expected host:port" -- $env_none "$PATUHD" --config "$T/c7.conf" --check
+	no_secret c7
+	(cat "$T/c1.conf"; echo "kafka.security.protocol = hunter2") >"$T/c8.conf"
+	expect 2 "c8.conf: kafka.security.protocol: librdkafka refuses it" -- $env_none "$PATUHD" --config "$T/c8.conf" --check
+	no_secret c8
+	(cat "$T/c1.conf"; echo "kafka.sasl.pasword = hunter2") >"$T/c9.conf"
+	expect 2 "kafka.sasl.pasword: librdkafka refuses it" -- $env_none "$PATUHD" --config "$T/c9.conf"
+	no_secret c9
+	expect 0 "| \`log.level\` |" -- "$PATUHD" --print-config-doc
+	expect 0 "--check" -- "$PATUHD" --help
 fi
 
 # patuh alerts refuses bad arguments (naming the option) before any server,

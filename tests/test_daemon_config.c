@@ -4,7 +4,10 @@
  * default and override the connection settings, the librdkafka
  * pass-through, and refusals that name the file, the line and the key but
  * never a value: a PostgreSQL password in pg.conninfo (or in the
- * environment) appears in no message.
+ * environment) appears in no message.  Also the table itself
+ * (config_keys: unique keys, a doc line, a default or required, shown in
+ * the sample), the new keys log.format, log.level and metrics.listen, the
+ * masking of secrets and the --check listing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -255,6 +258,91 @@ static const struct refuse_case refusals[] = {
      REFS CONNS "batch.max_ms = " SECRET "\n",
      {NULL, NULL, NULL},
      "line 7: batch.max_ms: expected an integer between 1 and 60000"},
+    /* log.format, log.level, metrics.listen */
+    {"log format",
+     REFS CONNS "log.format = logfmt\n",
+     {NULL, NULL, NULL},
+     "line 7: log.format: expected one of text|json"},
+    {"log format case",
+     REFS CONNS "log.format = JSON\n",
+     {NULL, NULL, NULL},
+     "line 7: log.format: expected one of text|json"},
+    {"log format empty",
+     REFS CONNS "log.format =\n",
+     {NULL, NULL, NULL},
+     "line 7: log.format: expected one of text|json"},
+    {"log level",
+     REFS CONNS "log.level = warning\n",
+     {NULL, NULL, NULL},
+     "line 7: log.level: expected one of error|warn|info|debug"},
+    {"password as log level",
+     REFS CONNS "log.level = " SECRET "\n",
+     {NULL, NULL, NULL},
+     "line 7: log.level: expected one of error|warn|info|debug"},
+    {"listen port only",
+     REFS CONNS "metrics.listen = 9187\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port (port 1 to 65535) or off"},
+    {"listen no host",
+     REFS CONNS "metrics.listen = :9187\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen port 0",
+     REFS CONNS "metrics.listen = 127.0.0.1:0\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen port too big",
+     REFS CONNS "metrics.listen = 127.0.0.1:65536\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen port signed",
+     REFS CONNS "metrics.listen = 127.0.0.1:+80\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen bare v6",
+     REFS CONNS "metrics.listen = ::1:9187\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen v6 no port",
+     REFS CONNS "metrics.listen = [::1]\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen OFF",
+     REFS CONNS "metrics.listen = OFF\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen url",
+     REFS CONNS "metrics.listen = http://127.0.0.1:9187/\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"password as listen",
+     REFS CONNS "metrics.listen = " SECRET ":99999\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"listen empty",
+     REFS CONNS "metrics.listen =\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: empty value"},
+    /* libpq's own parser, its message (which may quote the password) not
+     * repeated */
+    {"conninfo keyword",
+     REFS "pg.conninfo = hots=db password=" SECRET "\n",
+     {NULL, NULL, NULL},
+     "line 4: pg.conninfo: not a connection string libpq accepts"},
+    {"conninfo no equals",
+     REFS "pg.conninfo = host=db password " SECRET "\n",
+     {NULL, NULL, NULL},
+     "line 4: pg.conninfo: not a connection string libpq accepts"},
+    {"conninfo from env",
+     REFS CONNS,
+     {NULL, NULL, "host=db password " SECRET},
+     "pg.conninfo: not a connection string libpq accepts (keyword = value "
+     "..., or postgresql://...) (the value of PATUH_PG_CONNINFO)"},
+    {"redis url from env names the variable",
+     REFS CONNS,
+     {NULL, "redis://h:" SECRET "/0", NULL},
+     "redis.url: expected redis://host:port/db (the value of "
+     "PATUH_REDIS_URL)"},
 };
 
 static void set_env(const char *const env[3])
@@ -410,6 +498,285 @@ static void test_redis_url(void **state)
         }
 }
 
+/* Loads TEXT under ENV; NULL (with the message printed) when refused. */
+static config_t *load_text(const char *text, const char *const env[3])
+{
+        char path[32], err[1024] = "";
+        write_conf(text, path);
+        set_env(env);
+        config_t *c = config_load(path, err, sizeof(err));
+        unlink(path);
+        if (!c)
+                print_error("refused: %s\n", err);
+        return c;
+}
+
+static const char *const no_env[3] = {NULL, NULL, NULL};
+
+/* log.format, log.level and metrics.listen: defaults, then every value. */
+static void test_new_keys(void **state)
+{
+        (void)state;
+        config_t *c = load_text(REFS CONNS, no_env);
+        assert_non_null(c);
+        assert_string_equal(c->log_format, "text");
+        assert_string_equal(c->log_level, "info");
+        assert_string_equal(c->metrics_listen, "127.0.0.1:9187");
+        assert_null(c->instance_id);
+        assert_int_equal(c->lease_ttl_ms, 15000);
+        assert_int_equal(c->write_timeout_ms, 30000);
+        config_free(c);
+        struct {
+                const char *lines, *format, *level, *listen;
+        } vals[] = {
+            {"log.format = json\nlog.level = debug\nmetrics.listen = off\n",
+             "json", "debug", "off"},
+            {"log.level = error\nmetrics.listen = 0.0.0.0:1\n", "text", "error",
+             "0.0.0.0:1"},
+            {"log.level = warn\nmetrics.listen = [::1]:65535\n", "text", "warn",
+             "[::1]:65535"},
+            {"log.format = text\nlog.level = info\n"
+             "metrics.listen = metrics.example.org:9187\n",
+             "text", "info", "metrics.example.org:9187"},
+        };
+        for (size_t i = 0; i < ARRAY_LEN(vals); i++) {
+                char text[1024];
+                snprintf(text, sizeof(text), "%s%s", REFS CONNS, vals[i].lines);
+                c = load_text(text, no_env);
+                assert_non_null(c);
+                assert_string_equal(c->log_format, vals[i].format);
+                assert_string_equal(c->log_level, vals[i].level);
+                assert_string_equal(c->metrics_listen, vals[i].listen);
+                config_free(c);
+        }
+}
+
+struct listen_case {
+        const char *v;
+        bool ok;
+        const char *host;
+        int port;
+};
+
+static const struct listen_case listens[] = {
+    {"127.0.0.1:9187", true, "127.0.0.1", 9187},
+    {"localhost:1", true, "localhost", 1},
+    {"[::]:65535", true, "::", 65535},
+    {"[fe80::1%eth0]:80", true, "fe80::1%eth0", 80},
+    {"off", false, NULL, 0},
+    {"127.0.0.1", false, NULL, 0},
+    {"127.0.0.1:", false, NULL, 0},
+    {"127.0.0.1:0", false, NULL, 0},
+    {"127.0.0.1:65536", false, NULL, 0},
+    {"127.0.0.1:-1", false, NULL, 0},
+    {"127.0.0.1:80x", false, NULL, 0},
+    {":80", false, NULL, 0},
+    {"[]:80", false, NULL, 0},
+    {"[::1]80", false, NULL, 0},
+    {"::1:80", false, NULL, 0},
+    {"a b:80", false, NULL, 0},
+    {"h/x:80", false, NULL, 0},
+};
+
+static void test_listen(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_LEN(listens); i++) {
+                const struct listen_case *t = &listens[i];
+                char host[64] = "";
+                int port = -1;
+                bool ok = config_listen(t->v, host, sizeof(host), &port);
+                if (ok != t->ok)
+                        fail_msg("%s: %s", t->v, ok ? "accepted" : "refused");
+                if (ok && (strcmp(host, t->host) || port != t->port))
+                        fail_msg("%s: %s %d", t->v, host, port);
+        }
+}
+
+/* The table's invariants: what the docs, --check and the parser rely on. */
+static void test_table(void **state)
+{
+        (void)state;
+        size_t n;
+        const config_key_t *k = config_keys(&n);
+        assert_true(n >= 16 && n <= CONFIG_MAX_KEYS);
+        char *sample = NULL;
+        FILE *f = fopen(PATUH_SOURCE_DIR "/deploy/patuhd.conf.sample", "r");
+        assert_non_null(f);
+        sample = calloc(1, 1 << 16);
+        assert_non_null(sample);
+        assert_true(fread(sample, 1, (1 << 16) - 1, f) > 0);
+        fclose(f);
+        const char *reloadable[] = {"roster.file", "calendar.file",
+                                    "log.level"};
+        size_t n_reload = 0;
+        for (size_t i = 0; i < n; i++) {
+                const config_key_t *e = &k[i];
+                if (!e->key || !*e->key)
+                        fail_msg("entry %zu has no key", i);
+                if (!e->doc || strlen(e->doc) < 10 || strchr(e->doc, '\n') ||
+                    strlen(e->doc) > 80)
+                        fail_msg("%s: doc must be one line of 10-80", e->key);
+                if (!e->def && !e->required && !e->def_doc)
+                        fail_msg("%s: no default, not required, no "
+                                 "def_doc",
+                                 e->key);
+                if (e->def && e->required)
+                        fail_msg("%s: required with a default", e->key);
+                if (e->type == CONFIG_INT &&
+                    (!e->unit || e->min > e->max || !e->def))
+                        fail_msg("%s: an integer needs a unit, a range, a "
+                                 "default",
+                                 e->key);
+                if ((e->type == CONFIG_ENUM) != (e->choices != NULL))
+                        fail_msg("%s: choices only for an enum", e->key);
+                if (e->offset + sizeof(char *) > offsetof(config_t, kafka))
+                        fail_msg("%s: offset past the keys' fields", e->key);
+                if (strncmp(e->key, "kafka.", 6) == 0 &&
+                    config_kafka_secret(e->key + 6) != e->secret)
+                        fail_msg("%s: pass-through secrecy differs", e->key);
+                for (size_t j = 0; j < i; j++) {
+                        if (strcmp(k[j].key, e->key) == 0)
+                                fail_msg("%s: listed twice", e->key);
+                        if (k[j].offset == e->offset)
+                                fail_msg("%s, %s: the same field", k[j].key,
+                                         e->key);
+                }
+                bool want_reload = false;
+                for (size_t j = 0; j < ARRAY_LEN(reloadable); j++)
+                        want_reload |= strcmp(reloadable[j], e->key) == 0;
+                if (e->reloadable != want_reload)
+                        fail_msg("%s: reloadable %d", e->key, e->reloadable);
+                n_reload += e->reloadable;
+                /* the sample shows every key (set or commented out) */
+                char needle[64];
+                snprintf(needle, sizeof(needle), "\n%s ", e->key);
+                char commented[64];
+                snprintf(commented, sizeof(commented), "\n# %s ", e->key);
+                if (!strstr(sample, needle) && !strstr(sample, commented))
+                        fail_msg("%s: not in deploy/patuhd.conf.sample",
+                                 e->key);
+        }
+        assert_int_equal(n_reload, ARRAY_LEN(reloadable));
+        free(sample);
+        /* pg.conninfo is the one secret among the keys */
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(k[i].secret,
+                                 strcmp(k[i].key, "pg.conninfo") == 0);
+}
+
+struct mask_case {
+        const char *key; /* a table key, or NULL */
+        const char *kafka_key;
+        const char *value, *want;
+};
+
+static const struct mask_case masks[] = {
+    {"pg.conninfo", NULL,
+     "host=db port=5432 dbname=patuh user=patuhd password=" SECRET,
+     "host=db port=5432 dbname=patuh user=patuhd password=********"},
+    {"pg.conninfo", NULL, "password=" SECRET " host=db",
+     "password=******** host=db"},
+    {"pg.conninfo", NULL, "host = db password = '" SECRET " \\' x' user=u",
+     "host = db password = ******** user=u"},
+    {"pg.conninfo", NULL, "host=db password=a\\ " SECRET " user=u",
+     "host=db password=******** user=u"},
+    {"pg.conninfo", NULL, "host=db passfile=/etc/patuh/pgpass",
+     "host=db passfile=/etc/patuh/pgpass"},
+    {"pg.conninfo", NULL, "host=db", "host=db"},
+    /* what the masking cannot parse is masked whole */
+    {"pg.conninfo", NULL, "host=db password " SECRET, "********"},
+    {"pg.conninfo", NULL, "password='" SECRET, "********"},
+    {"pg.conninfo", NULL, "postgresql://patuhd:" SECRET "@db:5432/patuh",
+     "postgresql://patuhd:********@db:5432/patuh"},
+    {"pg.conninfo", NULL,
+     "postgres://patuhd@db/patuh?sslmode=require&password=" SECRET "&x=1",
+     "postgres://patuhd@db/patuh?sslmode=require&password=********&x=1"},
+    {"pg.conninfo", NULL, "postgresql://db/patuh", "postgresql://db/patuh"},
+    {"redis.url", NULL, "redis://h:1/0", "redis://h:1/0"},
+    {"policy.file", NULL, "/etc/patuh/policy.json", "/etc/patuh/policy.json"},
+    {NULL, "sasl.password", SECRET, "********"},
+    {NULL, "ssl.key.password", SECRET, "********"},
+    {NULL, "ssl.keystore.password", SECRET, "********"},
+    {NULL, "sasl.oauthbearer.client.secret", SECRET, "********"},
+    {NULL, "ssl.key.pem", "-----BEGIN PRIVATE KEY-----", "********"},
+    {NULL, "sasl.oauthbearer.config", "principal=x secret=" SECRET, "********"},
+    {NULL, "security.protocol", "SASL_SSL", "SASL_SSL"},
+    {NULL, "sasl.username", "patuhd", "patuhd"},
+};
+
+static const config_key_t *key_named(const char *name)
+{
+        size_t n;
+        const config_key_t *k = config_keys(&n);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(k[i].key, name) == 0)
+                        return &k[i];
+        fail_msg("no key %s", name);
+        return NULL;
+}
+
+static void test_mask(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ARRAY_LEN(masks); i++) {
+                const struct mask_case *t = &masks[i];
+                char *m = config_mask(t->key ? key_named(t->key) : NULL,
+                                      t->kafka_key, t->value);
+                assert_non_null(m);
+                if (strcmp(m, t->want))
+                        fail_msg("%s: '%s', want '%s'", t->value, m, t->want);
+                free(m);
+        }
+}
+
+/* --check's listing: every key once, its source, no secret. */
+static void test_print_effective(void **state)
+{
+        (void)state;
+        const char *env[3] = {NULL, NULL, ENV_PG};
+        config_t *c =
+            load_text(REFS "kafka.bootstrap = b:1\nredis.url = redis://h/0\n"
+                           "log.level = debug\n"
+                           "kafka.sasl.password = " SECRET "\n"
+                           "kafka.client.id = patuhd-1\n",
+                      env);
+        assert_non_null(c);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        assert_non_null(f);
+        config_print_effective(c, "/etc/patuh/patuhd.conf", f);
+        fclose(f);
+        config_free(c);
+        if (strstr(out, SECRET))
+                fail_msg("a secret in --check's output:\n%s", out);
+        size_t n;
+        const config_key_t *k = config_keys(&n);
+        for (size_t i = 0; i < n; i++) {
+                char needle[64];
+                snprintf(needle, sizeof(needle), "\n%s ", k[i].key);
+                const char *at = strstr(out, needle);
+                if (!at || strstr(at + 1, needle))
+                        fail_msg("%s: not listed once:\n%s", k[i].key, out);
+        }
+        const char *want[] = {
+            "\npolicy.file              = /etc/patuh/policy.json  # file\n",
+            "\nkafka.group              = patuhd  # default\n",
+            "\npg.conninfo              = host=127.0.0.1 port=5447 user=t "
+            "password=********  # environment PATUH_PG_CONNINFO\n",
+            "\nlog.level                = debug  # file, reloads on SIGHUP\n",
+            "\ninstance.id              = (unset)  # unset: host:pid\n",
+            "\nbatch.max_records        = 10000  # default\n",
+            "\nkafka.sasl.password      = ********  # file\n",
+            "\nkafka.client.id          = patuhd-1  # file\n",
+        };
+        for (size_t i = 0; i < ARRAY_LEN(want); i++)
+                if (!strstr(out, want[i]))
+                        fail_msg("lacks '%s':\n%s", want[i] + 1, out);
+        free(out);
+}
+
 /* The stack's variables must not leak into the cases (tests/run exports
  * them), nor the cases' into the next test binary. */
 static char *saved[3];
@@ -440,6 +807,11 @@ int main(void)
             cmocka_unit_test(test_refused),
             cmocka_unit_test(test_missing_file),
             cmocka_unit_test(test_redis_url),
+            cmocka_unit_test(test_new_keys),
+            cmocka_unit_test(test_listen),
+            cmocka_unit_test(test_table),
+            cmocka_unit_test(test_mask),
+            cmocka_unit_test(test_print_effective),
         };
         return cmocka_run_group_tests(tests, save_env, restore_env);
 }
