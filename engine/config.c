@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "../rules/jsonv.h"
+#include "httpd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,12 +60,22 @@ void config_free(config_t *c)
         free(c->redis_url);
         free(c->pg_conninfo);
         free(c->instance_id);
+        free(c->metrics_listen);
         for (size_t i = 0; i < c->n_kafka; i++) {
                 free(c->kafka[i].key);
                 free(c->kafka[i].value);
         }
         free(c->kafka);
         free(c);
+}
+
+/* metrics.listen: "off", or an address httpd can listen on. */
+static bool listen_ok(const char *v)
+{
+        char host[256];
+        int port;
+        return httpd_listen_off(v) ||
+               httpd_parse_listen(v, host, sizeof(host), &port);
 }
 
 /* One `key = value`; false with errstr set when refused. */
@@ -80,10 +91,18 @@ static bool apply(config_t *c, const char *key, const char *value,
                      : strcmp(key, "redis.url") == 0          ? &c->redis_url
                      : strcmp(key, "pg.conninfo") == 0        ? &c->pg_conninfo
                      : strcmp(key, "instance.id") == 0        ? &c->instance_id
-                                                              : NULL;
+                     : strcmp(key, "metrics.listen") == 0 ? &c->metrics_listen
+                                                          : NULL;
         if (str) {
                 if (!*value) {
                         snprintf(errstr, n, "%s: %s: empty value", where, key);
+                        return false;
+                }
+                if (str == &c->metrics_listen && !listen_ok(value)) {
+                        snprintf(errstr, n,
+                                 "%s: %s: expected host:port, "
+                                 "[address]:port, :port or off",
+                                 where, key);
                         return false;
                 }
                 return set_str(str, value);
@@ -207,6 +226,9 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
         if (ok && (!c->kafka_group && !set_str(&c->kafka_group, "patuhd")))
                 ok = false;
         if (ok && (!c->topic_prefix && !set_str(&c->topic_prefix, "patuh.")))
+                ok = false;
+        if (ok && !c->metrics_listen &&
+            !set_str(&c->metrics_listen, "127.0.0.1:9187"))
                 ok = false;
         if (ok) {
                 char host[256];

@@ -37,6 +37,9 @@ typedef struct config {
         long write_timeout_ms;  /* write.timeout_ms, default 30000: how long
                                    a PostgreSQL or Redis write may wait for
                                    its answer before it counts as failed */
+        char *metrics_listen;   /* metrics.listen, default "127.0.0.1:9187":
+                                   where /metrics, /healthz and /readyz
+                                   are served; "off": not at all */
         config_kv_t *kafka;     /* other kafka.* properties, passed through */
         size_t n_kafka;
 } config_t;

@@ -1175,6 +1175,11 @@ void core_restore_end(core_t *c)
         }
 }
 
+size_t core_pending(const core_t *c)
+{
+        return c->n_heap;
+}
+
 const core_stats_t *core_stats(const core_t *c)
 {
         return &c->st;

@@ -8,10 +8,12 @@
 #include "../rules/tz.h"
 #include "batch.h"
 #include "core.h"
+#include "httpd.h"
 #include "jw.h"
 #include "kin.h"
 #include "ksink.h"
 #include "lease.h"
+#include "metrics.h"
 #include "output.h"
 #include "pgsink.h"
 #include "refdata.h"
@@ -36,6 +38,11 @@
 /* Batches in hand: one filling, one in the outputs stage, one in the
  * state stage (below, "the batch chain"). */
 #define LIVE_BATCHES 3
+
+/* patuh_build_info's version (CMakeLists.txt, project VERSION). */
+#ifndef PATUH_VERSION
+#define PATUH_VERSION "unknown"
+#endif
 
 typedef struct live {
         const config_t *cfg;       /* borrowed: the configuration */
@@ -79,7 +86,20 @@ typedef struct live {
         /* the engine lease (schemas/sql/004_lease.sql): only its holder
          * evaluates; every batch renews it in its own transaction */
         lease_t lease;
+        metrics_t m; /* the counters /metrics shows (metrics.h) */
+        metrics_batch_t mb[LIVE_BATCHES]; /* what batch[i] adds to them
+                                             once durable */
+        httpd_t *httpd;                   /* owned: metrics.listen, or NULL */
+        bool redis_up;                    /* the state writer is connected */
+        bool full;                        /* the fill batch has no room ... */
+        struct timespec t_full;           /* ... since then */
 } live_t;
+
+/* The metrics of the batch B (one of l->batch). */
+static metrics_batch_t *mb_of(live_t *l, const batch_t *b)
+{
+        return &l->mb[b - l->batch];
+}
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -151,6 +171,8 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
                       const char *json, size_t len, const eval_pub_t *p)
 {
         live_t *l = ud;
+        if (out == CORE_OUT_REVISION && p)
+                metrics_batch_decision(mb_of(l, l->fill), p);
         if (!batch_add_out(l->fill, batch_out_of_core(out), key,
                            key ? strlen(key) : 0, json, len,
                            p ? p->revision : 0))
@@ -204,6 +226,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         ptime_t ts = r->ts;
         bool has_ts = r->has_ts;
         l->fill->n_msgs++;
+        l->m.records[topic]++;
         if (l->consumed++ == 0)
                 clock_gettime(CLOCK_MONOTONIC, &l->t_first);
         record_t rec;
@@ -244,6 +267,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                                    0))
                         fail_oom(l);
                 jw_reset(&l->w);
+                mb_of(l, l->fill)->dead[reason]++;
         } else if (!dup) {
                 persist_record(l, &rec, hint.subject, has_ts, ts, m);
         }
@@ -273,7 +297,9 @@ static void start_commit(live_t *l);
 static void retry_on(live_t *l, struct event *ev, int *backoff,
                      const char *what)
 {
-        (void)l;
+        l->m.sink_errors[ev == l->ev_retry_pg      ? METRICS_SINK_POSTGRESQL
+                         : ev == l->ev_retry_kafka ? METRICS_SINK_KAFKA
+                                                   : METRICS_SINK_REDIS]++;
         *backoff = *backoff ? *backoff * 2 : 100;
         if (*backoff > 5000)
                 *backoff = 5000;
@@ -396,7 +422,10 @@ static void start_kafka(live_t *l)
 
 static void on_redis_conn(void *ud, bool up, const char *err)
 {
-        (void)ud;
+        live_t *l = ud;
+        l->redis_up = up;
+        if (up)
+                l->m.connects[METRICS_SERVER_REDIS]++;
         if (up)
                 logf_("Redis: connected");
         else
@@ -411,10 +440,11 @@ static void finish_state(live_t *l)
         char err[512];
         if (kin_store_offsets(l->kin, b, err, sizeof(err)) != 0)
                 logf_("offsets store: %s", err);
+        clock_gettime(CLOCK_MONOTONIC, &l->t_durable);
+        metrics_batch_done(&l->m, mb_of(l, b), &l->t_durable, b->n_msgs);
         batch_clear(b);
         l->st = NULL;
         l->batches++;
-        clock_gettime(CLOCK_MONOTONIC, &l->t_durable);
         outputs_check(l); /* the next batch may be waiting for its turn */
         kin_wake(l->kin);
 }
@@ -472,6 +502,7 @@ static void start_commit(live_t *l)
                 return;
         }
         l->out = b;
+        clock_gettime(CLOCK_MONOTONIC, &mb_of(l, b)->closed);
         for (int i = 0; i < LIVE_BATCHES; i++)
                 if (&l->batch[i] != l->out && &l->batch[i] != l->st)
                         l->fill = &l->batch[i];
@@ -527,6 +558,12 @@ static void consume(live_t *l)
                 return;
         }
         long n = 0, room = l->cfg->batch_max_records - l->fill->n_msgs;
+        if (room > 0)
+                l->full = false;
+        else if (!l->full) {
+                l->full = true;
+                clock_gettime(CLOCK_MONOTONIC, &l->t_full);
+        }
         ptime_t now = wall_now();
         int32_t today = tz_local_day(l->policy->tz, now);
         trace(l, "consume");
@@ -639,6 +676,83 @@ static void on_kin_status(void *ud, const char *msg)
         logf_("%s", msg);
 }
 
+/* ---- the HTTP endpoints (httpd.h) ------------------------------------------
+ */
+
+static void on_lag(void *ud, rec_topic_t topic, int32_t partition, int64_t lag)
+{
+        live_t *l = ud;
+        if (!metrics_lag_add(&l->m, topic, partition, lag))
+                return; /* out of memory: this scrape's table is short */
+}
+
+/* /metrics: the gauges read now from what the adapters hold (no request
+ * to any server), then every family. */
+static int serve_metrics(void *ud, FILE *out)
+{
+        live_t *l = ud;
+        metrics_lag_reset(&l->m);
+        if (l->kin)
+                kin_lag(l->kin, on_lag, l);
+        ptime_t wm = core_watermark(l->core);
+        l->m.has_wm_delay = ptime_cmp(wm, PTIME_NEVER) != 0;
+        if (l->m.has_wm_delay) {
+                ptime_t now = wall_now();
+                l->m.wm_delay = (double)(now.sec - wm.sec) +
+                                (double)(now.nsec - wm.nsec) / 1e9;
+        }
+        l->m.pending = (long long)core_pending(l->core);
+        if (l->ps)
+                l->m.connects[METRICS_SERVER_POSTGRESQL] =
+                    pgsink_sessions(l->ps);
+        return metrics_render(&l->m, out);
+}
+
+/* /readyz: from the outcome of the last writes (a frozen server fails
+ * its write within write.timeout_ms) and the batch chain's room. */
+static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
+{
+        live_t *l = ud;
+        metrics_ready_t f;
+        memset(&f, 0, sizeof(f));
+        f.assigned = l->kin ? kin_assigned(l->kin) : 0;
+        f.expected = l->kin ? kin_expected(l->kin) : 0;
+        f.redis_up = l->redis_up;
+        f.redis_failing = l->backoff_redis != 0;
+        f.pg_failing = l->backoff_pg != 0;
+        f.kafka_failing = l->backoff_kafka != 0;
+        f.stopping = l->stopping;
+        f.write_timeout_ms = l->cfg->write_timeout_ms;
+        if (l->full && l->fill->n_msgs >= l->cfg->batch_max_records) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                f.paused_ms =
+                    (long)((now.tv_sec - l->t_full.tv_sec) * 1000 +
+                           (now.tv_nsec - l->t_full.tv_nsec) / 1000000);
+        }
+        return metrics_readiness(&f, out, max);
+}
+
+/* Listens on metrics.listen before anything waits (the lease, the
+ * restore), so that a port already taken — a second patuhd on the host
+ * — stops start-up at once.  Requests are answered once the loop runs. */
+static int setup_httpd(live_t *l)
+{
+        if (httpd_listen_off(l->cfg->metrics_listen))
+                return 0;
+        httpd_handlers_t h = {l, serve_metrics, serve_readiness};
+        char err[512];
+        if (!(l->httpd = httpd_new(l->base, l->cfg->metrics_listen, &h, err,
+                                   sizeof(err)))) {
+                logf_("metrics.listen: %s (another patuhd on this host? give "
+                      "each its own metrics.listen, or off)",
+                      err);
+                return -1;
+        }
+        logf_("metrics.listen: serving /metrics, /healthz, /readyz");
+        return 0;
+}
+
 /* ---- set-up -----------------------------------------------------------------
  */
 
@@ -671,10 +785,13 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
+        metrics_init(&l.m, PATUH_VERSION, l.policy->label);
         core_sink_t sink = {&l, sink_emit, sink_touched};
         rc = 1;
         if (!(l.core = core_new(&l.ctx, &sink)) ||
-            !(l.unit_ix = unit_rows(l.roster)))
+            !(l.unit_ix = unit_rows(l.roster)) || !(l.base = event_base_new()))
+                goto out;
+        if (setup_httpd(&l) != 0)
                 goto out;
         config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
                          &l.redis_port, &l.redis_db);
@@ -712,8 +829,7 @@ int live_run(const live_opts_t *o)
                       err);
                 goto out;
         }
-        if (!(l.base = event_base_new()) ||
-            !(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
+        if (!(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
                                 l.cfg->write_timeout_ms, on_pg_done, &l)) ||
             !(l.sw = store_writer_new(l.base, l.redis_host, l.redis_port,
                                       l.redis_db, store_ttl(&l.ctx),
@@ -732,6 +848,9 @@ int live_run(const live_opts_t *o)
                 rc = 2;
                 goto out;
         }
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                snprintf(l.m.topics[t], sizeof(l.m.topics[t]), "%s",
+                         kin_topic_name(l.kin, (rec_topic_t)t));
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
         l.ev_retry_pg = evtimer_new(l.base, on_retry_pg, &l);
         l.ev_retry_kafka = evtimer_new(l.base, on_retry_kafka, &l);
@@ -780,8 +899,10 @@ out:
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);
+        httpd_free(l.httpd);
         if (l.base)
                 event_base_free(l.base);
+        metrics_free(&l.m);
         core_free(l.core);
         free(l.unit_ix);
         jw_free(&l.w);
