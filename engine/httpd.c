@@ -224,9 +224,7 @@ httpd_t *httpd_new(struct event_base *base, const char *listen,
         int port;
         if (!httpd_parse_listen(listen, host, sizeof(host), &port)) {
                 snprintf(errstr, errstr_size,
-                         "%s: expected host:port, [address]:port, :port "
-                         "or off",
-                         listen);
+                         "expected host:port, [address]:port, :port or off");
                 return NULL;
         }
         httpd_t *hd = calloc(1, sizeof(*hd));
@@ -238,14 +236,13 @@ httpd_t *httpd_new(struct event_base *base, const char *listen,
         hd->h = *h;
         evutil_socket_t fd = listen_on(host, port, why, sizeof(why));
         if (fd < 0) {
-                snprintf(errstr, errstr_size, "%s: cannot listen: %s", listen,
-                         why);
+                snprintf(errstr, errstr_size, "cannot listen: %s", why);
                 httpd_free(hd);
                 return NULL;
         }
         if (!evhttp_accept_socket_with_handle(hd->http, fd)) {
                 close(fd);
-                snprintf(errstr, errstr_size, "%s: cannot listen", listen);
+                snprintf(errstr, errstr_size, "cannot listen");
                 httpd_free(hd);
                 return NULL;
         }

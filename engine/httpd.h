@@ -54,7 +54,8 @@ bool httpd_parse_listen(const char *listen, char *host, size_t host_size,
 
 /* Listens on LISTEN at once (start-up: a port already taken fails here,
  * not later), serving from BASE once its loop runs.  NULL with errstr
- * set ("127.0.0.1:9187: Address already in use"). */
+ * set ("cannot listen: Address already in use"; no address: patuhd logs
+ * no configuration value). */
 httpd_t *httpd_new(struct event_base *base, const char *listen,
                    const httpd_handlers_t *h, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));

@@ -251,6 +251,19 @@ static const struct refuse_case refusals[] = {
      REFS SECRET "\n",
      {NULL, NULL, NULL},
      "line 4: expected 'key = value'"},
+    {"metrics.listen without a port",
+     REFS CONNS "metrics.listen = 127.0.0.1\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port, [address]:port, :port or "
+     "off"},
+    {"metrics.listen port 0",
+     REFS CONNS "metrics.listen = 127.0.0.1:0\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
+    {"metrics.listen v6 without brackets",
+     REFS CONNS "metrics.listen = ::1:9187\n",
+     {NULL, NULL, NULL},
+     "line 7: metrics.listen: expected host:port"},
     {"password as batch size",
      REFS CONNS "batch.max_ms = " SECRET "\n",
      {NULL, NULL, NULL},
@@ -410,6 +423,39 @@ static void test_redis_url(void **state)
         }
 }
 
+/* metrics.listen: 127.0.0.1:9187 unless set; "off" and addresses kept
+ * as written (httpd parses them at start). */
+static void test_metrics_listen(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *line, *want;
+        } cases_ml[] = {
+            {"", "127.0.0.1:9187"},
+            {"metrics.listen = off\n", "off"},
+            {"metrics.listen = 0.0.0.0:9200\n", "0.0.0.0:9200"},
+            {"metrics.listen = :9200\n", ":9200"},
+            {"metrics.listen = [::1]:9187\n", "[::1]:9187"},
+            {"metrics.listen = localhost:9187\n", "localhost:9187"},
+        };
+        const char *const env[3] = {NULL, NULL, NULL};
+        set_env(env);
+        for (size_t i = 0; i < ARRAY_LEN(cases_ml); i++) {
+                char text[1024], path[32], err[1024] = "";
+                snprintf(text, sizeof(text), "%s%s%s", REFS, CONNS,
+                         cases_ml[i].line);
+                write_conf(text, path);
+                config_t *c = config_load(path, err, sizeof(err));
+                unlink(path);
+                if (!c)
+                        fail_msg("'%s': refused: %s", cases_ml[i].line, err);
+                if (strcmp(c->metrics_listen, cases_ml[i].want) != 0)
+                        fail_msg("'%s': %s", cases_ml[i].line,
+                                 c->metrics_listen);
+                config_free(c);
+        }
+}
+
 /* The stack's variables must not leak into the cases (tests/run exports
  * them), nor the cases' into the next test binary. */
 static char *saved[3];
@@ -440,6 +486,7 @@ int main(void)
             cmocka_unit_test(test_refused),
             cmocka_unit_test(test_missing_file),
             cmocka_unit_test(test_redis_url),
+            cmocka_unit_test(test_metrics_listen),
         };
         return cmocka_run_group_tests(tests, save_env, restore_env);
 }
