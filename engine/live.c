@@ -90,6 +90,7 @@ typedef struct live {
         metrics_batch_t mb[LIVE_BATCHES]; /* what batch[i] adds to them
                                              once durable */
         httpd_t *httpd;                   /* owned: metrics.listen, or NULL */
+        bool standby;                     /* waiting for the engine lease */
         bool redis_up;                    /* the state writer is connected */
         bool full;                        /* the fill batch has no room ... */
         struct timespec t_full;           /* ... since then */
@@ -722,6 +723,7 @@ static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
         f.pg_failing = l->backoff_pg != 0;
         f.kafka_failing = l->backoff_kafka != 0;
         f.stopping = l->stopping;
+        f.standby = l->standby;
         f.write_timeout_ms = l->cfg->write_timeout_ms;
         if (l->full && l->fill->n_msgs >= l->cfg->batch_max_records) {
                 struct timespec now;
@@ -731,6 +733,16 @@ static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
                            (now.tv_nsec - l->t_full.tv_nsec) / 1000000);
         }
         return metrics_readiness(&f, out, max);
+}
+
+/* The standby's pause between two looks at the lease: the loop runs for
+ * MS, serving only the HTTP endpoints (nothing else is on it yet). */
+static void standby_wait(void *ud, long ms)
+{
+        live_t *l = ud;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        event_base_loopexit(l->base, &tv);
+        event_base_dispatch(l->base);
 }
 
 /* Listens on metrics.listen before anything waits (the lease, the
@@ -797,6 +809,10 @@ int live_run(const live_opts_t *o)
                          &l.redis_port, &l.redis_db);
         lease_init(&l.lease, l.cfg->pg_conninfo, l.cfg->instance_id,
                    l.cfg->lease_ttl_ms);
+        /* a standby answers /metrics and /readyz (503) while it waits */
+        l.lease.wait = standby_wait;
+        l.lease.wait_ud = &l;
+        l.standby = true;
         /* state is read only once the lease is ours: a standby's copy
          * would be stale by the time it takes over */
         int lw = lease_acquire(&l.lease, on_lease_status, &l, err, sizeof(err));
@@ -804,6 +820,7 @@ int live_run(const live_opts_t *o)
                 logf_("engine lease: %s", err);
         else if (lw == 1)
                 logf_("stopped while standing by");
+        l.standby = false;
         if (lw != 0) {
                 rc = lw < 0 ? 1 : 0;
                 goto out;

@@ -252,6 +252,13 @@ size_t metrics_readiness(const metrics_ready_t *f, metrics_reason_t *out,
 {
         size_t n = 0;
         metrics_reason_t *r;
+        /* a standby has nothing else to check yet */
+        if (f->standby) {
+                if ((r = slot(out, &n, max, "standby")))
+                        snprintf(r->detail, sizeof(r->detail),
+                                 "another instance holds the engine lease");
+                return n;
+        }
         if ((f->expected <= 0 || f->assigned < f->expected) &&
             (r = slot(out, &n, max, "partitions")))
                 snprintf(r->detail, sizeof(r->detail),

@@ -153,6 +153,7 @@ typedef struct metrics_ready {
         bool redis_failing;    /* Redis's last write failed, none since ok */
         bool pg_failing;       /* the same for PostgreSQL */
         bool kafka_failing;    /* ... and the Kafka outputs */
+        bool standby;          /* another instance holds the engine lease */
         bool stopping;         /* draining after SIGTERM/SIGINT */
         long paused_ms;        /* consumption has had no room (the batch
                                   chain full) this long; 0: it has room */

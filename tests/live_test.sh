@@ -39,7 +39,8 @@
 #              naming redis while Redis is frozen (SIGSTOP) under a state
 #              write, 200 again after SIGCONT, the counters still equal
 #              PostgreSQL's; a second patuhd on the same metrics.listen
-#              stops at start naming the key
+#              stops at start naming the key; a standby serves /metrics
+#              and answers /readyz 503 "standby"
 # (every other part sets metrics.listen = off: parts run several patuhd
 # at once)
 # (scenarios also checks the digests, payroll months and discipline years
@@ -766,7 +767,33 @@ CONF
 		why="$why; /healthz not 200"
 	[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")" = 404 ] ||
 		why="$why; /nope not 404"
-	# 3. readiness: ready, then unready while Redis is frozen under a
+	# 3. a standby (same database, its own port) serves while it waits
+	# for the lease: /healthz 200, /readyz 503 "standby", /metrics with
+	# its build_info (PatuhPolicyMismatch compares the instances')
+	local sport sb sready=0
+	sport=$(free_port)
+	sed "s/^metrics.listen = .*/metrics.listen = 127.0.0.1:$sport/" "$T/$name.conf" >"$T/$name.standby.conf"
+	"$BIN/patuhd" --config "$T/$name.standby.conf" 2>"$T/$name.standby.log" &
+	sb=$!
+	if wait_log "$T/$name.standby.log" "standing by" 30; then
+		for i in $(seq 50); do
+			code=$(readyz "$sport" "$T/$name.sready")
+			[ "$code" = 503 ] && grep -q '"check":"standby"' "$T/$name.sready" && { sready=1; break; }
+			sleep 0.1
+		done
+		scrape "$sport" "$T/$name.ms" || why="$why; the standby's /metrics: $(cat "$T/$name.ms.samples")"
+		[ "$(mget "$T/$name.ms" patuh_build_info policy="$policy")" = 1 ] &&
+			[ "$(mget "$T/$name.ms" patuh_records_total)" = 0 ] ||
+			why="$why; the standby's metrics: no build_info or records counted"
+		[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sport/healthz")" = 200 ] ||
+			why="$why; the standby's /healthz not 200"
+		[ "$sready" = 1 ] || why="$why; the standby's /readyz: $code $(cat "$T/$name.sready")"
+	else
+		why="$why; the second instance did not stand by: $(tail -1 "$T/$name.standby.log")"
+	fi
+	kill -TERM $sb
+	wait $sb || why="$why; the standby exited $? on SIGTERM"
+	# 4. readiness: ready, then unready while Redis is frozen under a
 	# state write (a late excuse retracts a violation), ready again once
 	# it resumes
 	code=$(readyz "$port" "$T/$name.ready0")
@@ -798,7 +825,7 @@ assert j["ready"] is False and "redis" in [r["check"] for r in j["reasons"]]' "$
 	done
 	[ "$unready" = 1 ] || why="$why; /readyz did not turn 503 naming redis while Redis was frozen (last: $code $(cat "$T/$name.ready1"))"
 	[ "$ready" = 1 ] || why="$why; /readyz not 200 after SIGCONT: $(cat "$T/$name.ready2")"
-	# 4. the counters after the freeze: the retraction, the dead letter,
+	# 5. the counters after the freeze: the retraction, the dead letter,
 	# the failed Redis writes
 	local m2=$T/$name.m2
 	sent=$(( $(messages_on "${prefix}presence") + $(messages_on "${prefix}calls") + $(messages_on "${prefix}excuses") ))
@@ -816,7 +843,7 @@ assert j["ready"] is False and "redis" in [r["check"] for r in j["reasons"]]' "$
 	kill -TERM $pid
 	wait $pid || why="$why; patuhd exited $? on SIGTERM"
 	if [ -z "$why" ]; then
-		echo "ok   metrics: $sent records, $(mget "$m2" patuh_dead_letters_total) dead letters, $(mget "$m2" patuh_decisions_total) decisions counted = Kafka = PostgreSQL; $(mget "$m2" patuh_batch_duration_seconds_count) batches timed; /readyz 503 (redis) while frozen, 200 after; a second instance on the port refused"
+		echo "ok   metrics: $sent records, $(mget "$m2" patuh_dead_letters_total) dead letters, $(mget "$m2" patuh_decisions_total) decisions counted = Kafka = PostgreSQL; $(mget "$m2" patuh_batch_duration_seconds_count) batches timed; /readyz 503 (redis) while frozen, 200 after; a second instance on the port refused, a standby served 503"
 	else
 		echo "FAIL metrics${why}"
 		grep -v trace "$T/$name.log" | tail -5

@@ -252,6 +252,7 @@ static void test_readiness(void **state)
             {"draining", 6, "stopping"},
             {"paused past the timeout", 7, "consumption"},
             {"paused, within the timeout", 8, NULL},
+            {"standby", 9, "standby"},
         };
         for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
                 metrics_ready_t f = ok;
@@ -279,6 +280,12 @@ static void test_readiness(void **state)
                         break;
                 case 8:
                         f.paused_ms = 900;
+                        break;
+                case 9:
+                        /* nothing assigned or connected yet: one reason */
+                        f.standby = true;
+                        f.assigned = f.expected = 0;
+                        f.redis_up = false;
                         break;
                 }
                 metrics_reason_t r[4];
