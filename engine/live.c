@@ -227,6 +227,8 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         ptime_t ts = r->ts;
         bool has_ts = r->has_ts;
         l->fill->n_msgs++;
+        /* counted as consumed, unlike its dead letter or decisions
+         * (counted once durable): it is the input rate */
         l->m.records[topic]++;
         if (l->consumed++ == 0)
                 clock_gettime(CLOCK_MONOTONIC, &l->t_first);
@@ -298,6 +300,8 @@ static void start_commit(live_t *l);
 static void retry_on(live_t *l, struct event *ev, int *backoff,
                      const char *what)
 {
+        /* every failed write comes through here: its retry timer says
+         * which sink it was */
         l->m.sink_errors[ev == l->ev_retry_pg      ? METRICS_SINK_POSTGRESQL
                          : ev == l->ev_retry_kafka ? METRICS_SINK_KAFKA
                                                    : METRICS_SINK_REDIS]++;
@@ -425,11 +429,10 @@ static void on_redis_conn(void *ud, bool up, const char *err)
 {
         live_t *l = ud;
         l->redis_up = up;
-        if (up)
+        if (up) {
                 l->m.connects[METRICS_SERVER_REDIS]++;
-        if (up)
                 logf_("Redis: connected");
-        else
+        } else
                 logf_("Redis: %s", err);
 }
 
