@@ -139,6 +139,44 @@ static const char *const *cstr_field(const config_t *c, const config_key_t *k)
         return (const char *const *)(const void *)((const char *)c + k->offset);
 }
 
+static long clong_field(const config_t *c, const config_key_t *k)
+{
+        return *(const long *)(const void *)((const char *)c + k->offset);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+void config_restart_changes(const config_t *a, const config_t *b, char *out,
+                            size_t out_size)
+{
+        size_t len = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                const config_key_t *k = &keys[i];
+                bool same =
+                    k->type == CONFIG_INT
+                        ? clong_field(a, k) == clong_field(b, k)
+                        : same_str(*cstr_field(a, k), *cstr_field(b, k));
+                if (same || k->reloadable)
+                        continue;
+                int w = snprintf(out + len, out_size - len, "%s%s",
+                                 len ? ", " : "", k->key);
+                if (w < 0 || (size_t)w >= out_size - len)
+                        return;
+                len += (size_t)w;
+        }
+        bool kafka_same = a->n_kafka == b->n_kafka;
+        for (size_t i = 0; kafka_same && i < a->n_kafka; i++)
+                kafka_same = same_str(a->kafka[i].key, b->kafka[i].key) &&
+                             same_str(a->kafka[i].value, b->kafka[i].value);
+        if (!kafka_same)
+                snprintf(out + len, out_size - len, "%skafka.*",
+                         len ? ", " : "");
+}
+
 void config_free(config_t *c)
 {
         if (!c)
@@ -820,7 +858,23 @@ void config_print_doc(FILE *f)
               "Keys marked SIGHUP are the ones SIGHUP (`systemctl reload "
               "patuhd`) applies\nto the running engine (for `roster.file` "
               "and `calendar.file`: the files'\ncontents, re-read); every "
-              "other key needs a restart.\n"
+              "other key needs a restart, and a SIGHUP that\nfinds one "
+              "changed names it in the log (`reload: batch.max_ms changed "
+              "...;\na restart applies it`). The file and the roster and "
+              "calendar it names are\nvalidated first: a refusal is "
+              "logged and the ones in force stay. patuhd\nthen lets the "
+              "batches in hand become durable, evaluates every stored\n"
+              "employee-day within the amend horizon again under the new "
+              "roster and\ncalendar, and publishes what changed as "
+              "ordinary amendments (a new holiday\nretracts that day's "
+              "violations, reason `late_data`; a `wfh_suspended` day\n"
+              "turns WFH presence into `wfh_not_permitted`); older days "
+              "keep their\ndecisions. An employee new to the roster is "
+              "expected from the day after\n(`employees.expected_from`). "
+              "`patuh_reloads_total{result}` counts each\nSIGHUP: "
+              "`applied`, `refused` (a bad file) or `failed` (PostgreSQL or "
+              "Redis\naway: tried again every 5 s). Details: "
+              "[operations.md](operations.md),\n\"Reload\".\n"
               "\n"
               "## Logs\n"
               "\n"
@@ -836,10 +890,11 @@ void config_print_doc(FILE *f)
               "\"msg\":\"holding the engine lease as B (epoch 2)\"}\n"
               "\n"
               "Levels, most severe first: `error` (patuhd stops on it: out "
-              "of memory, the\nengine lease lost to another instance), "
-              "`warn` (a write failed and is\nretried), `info` (start-up, "
-              "the lease, drain, shutdown, and for now the\nother "
-              "failures), `debug`. A line below `log.level` is not even "
+              "of memory, the\nengine lease lost to another instance, a "
+              "server or file it cannot start\nwithout), `warn` (a write "
+              "failed and is retried, a reload refused or\nfailed, a new "
+              "log level), `info` (start-up, the lease, reloads, drain,\n"
+              "shutdown), `debug`. A line below `log.level` is not even "
               "formatted.\nNewlines in a message (PostgreSQL's errors "
               "have them) are written as `\\n`,\nso an event stays one "
               "line. A refused configuration is reported before the\nlog "

@@ -139,6 +139,16 @@ char *config_mask(const config_key_t *k, const char *kafka_key,
  * secrets masked, then the pass-through Kafka properties (`--check`). */
 void config_print_effective(const config_t *c, const char *path, FILE *f);
 
+/*
+ * A SIGHUP reads the file again: the keys that differ between A (in
+ * force) and B (just read) and that a reload does not apply, as their
+ * names separated by ", " in OUT ("" when none; cut at OUT_SIZE), so
+ * that patuhd can say which changes wait for a restart without logging a
+ * value.  The Kafka pass-through properties count as one key, "kafka.*".
+ */
+void config_restart_changes(const config_t *a, const config_t *b, char *out,
+                            size_t out_size);
+
 /* Prints docs/configuration.md: the reference generated from the table. */
 void config_print_doc(FILE *f);
 

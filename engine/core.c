@@ -1192,6 +1192,11 @@ void core_restore_floor(core_t *c, int32_t day)
         c->floor = day;
 }
 
+size_t core_pending(const core_t *c)
+{
+        return c->n_heap;
+}
+
 const core_stats_t *core_stats(const core_t *c)
 {
         return &c->st;

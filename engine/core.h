@@ -178,6 +178,8 @@ long core_digest_rows(const core_t *c, digest_row_t **rows);
 void core_digest_rows_free(digest_row_t *rows, long n);
 
 const core_stats_t *core_stats(const core_t *c);
+/* Decision timers (day closes, alerts, call windows) not fired yet. */
+size_t core_pending(const core_t *c);
 /* True after an allocation failure: the caller must stop. */
 bool core_failed(const core_t *c);
 

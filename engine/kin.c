@@ -361,6 +361,50 @@ int kin_assigned(const kin_t *k)
         return k->assigned;
 }
 
+int kin_expected(const kin_t *k)
+{
+        return k->expected_parts;
+}
+
+void kin_lag(kin_t *k, kin_lag_fn *fn, void *ud)
+{
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new((int)k->n_parts + 1);
+        if (!list)
+                return;
+        for (size_t i = 0; i < k->n_parts; i++)
+                if (k->parts[i].assigned)
+                        rd_kafka_topic_partition_list_add(
+                            list, k->in_topics[k->parts[i].topic],
+                            k->parts[i].partition);
+        /* the position is the offset after the last message polled: what
+         * is still held back in the rings is behind it */
+        if (rd_kafka_position(k->cons, list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                rd_kafka_topic_partition_list_destroy(list);
+                return;
+        }
+        for (int j = 0; j < list->cnt; j++) {
+                const rd_kafka_topic_partition_t *tp = &list->elems[j];
+                int t = topic_index(k, tp->topic);
+                part_t *p =
+                    t >= 0 ? part_get(k, (rec_topic_t)t, tp->partition) : NULL;
+                if (!p)
+                        continue;
+                int64_t lo, hi;
+                bool known = rd_kafka_get_watermark_offsets(
+                                 k->cons, tp->topic, tp->partition, &lo, &hi) ==
+                                 RD_KAFKA_RESP_ERR_NO_ERROR &&
+                             hi >= 0 && tp->offset >= 0;
+                if (known)
+                        fn(ud, p->topic, p->partition,
+                           (hi > tp->offset ? hi - tp->offset : 0) +
+                               (int64_t)p->q_len);
+                else if (p->at_end && p->q_len == 0)
+                        fn(ud, p->topic, p->partition, 0);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
 const char *kin_topic_name(const kin_t *k, rec_topic_t topic)
 {
         return k->in_topics[topic];

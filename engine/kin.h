@@ -72,6 +72,22 @@ void kin_free(kin_t *k);
 /* Input partitions assigned (the number in "assigned N partitions"). */
 int kin_assigned(const kin_t *k);
 
+/* Partitions of the input topics (read at start): every one of them is
+ * assigned when kin_assigned equals this. */
+int kin_expected(const kin_t *k);
+
+/* Told one assigned partition's lag: the messages from the first one the
+ * engine has not taken yet (held back or not fetched) to the
+ * partition's end. */
+typedef void kin_lag_fn(void *ud, rec_topic_t topic, int32_t partition,
+                        int64_t lag);
+
+/* The lag of every assigned partition whose end and position are known
+ * (both from librdkafka's cache: the end as of the last fetch response,
+ * no request is made).  A partition read to its end with nothing held
+ * counts 0. */
+void kin_lag(kin_t *k, kin_lag_fn *fn, void *ud);
+
 /* The full name of an input topic (prefix included). */
 const char *kin_topic_name(const kin_t *k, rec_topic_t topic);
 

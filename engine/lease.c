@@ -98,8 +98,12 @@ int lease_acquire(lease_t *ls, lease_status_fn *status, void *ud, char *errstr,
                                 status(ud, now);
                         memcpy(said, now, sizeof(said));
                 }
-                struct timespec ts = {0, 250 * 1000000};
-                nanosleep(&ts, NULL); /* a signal cuts it short */
+                if (ls->wait) {
+                        ls->wait(ls->wait_ud, 250);
+                } else {
+                        struct timespec ts = {0, 250 * 1000000};
+                        nanosleep(&ts, NULL); /* a signal cuts it short */
+                }
         }
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGINT, &old_int, NULL);

@@ -32,6 +32,11 @@ typedef struct lease {
         int64_t renewed_ms;   /* monotonic ms of the last renewal */
         char epoch_s[24];     /* epoch as text, for LEASE_RENEW_SQL */
         char ttl_s[24];       /* ttl_ms as text, for LEASE_RENEW_SQL */
+        /* How a standby waits between two looks at the lease (NULL: it
+         * sleeps): patuhd serves its HTTP endpoints meanwhile.  Returns
+         * after about MS, or sooner on a signal. */
+        void (*wait)(void *wait_ud, long ms);
+        void *wait_ud; /* its argument */
 } lease_t;
 
 /* instance_id may be NULL: the holder is then host:pid. */

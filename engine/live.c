@@ -2,17 +2,21 @@
 
 #include "../consumers/record.h"
 #include "../rules/calendar.h"
+#include "../rules/jsonv.h"
 #include "../rules/policy.h"
 #include "../rules/roster.h"
+#include "../rules/sha256.h"
 #include "../rules/strmap.h"
 #include "../rules/tz.h"
 #include "batch.h"
 #include "core.h"
+#include "httpd.h"
 #include "jw.h"
 #include "kin.h"
 #include "ksink.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "pgsink.h"
 #include "refdata.h"
@@ -38,6 +42,11 @@
  * state stage (below, "the batch chain"). */
 #define LIVE_BATCHES 3
 
+/* patuh_build_info's version (CMakeLists.txt, project VERSION). */
+#ifndef PATUH_VERSION
+#define PATUH_VERSION "unknown"
+#endif
+
 typedef struct live {
         const config_t *cfg;  /* borrowed: the configuration */
         bool until_idle;      /* --until-idle: stop once all is durable */
@@ -61,6 +70,9 @@ typedef struct live {
         struct event *ev_reload;      /* owned: a failed reload's retry */
         bool reload;                  /* SIGHUP seen: reload once the batches
                                          in hand are durable */
+        const char *cfg_path;         /* borrowed: the file a reload reads */
+        char log_level[16];           /* in force (log.level) */
+        char refs_hash[33];           /* of the roster and calendar in force */
         struct event *ev_retry_pg;    /* owned: PostgreSQL's retry */
         struct event *ev_retry_kafka; /* owned: Kafka's retry */
         struct event *ev_retry_redis; /* owned: Redis's retry */
@@ -88,7 +100,21 @@ typedef struct live {
         /* the engine lease (schemas/sql/004_lease.sql): only its holder
          * evaluates; every batch renews it in its own transaction */
         lease_t lease;
+        metrics_t m; /* the counters /metrics shows (metrics.h) */
+        metrics_batch_t mb[LIVE_BATCHES]; /* what batch[i] adds to them
+                                             once durable */
+        httpd_t *httpd;                   /* owned: metrics.listen, or NULL */
+        bool standby;                     /* waiting for the engine lease */
+        bool redis_up;                    /* the state writer is connected */
+        bool full;                        /* the fill batch has no room ... */
+        struct timespec t_full;           /* ... since then */
 } live_t;
+
+/* The metrics of the batch B (one of l->batch). */
+static metrics_batch_t *mb_of(live_t *l, const batch_t *b)
+{
+        return &l->mb[b - l->batch];
+}
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -156,6 +182,8 @@ static void sink_emit(void *ud, core_out_t out, const char *key,
                       const char *json, size_t len, const eval_pub_t *p)
 {
         live_t *l = ud;
+        if (out == CORE_OUT_REVISION && p)
+                metrics_batch_decision(mb_of(l, l->fill), p);
         if (!batch_add_out(l->fill, batch_out_of_core(out), key,
                            key ? strlen(key) : 0, json, len,
                            p ? p->revision : 0))
@@ -209,6 +237,9 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         ptime_t ts = r->ts;
         bool has_ts = r->has_ts;
         l->fill->n_msgs++;
+        /* counted as consumed, unlike its dead letter or decisions
+         * (counted once durable): it is the input rate */
+        l->m.records[topic]++;
         if (l->consumed++ == 0)
                 clock_gettime(CLOCK_MONOTONIC, &l->t_first);
         record_t rec;
@@ -249,6 +280,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                                    0))
                         fail_oom(l);
                 jw_reset(&l->w);
+                mb_of(l, l->fill)->dead[reason]++;
         } else if (!dup) {
                 persist_record(l, &rec, hint.subject, has_ts, ts, m);
         }
@@ -278,7 +310,11 @@ static void start_commit(live_t *l);
 static void retry_on(live_t *l, struct event *ev, int *backoff,
                      const char *what)
 {
-        (void)l;
+        /* every failed write comes through here: its retry timer says
+         * which sink it was */
+        l->m.sink_errors[ev == l->ev_retry_pg      ? METRICS_SINK_POSTGRESQL
+                         : ev == l->ev_retry_kafka ? METRICS_SINK_KAFKA
+                                                   : METRICS_SINK_REDIS]++;
         *backoff = *backoff ? *backoff * 2 : 100;
         if (*backoff > 5000)
                 *backoff = 5000;
@@ -401,11 +437,13 @@ static void start_kafka(live_t *l)
 
 static void on_redis_conn(void *ud, bool up, const char *err)
 {
-        (void)ud;
-        if (up)
+        live_t *l = ud;
+        l->redis_up = up;
+        if (up) {
+                l->m.connects[METRICS_SERVER_REDIS]++;
                 logf_("Redis: connected");
-        else
-                logf_("Redis: %s", err);
+        } else
+                LOG_WARN("Redis: %s", err);
 }
 
 /* Offsets last: only now is the batch's input safe to skip. */
@@ -415,11 +453,12 @@ static void finish_state(live_t *l)
         batch_t *b = l->st;
         char err[512];
         if (kin_store_offsets(l->kin, b, err, sizeof(err)) != 0)
-                logf_("offsets store: %s", err);
+                LOG_WARN("offsets store: %s", err);
+        clock_gettime(CLOCK_MONOTONIC, &l->t_durable);
+        metrics_batch_done(&l->m, mb_of(l, b), &l->t_durable, b->n_msgs);
         batch_clear(b);
         l->st = NULL;
         l->batches++;
-        clock_gettime(CLOCK_MONOTONIC, &l->t_durable);
         outputs_check(l); /* the next batch may be waiting for its turn */
         kin_wake(l->kin);
 }
@@ -477,6 +516,7 @@ static void start_commit(live_t *l)
                 return;
         }
         l->out = b;
+        clock_gettime(CLOCK_MONOTONIC, &mb_of(l, b)->closed);
         for (int i = 0; i < LIVE_BATCHES; i++)
                 if (&l->batch[i] != l->out && &l->batch[i] != l->st)
                         l->fill = &l->batch[i];
@@ -533,38 +573,94 @@ static void consume(live_t *l);
 
 static void reload_later(live_t *l, const char *why)
 {
-        logf_("reload failed, keeping the roster and calendar in force: %s; "
-              "retrying in %d s",
-              why, RELOAD_RETRY_S);
+        l->m.reloads[METRICS_RELOAD_FAILED]++;
+        LOG_WARN("reload failed, keeping the roster and calendar in force: "
+                 "%s; retrying in %d s",
+                 why, RELOAD_RETRY_S);
         struct timeval tv = {RELOAD_RETRY_S, 0};
         evtimer_add(l->ev_reload, &tv);
+}
+
+static void reload_refused(live_t *l, const char *why)
+{
+        /* a bad file is the operator's to fix: no retry */
+        l->m.reloads[METRICS_RELOAD_REFUSED]++;
+        LOG_WARN("reload refused, keeping the roster and calendar in force: "
+                 "%s",
+                 why);
+}
+
+/* The content of the roster and calendar files, hashed: a SIGHUP that
+ * changes neither (a new log level) needs no restore.  False when one
+ * cannot be read. */
+static bool refs_hash(const char *roster, const char *calendar, char out[33])
+{
+        size_t n1, n2;
+        char *a = jsonv_slurp(roster, &n1), *b = jsonv_slurp(calendar, &n2);
+        bool ok = a && b;
+        if (ok) {
+                const char *fields[2] = {a, b};
+                sha256_id32(fields, 2, out);
+        }
+        free(a);
+        free(b);
+        return ok;
+}
+
+/* The log level of the file read again, and the keys that wait for a
+ * restart (named, never their values). */
+static void reload_config(live_t *l, const config_t *nc)
+{
+        log_level_t lv;
+        if (log_level_parse(nc->log_level, &lv) &&
+            strcmp(nc->log_level, l->log_level) != 0) {
+                log_set_level(lv);
+                snprintf(l->log_level, sizeof(l->log_level), "%s",
+                         nc->log_level);
+                LOG_WARN("log level now %s", l->log_level);
+        }
+        char changed[512];
+        config_restart_changes(l->cfg, nc, changed, sizeof(changed));
+        if (changed[0])
+                LOG_WARN("reload: %s changed in %s; a restart applies it",
+                         changed, l->cfg_path);
 }
 
 static void reload(live_t *l)
 {
         l->reload = false;
-        char err[1024];
-        roster_t *ro = roster_load(l->cfg->roster_file, err, sizeof(err));
-        calendar_t *ca =
-            ro ? calendar_load(l->cfg->calendar_file, err, sizeof(err)) : NULL;
-        if (!ca) {
-                /* a bad file is the operator's to fix: no retry */
-                logf_("reload refused, keeping the roster and calendar in "
-                      "force: %s",
-                      err);
-                roster_free(ro);
+        char err[1024], hash[33];
+        config_t *nc = config_load(l->cfg_path, err, sizeof(err));
+        if (!nc) {
+                reload_refused(l, err);
                 return;
+        }
+        reload_config(l, nc);
+        roster_t *ro = NULL;
+        calendar_t *ca = NULL;
+        core_t *core = NULL;
+        int32_t *uix = NULL;
+        if (!refs_hash(nc->roster_file, nc->calendar_file, hash) ||
+            !(ro = roster_load(nc->roster_file, err, sizeof(err))) ||
+            !(ca = calendar_load(nc->calendar_file, err, sizeof(err)))) {
+                if (!ro && !ca && !err[0])
+                        snprintf(err, sizeof(err), "cannot read %s or %s",
+                                 nc->roster_file, nc->calendar_file);
+                reload_refused(l, err);
+                goto fail;
+        }
+        if (strcmp(hash, l->refs_hash) == 0) {
+                l->m.reloads[METRICS_RELOAD_APPLIED]++;
+                LOG_INFO("reload: the roster and calendar are unchanged");
+                goto fail; /* nothing to swap */
         }
         eval_ctx_t *ctx =
             l->ctx == &l->ctx_slot[0] ? &l->ctx_slot[1] : &l->ctx_slot[0];
         *ctx = (eval_ctx_t){l->policy, ca, ro};
         int32_t today = tz_local_day(l->policy->tz, wall_now());
         int32_t floor = today - (int32_t)l->policy->amend_horizon_days;
-        core_t *core = NULL;
-        int32_t *uix = NULL;
-        long restored = -1;
         if (refdata_publish(l->cfg->pg_conninfo, ctx, ro, today + 1,
-                            l->cfg->policy_file, l->cfg->calendar_file, err,
+                            l->cfg->policy_file, nc->calendar_file, err,
                             sizeof(err)) != 0) {
                 reload_later(l, err);
                 goto fail;
@@ -572,8 +668,8 @@ static void reload(live_t *l)
         if (!(core = core_new(ctx, &l->sink)) || !(uix = unit_rows(ro)))
                 fail_oom(l);
         core_restore_floor(core, floor);
-        restored = store_restore(core, ctx, l->redis_host, l->redis_port,
-                                 l->redis_db, err, sizeof(err));
+        long restored = store_restore(core, ctx, l->redis_host, l->redis_port,
+                                      l->redis_db, err, sizeof(err));
         if (restored < 0) {
                 batch_clear(l->fill); /* what the new core published */
                 reload_later(l, err);
@@ -586,11 +682,12 @@ static void reload(live_t *l)
                 joined += ro->emp[i].expected_from == today + 1;
         char from[11];
         ptime_format_date(floor, from);
-        logf_("reloaded %s (%zu employees, %zu expected from tomorrow) and "
-              "%s; %ld stored records evaluated again from %s: %zu "
-              "publications",
-              l->cfg->roster_file, ro->n, joined, l->cfg->calendar_file,
-              restored, from, l->fill->n_outs);
+        LOG_INFO("reloaded the roster (%zu employees, %zu new: expected from "
+                 "tomorrow) and the calendar; %ld stored records evaluated "
+                 "again from %s: %zu publications",
+                 ro->n, joined, restored, from, l->fill->n_outs);
+        l->m.reloads[METRICS_RELOAD_APPLIED]++;
+        memcpy(l->refs_hash, hash, sizeof(hash));
         core_free(l->core);
         roster_free(l->roster);
         calendar_free(l->calendar);
@@ -600,12 +697,14 @@ static void reload(live_t *l)
         l->calendar = ca;
         l->unit_ix = uix;
         l->ctx = ctx;
+        config_free(nc);
         return;
 fail:
         core_free(core);
         free(uix);
         roster_free(ro);
         calendar_free(ca);
+        config_free(nc);
 }
 
 static void on_reload_retry(evutil_socket_t fd, short what, void *arg)
@@ -648,6 +747,12 @@ static void consume(live_t *l)
                         return;
         }
         long n = 0, room = l->cfg->batch_max_records - l->fill->n_msgs;
+        if (room > 0)
+                l->full = false;
+        else if (!l->full) {
+                l->full = true;
+                clock_gettime(CLOCK_MONOTONIC, &l->t_full);
+        }
         ptime_t now = wall_now();
         int32_t today = tz_local_day(l->policy->tz, now);
         trace(l, "consume");
@@ -669,7 +774,7 @@ static void consume(live_t *l)
                 if (got == KIN_NOMEM)
                         fail_oom(l);
                 if (got == KIN_ERROR)
-                        logf_("Kafka: %s", err);
+                        LOG_WARN("Kafka: %s", err);
         }
         /* Every partition read to its end and every record in the core:
          * the wall clock closes days and call windows (SPEC §4.2: read up
@@ -725,9 +830,10 @@ static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
         (void)fd;
         (void)what;
         (void)arg;
-        logf_("drain not finished within %d s of the signal: exiting without "
-              "writing more",
-              DRAIN_DEADLINE_S);
+        LOG_ERROR(
+            "drain not finished within %d s of the signal: exiting without "
+            "writing more",
+            DRAIN_DEADLINE_S);
         _exit(1);
 }
 
@@ -738,7 +844,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         if (l->stopping) {
                 /* a second signal while a write cannot get through: exit
                  * now; the batch in hand is processed again on restart */
-                logf_("signal %d again: exiting without waiting", (int)sig);
+                LOG_WARN("signal %d again: exiting without waiting", (int)sig);
                 _exit(1);
         }
         logf_("signal %d: draining and committing", (int)sig);
@@ -774,6 +880,95 @@ static void on_kin_status(void *ud, const char *msg)
         logf_("%s", msg);
 }
 
+/* ---- the HTTP endpoints (httpd.h) ------------------------------------------
+ */
+
+static void on_lag(void *ud, rec_topic_t topic, int32_t partition, int64_t lag)
+{
+        live_t *l = ud;
+        if (!metrics_lag_add(&l->m, topic, partition, lag))
+                return; /* out of memory: this scrape's table is short */
+}
+
+/* /metrics: the gauges read now from what the adapters hold (no request
+ * to any server), then every family. */
+static int serve_metrics(void *ud, FILE *out)
+{
+        live_t *l = ud;
+        metrics_lag_reset(&l->m);
+        if (l->kin)
+                kin_lag(l->kin, on_lag, l);
+        ptime_t wm = core_watermark(l->core);
+        l->m.has_wm_delay = ptime_cmp(wm, PTIME_NEVER) != 0;
+        if (l->m.has_wm_delay) {
+                ptime_t now = wall_now();
+                l->m.wm_delay = (double)(now.sec - wm.sec) +
+                                (double)(now.nsec - wm.nsec) / 1e9;
+        }
+        l->m.pending = (long long)core_pending(l->core);
+        if (l->ps)
+                l->m.connects[METRICS_SERVER_POSTGRESQL] =
+                    pgsink_sessions(l->ps);
+        return metrics_render(&l->m, out);
+}
+
+/* /readyz: from the outcome of the last writes (a frozen server fails
+ * its write within write.timeout_ms) and the batch chain's room. */
+static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
+{
+        live_t *l = ud;
+        metrics_ready_t f;
+        memset(&f, 0, sizeof(f));
+        f.assigned = l->kin ? kin_assigned(l->kin) : 0;
+        f.expected = l->kin ? kin_expected(l->kin) : 0;
+        f.redis_up = l->redis_up;
+        f.redis_failing = l->backoff_redis != 0;
+        f.pg_failing = l->backoff_pg != 0;
+        f.kafka_failing = l->backoff_kafka != 0;
+        f.stopping = l->stopping;
+        f.standby = l->standby;
+        f.write_timeout_ms = l->cfg->write_timeout_ms;
+        if (l->full && l->fill->n_msgs >= l->cfg->batch_max_records) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                f.paused_ms =
+                    (long)((now.tv_sec - l->t_full.tv_sec) * 1000 +
+                           (now.tv_nsec - l->t_full.tv_nsec) / 1000000);
+        }
+        return metrics_readiness(&f, out, max);
+}
+
+/* The standby's pause between two looks at the lease: the loop runs for
+ * MS, serving only the HTTP endpoints (nothing else is on it yet). */
+static void standby_wait(void *ud, long ms)
+{
+        live_t *l = ud;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        event_base_loopexit(l->base, &tv);
+        event_base_dispatch(l->base);
+}
+
+/* Listens on metrics.listen before anything waits (the lease, the
+ * restore), so that a port already taken — a second patuhd on the host
+ * — stops start-up at once.  Requests are answered once the loop runs. */
+static int setup_httpd(live_t *l)
+{
+        if (strcmp(l->cfg->metrics_listen, "off") == 0)
+                return 0;
+        httpd_handlers_t h = {l, serve_metrics, serve_readiness};
+        char err[512];
+        if (!(l->httpd = httpd_new(l->base, l->cfg->metrics_listen, &h, err,
+                                   sizeof(err)))) {
+                LOG_ERROR(
+                    "metrics.listen: %s (another patuhd on this host? give "
+                    "each its own metrics.listen, or off)",
+                    err);
+                return -1;
+        }
+        logf_("metrics.listen: serving /metrics, /healthz, /readyz");
+        return 0;
+}
+
 /* ---- set-up -----------------------------------------------------------------
  */
 
@@ -794,6 +989,8 @@ int live_run(const live_opts_t *o)
         memset(&l, 0, sizeof(l));
         l.cfg = o->config;
         l.until_idle = o->until_idle;
+        l.cfg_path = o->config_path;
+        snprintf(l.log_level, sizeof(l.log_level), "%s", l.cfg->log_level);
         l.fill = &l.batch[0];
         jw_init(&l.w);
         char err[1024];
@@ -802,27 +999,37 @@ int live_run(const live_opts_t *o)
             !(l.roster = roster_load(l.cfg->roster_file, err, sizeof(err))) ||
             !(l.calendar =
                   calendar_load(l.cfg->calendar_file, err, sizeof(err)))) {
-                logf_("%s", err);
+                LOG_ERROR("%s", err);
                 goto out;
         }
+        if (!refs_hash(l.cfg->roster_file, l.cfg->calendar_file, l.refs_hash))
+                l.refs_hash[0] = '\0'; /* read a moment ago: a race */
         l.ctx = &l.ctx_slot[0];
         *l.ctx = (eval_ctx_t){l.policy, l.calendar, l.roster};
+        metrics_init(&l.m, PATUH_VERSION, l.policy->label);
         l.sink = (core_sink_t){&l, sink_emit, sink_touched};
         rc = 1;
         if (!(l.core = core_new(l.ctx, &l.sink)) ||
-            !(l.unit_ix = unit_rows(l.roster)))
+            !(l.unit_ix = unit_rows(l.roster)) || !(l.base = event_base_new()))
+                goto out;
+        if (setup_httpd(&l) != 0)
                 goto out;
         config_redis_url(l.cfg->redis_url, l.redis_host, sizeof(l.redis_host),
                          &l.redis_port, &l.redis_db);
         lease_init(&l.lease, l.cfg->pg_conninfo, l.cfg->instance_id,
                    l.cfg->lease_ttl_ms);
+        /* a standby answers /metrics and /readyz (503) while it waits */
+        l.lease.wait = standby_wait;
+        l.lease.wait_ud = &l;
+        l.standby = true;
         /* state is read only once the lease is ours: a standby's copy
          * would be stale by the time it takes over */
         int lw = lease_acquire(&l.lease, on_lease_status, &l, err, sizeof(err));
         if (lw < 0)
-                logf_("engine lease: %s", err);
+                LOG_ERROR("engine lease: %s", err);
         else if (lw == 1)
                 logf_("stopped while standing by");
+        l.standby = false;
         if (lw != 0) {
                 rc = lw < 0 ? 1 : 0;
                 goto out;
@@ -831,7 +1038,7 @@ int live_run(const live_opts_t *o)
               l.lease.epoch);
         if (store_fence(l.redis_host, l.redis_port, l.redis_db, l.lease.epoch,
                         err, sizeof(err)) != 0) {
-                logf_("cannot fence Redis state: %s", err);
+                LOG_ERROR("cannot fence Redis state: %s", err);
                 goto out;
         }
         /* the roster first: who joined since the last start is expected
@@ -840,19 +1047,18 @@ int live_run(const live_opts_t *o)
                             tz_local_day(l.policy->tz, wall_now()) + 1,
                             l.cfg->policy_file, l.cfg->calendar_file, err,
                             sizeof(err)) != 0) {
-                logf_("cannot publish the roster, policy and calendar: %s",
-                      err);
+                LOG_ERROR("cannot publish the roster, policy and calendar: %s",
+                          err);
                 goto out;
         }
         long restored = store_restore(l.core, l.ctx, l.redis_host, l.redis_port,
                                       l.redis_db, err, sizeof(err));
         if (restored < 0) {
-                logf_("cannot restore state: %s", err);
+                LOG_ERROR("cannot restore state: %s", err);
                 goto out;
         }
         logf_("restored %ld accepted records from Redis", restored);
-        if (!(l.base = event_base_new()) ||
-            !(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
+        if (!(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
                                 l.cfg->write_timeout_ms, on_pg_done, &l)) ||
             !(l.sw = store_writer_new(l.base, l.redis_host, l.redis_port,
                                       l.redis_db, store_ttl(l.ctx),
@@ -862,15 +1068,18 @@ int live_run(const live_opts_t *o)
                 goto out;
         }
         if (pgsink_connect(l.ps, err, sizeof(err)) != 0) {
-                logf_("PostgreSQL: %s", err);
-                logf_("PostgreSQL is required at start");
+                LOG_ERROR("PostgreSQL: %s", err);
+                LOG_ERROR("PostgreSQL is required at start");
                 goto out;
         }
         if (setup_kafka(&l, err, sizeof(err)) != 0) {
-                logf_("Kafka: %s", err);
+                LOG_ERROR("Kafka: %s", err);
                 rc = 2;
                 goto out;
         }
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                snprintf(l.m.topics[t], sizeof(l.m.topics[t]), "%s",
+                         kin_topic_name(l.kin, (rec_topic_t)t));
         l.ev_tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
         l.ev_retry_pg = evtimer_new(l.base, on_retry_pg, &l);
         l.ev_retry_kafka = evtimer_new(l.base, on_retry_kafka, &l);
@@ -893,8 +1102,8 @@ int live_run(const live_opts_t *o)
         event_base_dispatch(l.base);
         rc = l.exit_code;
         if (lease_release(&l.lease, err, sizeof(err)) != 0)
-                logf_("engine lease not released (it expires in %ld ms): %s",
-                      l.cfg->lease_ttl_ms, err);
+                LOG_WARN("engine lease not released (it expires in %ld ms): %s",
+                         l.cfg->lease_ttl_ms, err);
         /* the steady rate: from the first record consumed to the last
          * batch made durable (start-up and the final idle check left
          * out) */
@@ -923,8 +1132,10 @@ out:
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);
+        httpd_free(l.httpd);
         if (l.base)
                 event_base_free(l.base);
+        metrics_free(&l.m);
         core_free(l.core);
         free(l.unit_ix);
         jw_free(&l.w);

@@ -12,6 +12,9 @@
  * while PostgreSQL or Redis are down (each write retried with backoff; a
  * write with no answer within 30 s counts as failed).  The adapters
  * report through callbacks and errstr buffers; only this module logs.
+ * /metrics, /healthz and /readyz (metrics.listen) are served from the
+ * same loop (httpd, metrics), from the counters this module keeps and
+ * what the adapters already know: no request to a server per scrape.
  */
 #ifndef PATUH_LIVE_H
 #define PATUH_LIVE_H
@@ -22,6 +25,9 @@
 
 typedef struct live_opts {
         const config_t *config;
+        const char *config_path; /* the file config came from: a SIGHUP
+                                    reads it again (log.level, and the
+                                    roster and calendar it names) */
         bool until_idle; /* exit 0 once everything is consumed and durable */
 } live_opts_t;
 

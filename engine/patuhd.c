@@ -136,7 +136,7 @@ int main(int argc, char **argv)
         log_format_parse(cfg->log_format, &format);
         log_level_parse(cfg->log_level, &level);
         log_init(format, level);
-        live_opts_t o = {cfg, until_idle};
+        live_opts_t o = {cfg, path, until_idle};
         int rc = live_run(&o);
         config_free(cfg);
         return rc;

@@ -35,6 +35,7 @@ struct pgsink {
         bool failed;              /* a statement of the write failed */
         bool lease_lost;          /* ... the renewal, with LEASE_LOST_HINT */
         char err[512];            /* the first error of the write */
+        long sessions;            /* sessions opened (pgsink_sessions) */
         jw_t w;                   /* owned: a statement's JSON parameter */
 };
 
@@ -99,6 +100,7 @@ int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
                 return -1;
         }
         ps->prepared = false;
+        ps->sessions++;
         if (PQsetnonblocking(ps->pg, 1) != 0 || !PQenterPipelineMode(ps->pg)) {
                 snprintf(errstr, errstr_size, "cannot enter pipeline mode");
                 PQfinish(ps->pg);
@@ -416,6 +418,7 @@ static void conn_step(pgsink_t *ps)
         }
         if (st == PGRES_POLLING_OK) {
                 ps->connecting = false;
+                ps->sessions++;
                 evtimer_del(ps->ev_timeout);
                 if (PQsetnonblocking(ps->pg, 1) != 0 ||
                     !PQenterPipelineMode(ps->pg)) {
@@ -484,4 +487,9 @@ int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
                 return -1;
         }
         return 0;
+}
+
+long pgsink_sessions(const pgsink_t *ps)
+{
+        return ps->sessions;
 }

@@ -57,6 +57,10 @@ void pgsink_free(pgsink_t *ps);
 int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 
+/* Sessions opened so far (at start and for retries): the second and
+ * later are reconnects. */
+long pgsink_sessions(const pgsink_t *ps);
+
 /*
  * Sends B's outputs and accepted records, after the renewal of LEASE.
  * Returns 0 when the transaction is on its way (the done callback tells

@@ -94,6 +94,7 @@ roster.file = $SRC/deploy/sample/roster.jsonl
 calendar.file = $SRC/deploy/sample/calendar.json
 kafka.topic_prefix = $PREFIX
 kafka.group = g$RUN-alerts-engine
+metrics.listen = off
 CONF
 "$BIN/patuh" produce --prefix "$PREFIX" --events "$SRC/deploy/sample/events.jsonl" 2>"$T/produce.log" ||
 	{ echo "FAIL produce"; cat "$T/produce.log"; exit 1; }

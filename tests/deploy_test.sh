@@ -10,7 +10,8 @@
 #   prometheus  deploy/prometheus/patuh.rules.yml through `promtool check
 #               rules`, and its unit tests (`promtool test rules`: each
 #               alert fires on a series that must fire it, and not on one
-#               that must not)
+#               that must not); every patuh_* series the rules read is
+#               one engine/metrics.c exports
 # Exits 77 (skipped) with a message only when the tool is missing and
 # cannot be installed (deploy/install-deps --ops).
 #
@@ -129,6 +130,13 @@ prometheus_part() {
 	for a in PatuhDown PatuhConsumerLagGrowing PatuhWatermarkDelay \
 		PatuhDeadLetterRate PatuhReconnectStorm; do
 		grep -q "^      - alert: $a$" "$rules" && ok "rule $a" || fail "no rule $a"
+	done
+	# every patuh_* series a rule reads is one patuhd exports (the family
+	# names engine/metrics.c renders; a histogram's _bucket is its family)
+	local m
+	for m in $(grep -o 'patuh_[a-z][a-z_]*' "$rules" | sed 's/_bucket$//' | sort -u); do
+		grep -q "\"$m\"" "$SRC/engine/metrics.c" && ok "exported: $m" ||
+			fail "$m is read by a rule but not exported by engine/metrics.c"
 	done
 	for a in $(sed -n 's/^      - alert: //p' "$rules"); do
 		grep -q "^### $a" "$SRC/docs/operations.md" && ok "docs/operations.md: $a" ||

@@ -32,11 +32,25 @@
 #              WFH presence into wfh_not_permitted, an employee added to
 #              the roster is not absent before the day after the reload
 #              and is expected from then on (checked after a restart on a
-#              later day)
+#              later day); a new log.level applies at once, a key that
+#              needs a restart is named; patuh_reloads_total counts each
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
 #              closed payroll month keeps its figures and lists the
 #              correction, and explain shows the evidence and revisions
+#   metrics    /metrics scraped while patuhd runs (metrics.listen on a
+#              free port) and parsed (tests/metrics_check.py): records per
+#              input topic = the messages on the topics, dead letters by
+#              reason = dead_letters, decisions by kind and status =
+#              violation_revisions (and patuh.dlq, patuh.violations),
+#              histograms well formed; /healthz 200; /readyz 200, 503
+#              naming redis while Redis is frozen (SIGSTOP) under a state
+#              write, 200 again after SIGCONT, the counters still equal
+#              PostgreSQL's; a second patuhd on the same metrics.listen
+#              stops at start naming the key; a standby serves /metrics
+#              and answers /readyz 503 "standby"
+# (every other part sets metrics.listen = off: parts run several patuhd
+# at once)
 # (scenarios also checks the digests, payroll months and discipline years
 # read back from PostgreSQL against every scenario's expected files)
 # Exits 77 (skipped) when no stack is configured.
@@ -53,7 +67,10 @@ fi
 # "consumed to its end" closes every day as replay's end of input does.
 export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-live-XXXXXX)
-trap 'sandbox_rtt 0; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+# a Redis stopped by a part is resumed whatever happens
+REDIS_STOPPED=
+trap 'sandbox_rtt 0; [ -z "$REDIS_STOPPED" ] || kill -CONT "$REDIS_STOPPED"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 RUN=$(date +%s%N | tail -c 9)
 fails=0
 
@@ -76,6 +93,7 @@ roster.file = $dir/roster.jsonl
 calendar.file = $dir/calendar.json
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
+metrics.listen = off
 $extra
 CONF
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>"$T/$name.produce" ||
@@ -333,6 +351,7 @@ roster.file = $dir/roster.jsonl
 calendar.file = $dir/calendar.json
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
+metrics.listen = off
 batch.max_records = 2
 # the same lease holder: a restarted instance takes the lease back at once
 # and its partitions directly (no group session of the killed one to wait
@@ -476,6 +495,7 @@ roster.file = $dir/roster.jsonl
 calendar.file = $dir/calendar.json
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
+metrics.listen = off
 batch.max_records = 2
 lease.ttl_ms = 3000
 kafka.session.timeout.ms = 6000
@@ -538,6 +558,7 @@ roster.file = $dir/roster.jsonl
 calendar.file = $dir/calendar.json
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
+metrics.listen = off
 batch.max_records = 2
 write.timeout_ms = 1000
 CONF
@@ -665,12 +686,15 @@ reload() {
 	ev "$d/week2.jsonl" r12 E2 clock_out wfo 2027-01-11T16:05:00+08:00
 	cp "$d/roster.jsonl" "$d/roster.cur"
 	cp "$d/cal0.json" "$d/cal.cur"
+	local port
+	port=$(free_port)
 	cat >"$T/$name.conf" <<CONF
 policy.file = $SRC/rules/balikpapan-se737-2026.json
 roster.file = $d/roster.cur
 calendar.file = $d/cal.cur
 kafka.topic_prefix = $prefix
 kafka.group = g$RUN-$name
+metrics.listen = 127.0.0.1:$port
 CONF
 	"$BIN/patuh" produce --prefix "$prefix" --events "$d/week1.jsonl" 2>/dev/null
 	# Saturday: both days closed, both within the amend horizon
@@ -707,10 +731,20 @@ CONF
 	local joined
 	joined=$(q "SELECT employee_id || ' ' || expected_from FROM employees WHERE expected_from IS NOT NULL")
 	[ "$joined" = "E4 2027-01-10" ] || { ok=0; why="$why; expected_from '$joined'"; }
+	# 4. the same files, a new log level and a key that needs a restart:
+	# the level applies at once, the other change is named, not applied
+	printf 'log.level = warn\nbatch.max_ms = 20\n' >>"$T/$name.conf"
+	kill -HUP "$pid"
+	wait_log "$T/$name.log" "log level now warn" 30 || { ok=0; why="$why; log level not reloaded"; }
+	wait_log "$T/$name.log" "batch.max_ms changed" 30 || { ok=0; why="$why; restart-only key not named"; }
+	local m=$T/$name.metrics got_reloads
+	scrape "$port" "$m" || { ok=0; why="$why; no /metrics"; }
+	got_reloads="$(mget "$m" patuh_reloads_total result=applied) $(mget "$m" patuh_reloads_total result=refused) $(mget "$m" patuh_reloads_total result=failed)"
+	[ "$got_reloads" = "3 1 0" ] || { ok=0; why="$why; patuh_reloads_total applied/refused/failed $got_reloads"; }
 	kill -0 "$pid" 2>/dev/null || { ok=0; why="$why; patuhd died"; }
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	# 4. the next week, after a restart: E4 is expected now
+	# 5. the next week, after a restart: E4 is expected now
 	"$BIN/patuh" produce --prefix "$prefix" --events "$d/week2.jsonl" 2>/dev/null
 	PATUH_NOW=2027-01-12T01:00:00+08:00 timeout 120 "$BIN/patuhd" \
 		--config "$T/$name.conf" --until-idle 2>>"$T/$name.log" || { ok=0; why="$why; restart failed"; }
@@ -718,11 +752,241 @@ CONF
 		sort >"$d/want3"
 	wait_state "$d/want3" 10 || { ok=0; why="$why; E4 not expected after joining"; }
 	if [ "$ok" = 1 ]; then
-		echo "ok   reload: new holiday retracted its day ($reason), broken calendar refused, wfh_suspended applied, new employee expected from the next day"
+		echo "ok   reload: new holiday retracted its day ($reason), broken calendar refused, wfh_suspended applied, new employee expected from the next day, log level reloaded, restart-only change named; reloads applied/refused/failed $got_reloads"
 	else
 		echo "FAIL reload:$why"
 		diff "$d/want3" "$T/state.now" | head -10
 		grep -v trace "$T/$name.log" | tail -8
+		fails=$((fails + 1))
+	fi
+}
+
+# A TCP port free on the loopback right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# scrape PORT FILE: /metrics into FILE, parsed; fails when it is not
+# well-formed exposition text (tests/metrics_check.py says why).
+scrape() {
+	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" >"$2" &&
+		python3 "$SRC/tests/metrics_check.py" parse "$2" >"$2.samples"
+}
+
+# mget FILE NAME [LABEL=VALUE ...]: the sum of those samples.
+mget() { python3 "$SRC/tests/metrics_check.py" get "$@"; }
+
+# messages_on TOPIC: how many messages it holds.
+messages_on() {
+	kcat -b "$PATUH_KAFKA_BOOTSTRAP" -C -t "$1" -e -q -f 'x\n' 2>/dev/null | wc -l
+}
+
+# metrics_idle PORT FILE SENT: polls /metrics (60 s at most) until every
+# one of SENT records is consumed and in a durable batch, no partition
+# lags, no decision is pending, and the counters did not move since the
+# previous scrape (a decision the clock fired after the last record goes
+# out in a batch of its own).
+metrics_idle() {
+	local port=$1 f=$2 sent=$3 i prev="" cur
+	for i in $(seq 300); do
+		if scrape "$port" "$f" &&
+			[ "$(mget "$f" patuh_records_total)" = "$sent" ] &&
+			[ "$(mget "$f" patuh_batch_records_sum)" = "$sent" ] &&
+			[ "$(mget "$f" patuh_consumer_lag)" = 0 ] &&
+			[ "$(mget "$f" patuh_pending_decisions)" = 0 ]; then
+			cur=$(grep -E '^patuh_(records|dead_letters|decisions)_total' "$f")
+			[ "$cur" = "$prev" ] && return 0
+			prev=$cur
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# metrics_expected PREFIX FILE: what the counters must say, from the input
+# topics and PostgreSQL, as JSON for metrics_check.py compare.
+metrics_expected() {
+	local prefix=$1 t
+	{
+		for t in presence calls excuses; do
+			echo "records $prefix$t $(messages_on "$prefix$t")"
+		done
+		q "SELECT 'dead ' || reason || ' ' || count(*) FROM dead_letters GROUP BY reason"
+		q "SELECT 'decisions ' || ks || ' ' || count(*) FROM (
+			SELECT (doc->>'kind') || '/' ||
+				CASE WHEN doc->>'status' = 'retracted' THEN 'retracted'
+				     WHEN revision = 1 THEN 'new' ELSE 'amended' END AS ks
+			FROM violation_revisions) r GROUP BY ks"
+	} | python3 -c 'import json, sys
+want = {"records": {}, "dead": {}, "decisions": {}}
+for line in sys.stdin:
+    f = line.split()
+    if len(f) == 3:
+        want[f[0]][f[1]] = int(f[2])
+json.dump(want, open(sys.argv[1], "w"))' "$2"
+}
+
+# readyz PORT FILE: /readyz's status code (its body into FILE).
+readyz() {
+	curl -s --max-time 5 -o "$2" -w '%{http_code}' "http://127.0.0.1:$1/readyz"
+}
+
+metrics() {
+	local dir=$SRC/tests/scenarios/04-missing-and-absent name=metrics
+	local prefix="t$RUN-$name." port rpid why=""
+	reset_state
+	rpid=$(redis-cli -u "$PATUH_REDIS_URL" info server | tr -d '\r' |
+		sed -n 's/^process_id://p')
+	[ -n "$rpid" ] || { echo "FAIL metrics: no Redis pid"; fails=$((fails + 1)); return; }
+	port=$(free_port)
+	cat >"$T/$name.conf" <<CONF
+policy.file = $dir/policy.json
+roster.file = $dir/roster.jsonl
+calendar.file = $dir/calendar.json
+kafka.topic_prefix = $prefix
+kafka.group = g$RUN-$name
+batch.max_records = 4
+write.timeout_ms = 1000
+metrics.listen = 127.0.0.1:$port
+CONF
+	# the scenario, and records dead-lettered for several reasons on
+	# every input topic (scenario 14's): an unknown employee, a bad
+	# timestamp, a truncated value, an excuse ending before it starts
+	{
+		cat "$dir/events.jsonl"
+		sed -n '1p;2p;8p;13p;27p' "$SRC/tests/scenarios/14-bad-input/events.jsonl"
+	} >"$T/$name.1.jsonl"
+	"$BIN/patuh" produce --prefix "$prefix" --events "$T/$name.1.jsonl" 2>"$T/$name.produce" ||
+		{ echo "FAIL metrics: produce"; cat "$T/$name.produce"; fails=$((fails + 1)); return; }
+	"$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log" &
+	local pid=$! i code
+	for i in $(seq 300); do
+		[ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = 200 ] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	# 1. a second patuhd on the same metrics.listen: refused at once,
+	# before the lease (it would otherwise stand by)
+	timeout 30 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.second.log"
+	code=$?
+	[ "$code" = 1 ] && grep -q "metrics.listen: cannot listen: Address already in use" "$T/$name.second.log" ||
+		why="$why; second instance on the same port: exit $code, $(tail -1 "$T/$name.second.log")"
+	# 2. the counters once everything is durable
+	local sent=$(( $(messages_on "${prefix}presence") + $(messages_on "${prefix}calls") + $(messages_on "${prefix}excuses") ))
+	local m1=$T/$name.m1
+	if ! metrics_idle "$port" "$m1" "$sent"; then
+		echo "FAIL metrics: not idle within 60 s ($sent records sent)"
+		cat "$m1.samples" 2>/dev/null | grep -v "_bucket\|decisions_total" | head -30; tail -5 "$T/$name.log"
+		kill -9 $pid; wait $pid 2>/dev/null; fails=$((fails + 1)); return
+	fi
+	metrics_expected "$prefix" "$T/$name.want1"
+	python3 "$SRC/tests/metrics_check.py" compare "$m1" "$T/$name.want1" >"$T/$name.cmp1" ||
+		why="$why; after the first run: $(tr '\n' ' ' <"$T/$name.cmp1")"
+	local dead decided kdlq kviol policy
+	dead=$(mget "$m1" patuh_dead_letters_total)
+	decided=$(mget "$m1" patuh_decisions_total)
+	kdlq=$(messages_on "${prefix}dlq")
+	kviol=$(messages_on "${prefix}violations")
+	[ "$dead" = "$kdlq" ] && [ "$decided" = "$kviol" ] ||
+		why="$why; $dead dead letters and $decided decisions counted, $kdlq and $kviol on Kafka"
+	[ "$(python3 "$SRC/tests/metrics_check.py" get "$m1" patuh_dead_letters_total | tr -d '\n')" -ge 3 ] &&
+		[ "$(grep -c '^patuh_dead_letters_total{reason=[^}]*} [1-9]' "$m1")" -ge 2 ] ||
+		why="$why; the scenario did not dead-letter for two reasons"
+	policy=$(python3 -c 'import json, sys; p = json.load(open(sys.argv[1])); print("%s/%s" % (p["policy_id"], p["version"]))' "$dir/policy.json")
+	[ "$(mget "$m1" patuh_build_info policy="$policy")" = 1 ] ||
+		why="$why; no patuh_build_info{policy=\"$policy\"}"
+	[ "$(mget "$m1" patuh_watermark_delay_seconds)" = 0 ] ||
+		why="$why; watermark delay $(mget "$m1" patuh_watermark_delay_seconds) s once idle (the clock is pinned)"
+	[ "$(grep -c '^patuh_consumer_lag{' "$m1")" -eq 12 ] ||
+		why="$why; $(grep -c '^patuh_consumer_lag{' "$m1") lag series for 12 partitions"
+	local batches
+	batches=$(mget "$m1" patuh_batch_duration_seconds_count)
+	[ "$batches" -ge 3 ] && [ "$(mget "$m1" patuh_batch_records_count)" = "$batches" ] ||
+		why="$why; $batches batches timed, $(mget "$m1" patuh_batch_records_count) sized"
+	[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = 200 ] ||
+		why="$why; /healthz not 200"
+	[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")" = 404 ] ||
+		why="$why; /nope not 404"
+	# 3. a standby (same database, its own port) serves while it waits
+	# for the lease: /healthz 200, /readyz 503 "standby", /metrics with
+	# its build_info (PatuhPolicyMismatch compares the instances')
+	local sport sb sready=0
+	sport=$(free_port)
+	sed "s/^metrics.listen = .*/metrics.listen = 127.0.0.1:$sport/" "$T/$name.conf" >"$T/$name.standby.conf"
+	"$BIN/patuhd" --config "$T/$name.standby.conf" 2>"$T/$name.standby.log" &
+	sb=$!
+	if wait_log "$T/$name.standby.log" "standing by" 30; then
+		for i in $(seq 50); do
+			code=$(readyz "$sport" "$T/$name.sready")
+			[ "$code" = 503 ] && grep -q '"check":"standby"' "$T/$name.sready" && { sready=1; break; }
+			sleep 0.1
+		done
+		scrape "$sport" "$T/$name.ms" || why="$why; the standby's /metrics: $(cat "$T/$name.ms.samples")"
+		[ "$(mget "$T/$name.ms" patuh_build_info policy="$policy")" = 1 ] &&
+			[ "$(mget "$T/$name.ms" patuh_records_total)" = 0 ] ||
+			why="$why; the standby's metrics: no build_info or records counted"
+		[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sport/healthz")" = 200 ] ||
+			why="$why; the standby's /healthz not 200"
+		[ "$sready" = 1 ] || why="$why; the standby's /readyz: $code $(cat "$T/$name.sready")"
+	else
+		why="$why; the second instance did not stand by: $(tail -1 "$T/$name.standby.log")"
+	fi
+	kill -TERM $sb
+	wait $sb || why="$why; the standby exited $? on SIGTERM"
+	# 4. readiness: ready, then unready while Redis is frozen under a
+	# state write (a late excuse retracts a violation), ready again once
+	# it resumes
+	code=$(readyz "$port" "$T/$name.ready0")
+	[ "$code" = 200 ] || why="$why; /readyz $code before the freeze: $(cat "$T/$name.ready0")"
+	cat >"$T/$name.2.jsonl" <<LATE
+{"topic":"excuses","ts":"2026-04-08T09:00:00+08:00","value":{"event_id":"x-late-1","excuse_id":"cuti-late-1","employee_id":"199102022016012005","kind":"cuti","from":"2026-04-06","to":"2026-04-06","updated_at":"2026-04-08T08:55:00+08:00"}}
+{"topic":"presence","ts":"2026-04-08T09:01:00+08:00","value":"{\"event_id\": \"p-m-bad\""}
+LATE
+	kill -STOP "$rpid"
+	REDIS_STOPPED=$rpid
+	"$BIN/patuh" produce --prefix "$prefix" --events "$T/$name.2.jsonl" 2>>"$T/$name.produce"
+	local unready=0 ready=0
+	# the write times out after write.timeout_ms (1 s): 10 s is ample
+	for i in $(seq 100); do
+		code=$(readyz "$port" "$T/$name.ready1")
+		if [ "$code" = 503 ] && python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ready"] is False and "redis" in [r["check"] for r in j["reasons"]]' "$T/$name.ready1" 2>/dev/null; then
+			unready=1; break
+		fi
+		sleep 0.1
+	done
+	kill -CONT "$rpid"
+	REDIS_STOPPED=
+	for i in $(seq 300); do # the retry backs off up to 5 s
+		code=$(readyz "$port" "$T/$name.ready2")
+		[ "$code" = 200 ] && { ready=1; break; }
+		sleep 0.1
+	done
+	[ "$unready" = 1 ] || why="$why; /readyz did not turn 503 naming redis while Redis was frozen (last: $code $(cat "$T/$name.ready1"))"
+	[ "$ready" = 1 ] || why="$why; /readyz not 200 after SIGCONT: $(cat "$T/$name.ready2")"
+	# 5. the counters after the freeze: the retraction, the dead letter,
+	# the failed Redis writes
+	local m2=$T/$name.m2
+	sent=$(( $(messages_on "${prefix}presence") + $(messages_on "${prefix}calls") + $(messages_on "${prefix}excuses") ))
+	if metrics_idle "$port" "$m2" "$sent"; then
+		metrics_expected "$prefix" "$T/$name.want2"
+		python3 "$SRC/tests/metrics_check.py" compare "$m2" "$T/$name.want2" >"$T/$name.cmp2" ||
+			why="$why; after the freeze: $(tr '\n' ' ' <"$T/$name.cmp2")"
+		[ "$(mget "$m2" patuh_decisions_total status=retracted)" -ge 1 ] ||
+			why="$why; no retraction counted"
+		[ "$(mget "$m2" patuh_sink_errors_total sink=redis)" -ge 1 ] ||
+			why="$why; no Redis write error counted"
+	else
+		why="$why; not idle after the freeze"
+	fi
+	kill -TERM $pid
+	wait $pid || why="$why; patuhd exited $? on SIGTERM"
+	if [ -z "$why" ]; then
+		echo "ok   metrics: $sent records, $(mget "$m2" patuh_dead_letters_total) dead letters, $(mget "$m2" patuh_decisions_total) decisions counted = Kafka = PostgreSQL; $(mget "$m2" patuh_batch_duration_seconds_count) batches timed; /readyz 503 (redis) while frozen, 200 after; a second instance on the port refused, a standby served 503"
+	else
+		echo "FAIL metrics${why}"
+		grep -v trace "$T/$name.log" | tail -5
 		fails=$((fails + 1))
 	fi
 }
@@ -743,7 +1007,8 @@ freeze) freeze ;;
 reports) reports ;;
 standby) standby ;;
 reload) reload ;;
-all) scenarios; backlog; dlq; faults; freeze; reports; standby; reload ;;
+metrics) metrics ;;
+all) scenarios; backlog; dlq; faults; freeze; reports; standby; reload; metrics ;;
 esac
 echo "live_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]
