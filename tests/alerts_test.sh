@@ -87,7 +87,7 @@ same_ids() {
 # --- the engine publishes the sample Friday's alerts ----------------------
 redis-cli -u "$PATUH_REDIS_URL" flushdb >/dev/null
 psql -X -q "$PATUH_PG_CONNINFO" -c \
-	"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters"
+	"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters, employees, engine_lease"
 cat >"$T/patuhd.conf" <<CONF
 policy.file = $SRC/rules/balikpapan-se737-2026.json
 roster.file = $SRC/deploy/sample/roster.jsonl

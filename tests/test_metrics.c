@@ -63,6 +63,7 @@ static void test_format(void **state)
         m.connects[METRICS_SERVER_REDIS] = 3;
         m.connects[METRICS_SERVER_POSTGRESQL] = 1;
         m.sink_errors[METRICS_SINK_KAFKA] = 2;
+        m.reloads[METRICS_RELOAD_REFUSED] = 1;
         assert_true(metrics_lag_add(&m, TOPIC_CALLS, 3, 42));
         char *t = render(&m);
         /* escaped label values */
@@ -76,6 +77,8 @@ static void test_format(void **state)
         assert_true(
             sample(t, "patuh_reconnects_total{server=\"postgresql\"}") == 0);
         assert_true(sample(t, "patuh_sink_errors_total{sink=\"kafka\"}") == 2);
+        assert_true(sample(t, "patuh_reloads_total{result=\"refused\"}") == 1);
+        assert_true(sample(t, "patuh_reloads_total{result=\"applied\"}") == 0);
         /* no watermark yet: no delay sample, but its family */
         assert_null(strstr(t, "\npatuh_watermark_delay_seconds "));
         assert_non_null(
@@ -115,8 +118,8 @@ static void test_format(void **state)
                 if (*end)
                         fail_msg("'%s': no value", line);
         }
-        assert_int_equal(help, 11);
-        assert_int_equal(type, 11);
+        assert_int_equal(help, 12);
+        assert_int_equal(type, 12);
         free(t);
         metrics_free(&m);
 }
