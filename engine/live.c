@@ -671,7 +671,9 @@ static void reload(live_t *l)
         long restored = store_restore(core, ctx, l->redis_host, l->redis_port,
                                       l->redis_db, err, sizeof(err));
         if (restored < 0) {
-                batch_clear(l->fill); /* what the new core published */
+                /* what the new core published, and its count */
+                batch_clear(l->fill);
+                memset(mb_of(l, l->fill), 0, sizeof(metrics_batch_t));
                 reload_later(l, err);
                 goto fail;
         }

@@ -32,7 +32,8 @@
 #              WFH presence into wfh_not_permitted, an employee added to
 #              the roster is not absent before the day after the reload
 #              and is expected from then on (checked after a restart on a
-#              later day); a new log.level applies at once, a key that
+#              later day); with Redis frozen a reload fails, keeps what is
+#              in force and is retried; a new log.level applies at once, a key that
 #              needs a restart is named; patuh_reloads_total counts each
 #   reports    a late excuse amends a closed day: its digest row is
 #              published again (PostgreSQL revision 2, patuh.digests), a
@@ -731,6 +732,27 @@ CONF
 	local joined
 	joined=$(q "SELECT employee_id || ' ' || expected_from FROM employees WHERE expected_from IS NOT NULL")
 	[ "$joined" = "E4 2027-01-10" ] || { ok=0; why="$why; expected_from '$joined'"; }
+	# 3b. Redis frozen during a reload: it fails, is logged, keeps what is
+	# in force and is tried again until Redis answers
+	local rpid
+	rpid=$(redis-cli -u "$PATUH_REDIS_URL" info server | tr -d '\r' |
+		sed -n 's/^process_id://p')
+	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"},{"date":"2027-01-06","name":"Cuti bersama"}],"wfh_suspended":[{"date":"2027-01-08","reason":"kondisi kedaruratan"}]}' >"$d/cal.cur"
+	REDIS_STOPPED=$rpid
+	kill -STOP "$rpid"
+	kill -HUP "$pid"
+	wait_log "$T/$name.log" "reload failed" 30 || { ok=0; why="$why; reload with Redis frozen not failed"; }
+	kill -CONT "$rpid"
+	REDIS_STOPPED=
+	local i applied=0
+	for i in $(seq 300); do # the retry, 5 s later (30 s at most)
+		applied=$(grep -c "reloaded the roster" "$T/$name.log")
+		[ "$applied" -ge 3 ] && break
+		sleep 0.1
+	done
+	[ "$applied" -ge 3 ] || { ok=0; why="$why; reload not retried after Redis resumed"; }
+	viol_state >"$T/state.now"
+	cmp -s "$d/want2" "$T/state.now" || { ok=0; why="$why; failed reload changed decisions"; }
 	# 4. the same files, a new log level and a key that needs a restart:
 	# the level applies at once, the other change is named, not applied
 	printf 'log.level = warn\nbatch.max_ms = 20\n' >>"$T/$name.conf"
@@ -740,7 +762,7 @@ CONF
 	local m=$T/$name.metrics got_reloads
 	scrape "$port" "$m" || { ok=0; why="$why; no /metrics"; }
 	got_reloads="$(mget "$m" patuh_reloads_total result=applied) $(mget "$m" patuh_reloads_total result=refused) $(mget "$m" patuh_reloads_total result=failed)"
-	[ "$got_reloads" = "3 1 0" ] || { ok=0; why="$why; patuh_reloads_total applied/refused/failed $got_reloads"; }
+	[ "$got_reloads" = "4 1 1" ] || { ok=0; why="$why; patuh_reloads_total applied/refused/failed $got_reloads"; }
 	kill -0 "$pid" 2>/dev/null || { ok=0; why="$why; patuhd died"; }
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -752,7 +774,7 @@ CONF
 		sort >"$d/want3"
 	wait_state "$d/want3" 10 || { ok=0; why="$why; E4 not expected after joining"; }
 	if [ "$ok" = 1 ]; then
-		echo "ok   reload: new holiday retracted its day ($reason), broken calendar refused, wfh_suspended applied, new employee expected from the next day, log level reloaded, restart-only change named; reloads applied/refused/failed $got_reloads"
+		echo "ok   reload: new holiday retracted its day ($reason), broken calendar refused, wfh_suspended applied, new employee expected from the next day, reload with Redis frozen failed and retried, log level reloaded, restart-only change named; reloads applied/refused/failed $got_reloads"
 	else
 		echo "FAIL reload:$why"
 		diff "$d/want3" "$T/state.now" | head -10
