@@ -11,7 +11,10 @@
  *
  * Control channel: a FIFO (--control PATH) taking one command per line:
  *   broker down ID | broker up ID | rtt ID MS |
- *   leader TOPIC PARTITION ID | topic TOPIC PARTITIONS [REPLICAS]
+ *   leader TOPIC PARTITION ID | topic TOPIC PARTITIONS [REPLICAS] |
+ *   coordinator GROUP ID (the group's coordinator moves to broker ID) |
+ *   produce-errors N (the next N Produce requests fail with a retriable
+ *   NOT_LEADER_FOR_PARTITION, as during a leader election)
  * The mock cluster answers no CreateTopics request (librdkafka implements
  * none in it), so `patuh topics create --sandbox-control FIFO` creates its
  * topics through `topic`.  It keeps no topic configs either: nothing here
@@ -88,6 +91,18 @@ static void control(rd_kafka_mock_cluster_t *mc, char *line)
                    (argc == 3 || parse_int(argv[3], 1, 64, &c) == 0)) {
                 err = rd_kafka_mock_topic_create(mc, argv[1], (int)b,
                                                  argc == 4 ? (int)c : 1);
+        } else if (argc == 3 && strcmp(argv[0], "coordinator") == 0 &&
+                   parse_int(argv[2], 1, 64, &a) == 0) {
+                err = rd_kafka_mock_coordinator_set(mc, "group", argv[1],
+                                                    (int32_t)a);
+        } else if (argc == 2 && strcmp(argv[0], "produce-errors") == 0 &&
+                   parse_int(argv[1], 1, 100000, &a) == 0) {
+                /* ApiKey 0 is Produce (the protocol's numbering; the
+                 * public headers name no ApiKeys) */
+                for (long i = 0; i < a; i++)
+                        rd_kafka_mock_push_request_errors(
+                            mc, 0, 1,
+                            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
         } else {
                 goto usage;
         }

@@ -10,6 +10,7 @@
 #include "../rules/tz.h"
 #include "batch.h"
 #include "core.h"
+#include "failpoint.h"
 #include "httpd.h"
 #include "jw.h"
 #include "kin.h"
@@ -106,6 +107,8 @@ typedef struct live {
         httpd_t *httpd;                   /* owned: metrics.listen, or NULL */
         bool standby;                     /* waiting for the engine lease */
         bool redis_up;                    /* the state writer is connected */
+        time_t redis_down_logged; /* when "Redis away" was last logged */
+        long long redis_tried_ms; /* the tick's last connect, monotonic */
         bool full;                        /* the fill batch has no room ... */
         struct timespec t_full;           /* ... since then */
 } live_t;
@@ -384,6 +387,7 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
                 retry_on(l, l->ev_retry_pg, &l->backoff_pg, what);
                 return;
         }
+        failpoint("after_pg");
         lease_renewed(&l->lease);
         trace(l, "pg ok");
         l->backoff_pg = 0;
@@ -404,6 +408,7 @@ static void start_pg(live_t *l)
                 return;
         }
         char err[512], what[600];
+        failpoint("before_pg");
         if (pgsink_write(l->ps, l->out, &l->lease, err, sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "PostgreSQL: %s", err);
                 retry_on(l, l->ev_retry_pg, &l->backoff_pg, what);
@@ -435,15 +440,29 @@ static void start_kafka(live_t *l)
         ksink_write(l->ks, l->out);
 }
 
+/* How often the tick tries to connect to a Redis that is away, and logs
+ * that it still is: a restart of Redis takes seconds, and one line per
+ * tick (50 ms) would flood the journal. */
+#define REDIS_RECONNECT_MS 500
+#define REDIS_DOWN_LOG_S 10
+
 static void on_redis_conn(void *ud, bool up, const char *err)
 {
         live_t *l = ud;
+        bool was_up = l->redis_up;
         l->redis_up = up;
         if (up) {
                 l->m.connects[METRICS_SERVER_REDIS]++;
+                l->redis_down_logged = 0;
                 logf_("Redis: connected");
-        } else
+                return;
+        }
+        time_t now = time(NULL);
+        if (was_up || !l->redis_down_logged ||
+            now - l->redis_down_logged >= REDIS_DOWN_LOG_S) {
                 LOG_WARN("Redis: %s", err);
+                l->redis_down_logged = now;
+        }
 }
 
 /* Offsets last: only now is the batch's input safe to skip. */
@@ -482,6 +501,7 @@ static void on_redis_done(void *ud, store_write_status_t st, const char *err)
                 return;
         }
         l->backoff_redis = 0;
+        failpoint("after_redis");
         finish_state(l);
 }
 
@@ -819,8 +839,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)what;
         if (!l->out)
                 ksink_poll(l->ks);
-        if (!store_writer_attached(l->sw))
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (!store_writer_attached(l->sw) &&
+            ms - l->redis_tried_ms >= REDIS_RECONNECT_MS) {
+                l->redis_tried_ms = ms;
                 store_writer_connect(l->sw);
+        }
         consume(l);
 }
 

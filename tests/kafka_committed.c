@@ -2,28 +2,61 @@
  * kafka_committed — the offsets a consumer group has committed, for the
  * live tests (tests/live_test.sh faults: SIGTERM drains and commits).
  *
- *   kafka_committed BOOTSTRAP GROUP TOPIC...
+ *   kafka_committed [--rewind N] BOOTSTRAP GROUP TOPIC...
  *
  * Prints one line "TOPIC PARTITION OFFSET" per partition with a committed
  * offset to stderr, and on stdout the sum of the committed offsets over
  * every partition of the topics (a partition without one counts 0): for
  * topics read from their start, the number of records the group will not
  * read again.  Exits 1 when the broker cannot be asked.
+ * --rewind N then moves the committed offsets back by N records in all,
+ * spread over the partitions (none below 0), and commits them: the group
+ * reads those records again, as after an operator's reset (the fault
+ * tests: nothing may be written twice).  The sum printed is the one
+ * before the rewind.
  */
 #include <librdkafka/rdkafka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: kafka_committed BOOTSTRAP GROUP TOPIC...\n");
+        fprintf(stderr, "usage: kafka_committed [--rewind N] BOOTSTRAP GROUP "
+                        "TOPIC...\n");
         return 2;
+}
+
+/* Moves LIST's offsets back by N in all, a record at a time round the
+ * partitions so that every one is rewound alike; returns how many. */
+static long long rewind_by(rd_kafka_topic_partition_list_t *list, long long n)
+{
+        long long done = 0;
+        for (bool moved = true; done < n && moved;) {
+                moved = false;
+                for (int i = 0; i < list->cnt && done < n; i++)
+                        if (list->elems[i].offset > 0) {
+                                list->elems[i].offset--;
+                                done++;
+                                moved = true;
+                        }
+        }
+        return done;
 }
 
 int main(int argc, char **argv)
 {
+        long long rewind = 0;
+        if (argc > 2 && strcmp(argv[1], "--rewind") == 0) {
+                char *end;
+                rewind = strtoll(argv[2], &end, 10);
+                if (*end || rewind < 1)
+                        return usage();
+                argv += 2;
+                argc -= 2;
+        }
         if (argc < 4)
                 return usage();
         char err[512];
@@ -91,6 +124,21 @@ int main(int argc, char **argv)
         }
         if (rc == 0)
                 printf("%lld\n", sum);
+        if (rc == 0 && rewind > 0) {
+                /* partitions without a committed offset stay as they are */
+                for (int i = 0; i < list->cnt; i++)
+                        if (list->elems[i].offset < 0)
+                                list->elems[i].offset = 0;
+                long long got = rewind_by(list, rewind);
+                rd_kafka_resp_err_t e = rd_kafka_commit(rk, list, 0);
+                if (e) {
+                        fprintf(stderr, "kafka_committed: commit: %s\n",
+                                rd_kafka_err2str(e));
+                        rc = 1;
+                } else {
+                        fprintf(stderr, "rewound %lld records\n", got);
+                }
+        }
         rd_kafka_topic_partition_list_destroy(list);
         rd_kafka_destroy(rk);
         return rc;
