@@ -162,6 +162,23 @@ calendar_t *calendar_load_string(const char *json, const char *what,
         return c;
 }
 
+calendar_t *calendar_load_buffer(const char *buf, size_t len, const char *what,
+                                 char *errstr, size_t errstr_size)
+{
+        const char *text = jsonv_skip_bom(buf, len);
+        size_t n = len - (size_t)(text - buf);
+        char *copy = malloc(n + 1);
+        if (!copy) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                return NULL;
+        }
+        memcpy(copy, text, n);
+        copy[n] = '\0';
+        calendar_t *c = calendar_load_string(copy, what, errstr, errstr_size);
+        free(copy);
+        return c;
+}
+
 calendar_t *calendar_load(const char *path, char *errstr, size_t errstr_size)
 {
         char what[512];
@@ -172,8 +189,8 @@ calendar_t *calendar_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        const char *text = jsonv_skip_bom(buf, len);
-        calendar_t *c = calendar_load_string(text, what, errstr, errstr_size);
+        calendar_t *c =
+            calendar_load_buffer(buf, len, what, errstr, errstr_size);
         free(buf);
         return c;
 }

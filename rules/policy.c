@@ -477,6 +477,23 @@ policy_t *policy_load_string(const char *json, const char *what, char *errstr,
         return p;
 }
 
+policy_t *policy_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size)
+{
+        const char *text = jsonv_skip_bom(buf, len);
+        size_t n = len - (size_t)(text - buf);
+        char *copy = malloc(n + 1);
+        if (!copy) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                return NULL;
+        }
+        memcpy(copy, text, n);
+        copy[n] = '\0';
+        policy_t *p = policy_load_string(copy, what, errstr, errstr_size);
+        free(copy);
+        return p;
+}
+
 policy_t *policy_load(const char *path, char *errstr, size_t errstr_size)
 {
         char what[512];
@@ -487,8 +504,7 @@ policy_t *policy_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        const char *text = jsonv_skip_bom(buf, len);
-        policy_t *p = policy_load_string(text, what, errstr, errstr_size);
+        policy_t *p = policy_load_buffer(buf, len, what, errstr, errstr_size);
         free(buf);
         return p;
 }

@@ -30,13 +30,13 @@
  * UTF-8 fragments, dropped spans); under the sanitizer build any memory
  * error fails the test as well.
  */
-#include "../consumers/envelope.h"
-#include "../engine/core.h"
-#include "../engine/jw.h"
-#include "../engine/output.h"
-#include "../engine/store.h"
-#include "../rules/calendar.h"
-#include "../rules/jsonv.h"
+#include "../../consumers/envelope.h"
+#include "../../engine/core.h"
+#include "../../engine/jw.h"
+#include "../../engine/output.h"
+#include "../../engine/store.h"
+#include "../../rules/calendar.h"
+#include "../../rules/jsonv.h"
 
 #include <dirent.h>
 #include <jansson.h>
