@@ -91,9 +91,11 @@ static void check_overrides(const calendar_t *c)
                            "override '%s' ends before it "
                            "starts",
                            o->name);
-                fuzz_check(i == 0 || c->overrides[i - 1].to < o->from,
-                           "overrides '%s' and '%s' overlap or are unsorted",
-                           c->overrides[i - 1].name, o->name);
+                if (i > 0)
+                        fuzz_check(c->overrides[i - 1].to < o->from,
+                                   "overrides '%s' and '%s' overlap or are "
+                                   "unsorted",
+                                   c->overrides[i - 1].name, o->name);
                 /* an override stands for the weekdays it gives hours */
                 int wf = ptime_weekday(o->from), wt = ptime_weekday(o->to);
                 fuzz_check(

@@ -113,10 +113,11 @@ static void check_bands(const char *key, const policy_band_t *b, size_t n)
                                (b[i].to < 0 || b[i].to >= b[i].from),
                            "%s '%s': from %lld, to %lld", key, b[i].name,
                            (long long)b[i].from, (long long)b[i].to);
-                fuzz_check(i == 0 ||
-                               (b[i - 1].to >= 0 && b[i - 1].to < b[i].from),
-                           "%s '%s' and '%s' out of order or overlapping", key,
-                           b[i - 1].name, b[i].name);
+                if (i > 0)
+                        fuzz_check(b[i - 1].to >= 0 && b[i - 1].to < b[i].from,
+                                   "%s '%s' and '%s' out of order or "
+                                   "overlapping",
+                                   key, b[i - 1].name, b[i].name);
                 fuzz_check(policy_band_for(b, n, b[i].from) == &b[i],
                            "%s: minute %lld does not find band '%s'", key,
                            (long long)b[i].from, b[i].name);
