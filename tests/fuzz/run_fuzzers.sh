@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a PATUH_LIBFUZZER build for a bounded
 # time each, on a fresh copy of its seeds (tests/fuzz/corpus/<name> plus
-# the real reference files and the scenarios' ones), and prints one line
+# the real reference files and the scenarios' ones) with its dictionary
+# (tests/fuzz/<name>.dict: the format's keys and words), and prints one line
 # per fuzzer with its executions.  Exits non-zero when one fails (a crash,
 # a leak, a sanitizer report or a broken property); the input that did it
 # is kept in BUILD_DIR/fuzz-crashes/.
@@ -59,7 +60,9 @@ for name in "${names[@]}"; do
 	*) max_len=65536 ;;
 	esac
 	mkdir -p "$tmp/$name-art"
-	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	dict=()
+	[ ! -f "$src/tests/fuzz/$name.dict" ] || dict=(-dict="$src/tests/fuzz/$name.dict")
+	"$bin" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-max_len=$max_len -print_final_stats=1 \
 		-artifact_prefix="$tmp/$name-art/" "$tmp/$name" \
 		>"$tmp/$name.log" 2>&1
