@@ -388,18 +388,11 @@ static bool check_required(const config_t *c, const char *path, char *errstr,
         return true;
 }
 
-config_t *config_load(const char *path, char *errstr, size_t errstr_size)
+config_t *config_load_buffer(const char *buf, size_t len, const char *path,
+                             char *errstr, size_t errstr_size)
 {
-        size_t len;
-        char *buf = jsonv_slurp(path, &len);
-        if (!buf) {
-                snprintf(errstr, errstr_size, "config file %s: cannot read",
-                         path);
-                return NULL;
-        }
         config_t *c = calloc(1, sizeof(*c));
         if (!c) {
-                free(buf);
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
@@ -408,11 +401,20 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
         const char *s;
         while (ok && jsonv_next_line(buf, len, &pos, &s, &n, &line)) {
                 trim(&s, &n);
-                if (n == 0 || s[0] == '#')
-                        continue;
                 char where[600];
                 snprintf(where, sizeof(where), "config file %s line %zu", path,
                          line);
+                /* A NUL byte (even in a comment) would end a key or a
+                 * value early and drop the rest of the line unseen: such a
+                 * file is damaged, not text. */
+                if (memchr(s, '\0', n)) {
+                        snprintf(errstr, errstr_size,
+                                 "%s: a NUL byte (not a text file)", where);
+                        ok = false;
+                        break;
+                }
+                if (n == 0 || s[0] == '#')
+                        continue;
                 const char *eq = memchr(s, '=', n);
                 if (!eq) {
                         snprintf(errstr, errstr_size,
@@ -434,13 +436,26 @@ config_t *config_load(const char *path, char *errstr, size_t errstr_size)
                 free(key);
                 free(value);
         }
-        free(buf);
         ok = ok && apply_env(c, path, errstr, errstr_size) &&
              check_required(c, path, errstr, errstr_size);
         if (!ok) {
                 config_free(c);
                 return NULL;
         }
+        return c;
+}
+
+config_t *config_load(const char *path, char *errstr, size_t errstr_size)
+{
+        size_t len;
+        char *buf = jsonv_slurp(path, &len);
+        if (!buf) {
+                snprintf(errstr, errstr_size, "config file %s: cannot read",
+                         path);
+                return NULL;
+        }
+        config_t *c = config_load_buffer(buf, len, path, errstr, errstr_size);
+        free(buf);
         return c;
 }
 

@@ -109,6 +109,10 @@ const config_key_t *config_keys(size_t *n);
 /* Loads and validates FILE; on failure NULL with a message naming the file,
  * line and key (never a value).  Caller frees with config_free. */
 config_t *config_load(const char *path, char *errstr, size_t errstr_size);
+/* The same from the LEN bytes of a file's content; PATH names it in
+ * messages.  The PATUH_* variables apply as for a file. */
+config_t *config_load_buffer(const char *buf, size_t len, const char *path,
+                             char *errstr, size_t errstr_size);
 void config_free(config_t *c);
 
 /* Host, port and database number of a redis://host:port/db URL. */

@@ -32,6 +32,10 @@ typedef struct calendar {
 } calendar_t;
 
 calendar_t *calendar_load(const char *path, char *errstr, size_t errstr_size);
+/* The same from the LEN bytes of a file's content (a byte-order mark
+ * first is skipped); `what` names the source in messages. */
+calendar_t *calendar_load_buffer(const char *buf, size_t len, const char *what,
+                                 char *errstr, size_t errstr_size);
 calendar_t *calendar_load_string(const char *json, const char *what,
                                  char *errstr, size_t errstr_size);
 void calendar_free(calendar_t *c);

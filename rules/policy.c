@@ -451,12 +451,23 @@ static bool load_root(const jsonv_t *v, const json_t *root, policy_t *p,
         return true;
 }
 
-policy_t *policy_load_string(const char *json, const char *what, char *errstr,
-                             size_t errstr_size)
+policy_t *policy_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size)
 {
         jsonv_t v = {what, errstr, errstr_size};
+        const char *text = jsonv_skip_bom(buf, len);
+        size_t n = len - (size_t)(text - buf);
+        /* A NUL byte is never JSON text.  Read as a C string, a file
+         * with one after a valid document loaded with the rest unseen,
+         * and jansson does not refuse every raw NUL on its own. */
+        const char *nul = memchr(text, '\0', n);
+        if (nul) {
+                jsonv_fail(&v, "", "a NUL byte at offset %zu (not a text file)",
+                           (size_t)(nul - buf));
+                return NULL;
+        }
         json_error_t jerr;
-        json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
                 jsonv_fail(&v, "", "not valid JSON (line %d: %s)", jerr.line,
                            jerr.text);
@@ -477,6 +488,13 @@ policy_t *policy_load_string(const char *json, const char *what, char *errstr,
         return p;
 }
 
+policy_t *policy_load_string(const char *json, const char *what, char *errstr,
+                             size_t errstr_size)
+{
+        return policy_load_buffer(json, strlen(json), what, errstr,
+                                  errstr_size);
+}
+
 policy_t *policy_load(const char *path, char *errstr, size_t errstr_size)
 {
         char what[512];
@@ -487,8 +505,7 @@ policy_t *policy_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        const char *text = jsonv_skip_bom(buf, len);
-        policy_t *p = policy_load_string(text, what, errstr, errstr_size);
+        policy_t *p = policy_load_buffer(buf, len, what, errstr, errstr_size);
         free(buf);
         return p;
 }

@@ -99,6 +99,11 @@ typedef struct policy {
 /* Loads and validates a policy file.  On failure returns NULL with a
  * message naming the file and field in errstr.  Caller frees. */
 policy_t *policy_load(const char *path, char *errstr, size_t errstr_size);
+/* The same from the LEN bytes of a file's content (a byte-order mark
+ * first is skipped, SPEC §7); `what` names the source in messages
+ * ("policy file x.json").  policy_load reads the file into this. */
+policy_t *policy_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size);
 /* Same from a string (tests); `what` names the source in messages. */
 policy_t *policy_load_string(const char *json, const char *what, char *errstr,
                              size_t errstr_size);

@@ -164,6 +164,13 @@ void roster_part_read(roster_part_t *p)
                 char where[600];
                 snprintf(where, sizeof(where), "%s line %zu", p->what, line);
                 jsonv_t v = {where, p->err, sizeof(p->err)};
+                /* jansson skips a raw NUL after a literal (`null<NUL>,`
+                 * reads as `null,`), but a NUL byte is never JSON */
+                if (memchr(s, '\0', n)) {
+                        jsonv_fail(&v, "", "not valid JSON (a NUL byte)");
+                        p->failed = true;
+                        return;
+                }
                 json_error_t jerr;
                 json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
                 if (!o) {

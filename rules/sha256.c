@@ -63,6 +63,7 @@ static void block_portable(sha256_t *c, const unsigned char *p)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(PATUH_SHA256_PORTABLE)
+#include <cpuid.h>
 #include <immintrin.h>
 
 /* The same compression with the SHA extensions of x86 (Intel's reference
@@ -112,12 +113,24 @@ block_ni(uint32_t h[8], const unsigned char *p)
         _mm_storeu_si128((__m128i *)&h[4], st1);
 }
 
+/* CPUID itself rather than __builtin_cpu_supports("sha"), which clang 14
+ * does not know (the libFuzzer build): leaf 7 EBX bit 29 is SHA, leaf 1
+ * ECX bits 19 and 9 are SSE4.1 and SSSE3.  Asked once before main(), as
+ * libgcc does for __builtin_cpu_supports, so threads only read it. */
+static bool ni;
+
+__attribute__((constructor)) static void detect_ni(void)
+{
+        unsigned a, b, c, d;
+        bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        bool sse = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) &&
+                   (c & (1u << 9));
+        ni = sha && sse;
+}
+
 static bool have_ni(void)
 {
-        /* libgcc fills the answers in before main() */
-        return __builtin_cpu_supports("sha") &&
-               __builtin_cpu_supports("sse4.1") &&
-               __builtin_cpu_supports("ssse3");
+        return ni;
 }
 
 static void block(sha256_t *c, const unsigned char *p)

@@ -26,17 +26,18 @@
  * duplicate and timing checks): the reason of each dead-lettered line,
  * and every other line accepted.  Then it replays, through the
  * properties above, every line and every record value with deterministic
- * mutations (byte flips, truncations, insertions of JSON punctuation and
- * UTF-8 fragments, dropped spans); under the sanitizer build any memory
- * error fails the test as well.
+ * mutations (mutate.h: byte flips, truncations, insertions of JSON
+ * punctuation and UTF-8 fragments, dropped spans); under the sanitizer build
+ * any memory error fails the test as well.
  */
-#include "../consumers/envelope.h"
-#include "../engine/core.h"
-#include "../engine/jw.h"
-#include "../engine/output.h"
-#include "../engine/store.h"
-#include "../rules/calendar.h"
-#include "../rules/jsonv.h"
+#include "../../consumers/envelope.h"
+#include "../../engine/core.h"
+#include "../../engine/jw.h"
+#include "../../engine/output.h"
+#include "../../engine/store.h"
+#include "../../rules/calendar.h"
+#include "../../rules/jsonv.h"
+#include "mutate.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -850,14 +851,6 @@ static int check_scenario(const char *dir, const char *name, long *checked,
         return bad;
 }
 
-static uint64_t next(uint64_t *x)
-{
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        return *x;
-}
-
 #define MUTATIONS 40
 
 static long run_input(const char *line, size_t n, uint64_t *seed)
@@ -895,34 +888,8 @@ static long run_input(const char *line, size_t n, uint64_t *seed)
         LLVMFuzzerTestOneInput((const uint8_t *)line, n);
         for (int m = 0; m < MUTATIONS; m++, runs++) {
                 memcpy(buf, line, n);
-                size_t len = n;
-                switch (next(seed) % 4) {
-                case 0: /* flip a byte */
-                        if (len)
-                                buf[next(seed) % len] ^=
-                                    (char)(1u << (next(seed) % 8));
-                        break;
-                case 1: /* truncate */
-                        len = len ? next(seed) % len : 0;
-                        break;
-                case 2: { /* insert a fragment */
-                        const char *b =
-                            bits[next(seed) % (sizeof(bits) / sizeof(bits[0]))];
-                        size_t bl = strlen(b) ? strlen(b) : 1;
-                        size_t at = len ? next(seed) % len : 0;
-                        memmove(buf + at + bl, buf + at, len - at);
-                        memcpy(buf + at, b, bl);
-                        len += bl;
-                        break;
-                }
-                default: /* drop a span */
-                        if (len > 2) {
-                                size_t at = next(seed) % (len - 1);
-                                size_t k = 1 + next(seed) % (len - at - 1);
-                                memmove(buf + at, buf + at + k, len - at - k);
-                                len -= k;
-                        }
-                }
+                size_t len = fuzz_mutate(buf, n, sizeof(buf), seed, bits,
+                                         sizeof(bits) / sizeof(bits[0]));
                 LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
         }
         return runs;
