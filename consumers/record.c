@@ -11,7 +11,8 @@ static const char *const topic_names[TOPIC__COUNT] = {"presence", "calls",
                                                       "excuses"};
 
 static const char *const reason_names[DLQ__COUNT] = {
-    "", "malformed", "invalid", "unknown_employee", "too_late", "future"};
+    "",         "malformed", "invalid",    "unknown_employee",
+    "too_late", "future",    "quarantined"};
 
 const char *rec_topic_name(rec_topic_t t)
 {

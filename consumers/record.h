@@ -38,6 +38,9 @@ typedef enum dlq_reason {
         DLQ_UNKNOWN_EMPLOYEE,
         DLQ_TOO_LATE,
         DLQ_FUTURE,
+        /* not a decoder's verdict: patuhd died with the record in hand
+         * (engine/quarantine.h); replay never gives it */
+        DLQ_QUARANTINED,
         DLQ__COUNT
 } dlq_reason_t;
 

@@ -91,6 +91,9 @@ typedef struct config {
                                    engine lease (and, when set, its Kafka
                                    group.instance.id); default host:pid */
         long lease_ttl_ms;      /* lease.ttl_ms, default 15000 */
+        char *quarantine_file;  /* quarantine.file, or NULL: the default
+                                   (live.c, quarantine_path) */
+        long quarantine_after;  /* quarantine.after, default 3 */
         long write_timeout_ms;  /* write.timeout_ms, default 30000: how long
                                    a PostgreSQL or Redis write may wait for
                                    its answer before it counts as failed */

@@ -17,4 +17,9 @@
 
 void failpoint(const char *name);
 
+/* PATUH_FAILPOINT=record:EVENT_ID kills the process at every pass with
+ * that record in the core's hands: a record whose evaluation crashes the
+ * engine, for the quarantine test (engine/quarantine.h). */
+void failpoint_record(const char *event_id);
+
 #endif

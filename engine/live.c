@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "core.h"
 #include "failpoint.h"
+#include "quarantine.h"
 #include "httpd.h"
 #include "jw.h"
 #include "kin.h"
@@ -57,23 +58,24 @@ typedef struct live {
         eval_ctx_t *ctx;      /* the three above, for the core: one of
                                  ctx_slot (a reload builds the other) */
         eval_ctx_t ctx_slot[2];
-        core_sink_t sink;             /* the core's publications into the
-                                         filling batch */
-        core_t *core;                 /* owned: the rules' state in memory */
-        int32_t *unit_ix;             /* owned: per roster row, the first row of
-                                         its unit (batches group by it) */
-        struct event_base *base;      /* owned: the loop */
-        struct event *ev_tick;        /* owned: the one periodic tick */
-        struct event *ev_term;        /* owned: SIGTERM */
-        struct event *ev_int;         /* owned: SIGINT */
-        struct event *ev_drain;       /* owned: the deadline of a drain */
-        struct event *ev_hup;         /* owned: SIGHUP, reload */
-        struct event *ev_reload;      /* owned: a failed reload's retry */
-        bool reload;                  /* SIGHUP seen: reload once the batches
-                                         in hand are durable */
-        const char *cfg_path;         /* borrowed: the file a reload reads */
-        char log_level[16];           /* in force (log.level) */
-        char refs_hash[33];           /* of the roster and calendar in force */
+        core_sink_t sink;        /* the core's publications into the
+                                    filling batch */
+        core_t *core;            /* owned: the rules' state in memory */
+        int32_t *unit_ix;        /* owned: per roster row, the first row of
+                                    its unit (batches group by it) */
+        struct event_base *base; /* owned: the loop */
+        struct event *ev_tick;   /* owned: the one periodic tick */
+        struct event *ev_term;   /* owned: SIGTERM */
+        struct event *ev_int;    /* owned: SIGINT */
+        struct event *ev_drain;  /* owned: the deadline of a drain */
+        struct event *ev_hup;    /* owned: SIGHUP, reload */
+        struct event *ev_reload; /* owned: a failed reload's retry */
+        bool reload;             /* SIGHUP seen: reload once the batches
+                                    in hand are durable */
+        const char *cfg_path;    /* borrowed: the file a reload reads */
+        quarantine_t *qr;        /* owned: the record in hand, for a restart */
+        char log_level[16];      /* in force (log.level) */
+        char refs_hash[33];      /* of the roster and calendar in force */
         struct event *ev_retry_pg;    /* owned: PostgreSQL's retry */
         struct event *ev_retry_kafka; /* owned: Kafka's retry */
         struct event *ev_retry_redis; /* owned: Redis's retry */
@@ -109,8 +111,8 @@ typedef struct live {
         bool redis_up;                    /* the state writer is connected */
         time_t redis_down_logged; /* when "Redis away" was last logged */
         long long redis_tried_ms; /* the tick's last connect, monotonic */
-        bool full;                        /* the fill batch has no room ... */
-        struct timespec t_full;           /* ... since then */
+        bool full;                /* the fill batch has no room ... */
+        struct timespec t_full;   /* ... since then */
 } live_t;
 
 /* The metrics of the batch B (one of l->batch). */
@@ -248,9 +250,26 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         record_t rec;
         char detail[256] = "";
         bool dup = false;
-        dlq_reason_t reason =
-            record_decode_bytes(topic, m->payload ? m->payload : "", m->len,
-                                &rec, detail, sizeof(detail));
+        dlq_reason_t reason;
+        if (quarantine_is(l->qr, topic, m->partition, m->offset)) {
+                /* it killed the engine: not even decoded again */
+                reason = DLQ_QUARANTINED;
+                snprintf(detail, sizeof(detail),
+                         "patuhd died %ld times in a row with this record in "
+                         "hand; put aside",
+                         l->cfg->quarantine_after);
+                memset(&rec, 0, sizeof(rec));
+                LOG_ERROR("quarantined %s partition %d offset %lld: %s",
+                          kin_topic_name(l->kin, topic), (int)m->partition,
+                          (long long)m->offset, detail);
+        } else {
+                quarantine_begin(l->qr, topic, m->partition, m->offset);
+                reason =
+                    record_decode_bytes(topic, m->payload ? m->payload : "",
+                                        m->len, &rec, detail, sizeof(detail));
+                if (reason == DLQ_NONE)
+                        failpoint_record(rec.event_id);
+        }
         /* A record stamped after patuhd's clock (a producer's clock
          * ahead, PATUH_NOW pinned behind the data) is no sign that time
          * has passed: the wall clock caps what it may close.  Replay has
@@ -273,7 +292,9 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                 out_dlq_src_t src = {NULL,      -1,     topic, m->partition,
                                      m->offset, has_ts, ts};
                 out_dlq(&l->w, l->ctx, &src, reason, detail,
-                        reason == DLQ_MALFORMED ? NULL : rec.event_id,
+                        reason == DLQ_MALFORMED || reason == DLQ_QUARANTINED
+                            ? NULL
+                            : rec.event_id,
                         m->payload ? m->payload : "", m->len);
                 /* the Kafka key is bytes, not a C string */
                 if (l->w.oom ||
@@ -290,6 +311,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         core_fire(l->core);
         core_alert_closed_outages(l->core, today);
         core_flush_digests(l->core);
+        quarantine_end(l->qr);
 }
 
 /* ---- the batch chain: outputs, then state, then offsets ------------------
@@ -1000,6 +1022,40 @@ static int setup_httpd(live_t *l)
 /* ---- set-up -----------------------------------------------------------------
  */
 
+/* quarantine.file, else $STATE_DIRECTORY/patuhd.crash (systemd's
+ * StateDirectory= survives a restart; PrivateTmp does not), else
+ * $TMPDIR/patuhd-<group>.crash; then what the last stop left there. */
+static int open_quarantine(live_t *l, char *err, size_t n)
+{
+        char path[4096];
+        const char *sd = getenv("STATE_DIRECTORY");
+        const char *tmp = getenv("TMPDIR");
+        if (l->cfg->quarantine_file)
+                snprintf(path, sizeof(path), "%s", l->cfg->quarantine_file);
+        else if (sd && *sd)
+                snprintf(path, sizeof(path), "%s/patuhd.crash", sd);
+        else
+                snprintf(path, sizeof(path), "%s/patuhd-%s.crash",
+                         tmp && *tmp ? tmp : "/tmp", l->cfg->kafka_group);
+        if (!(l->qr = quarantine_open(path, l->cfg->quarantine_after, err, n)))
+                return -1;
+        int topic;
+        int32_t partition;
+        int64_t offset;
+        long deaths = quarantine_deaths(l->qr, &topic, &partition, &offset);
+        if (deaths > 0)
+                LOG_WARN("the last %ld stop%s died with input %s partition %d "
+                         "offset %lld in hand%s",
+                         deaths, deaths > 1 ? "s in a row" : "",
+                         rec_topic_name((rec_topic_t)topic), (int)partition,
+                         (long long)offset,
+                         deaths >= l->cfg->quarantine_after
+                             ? ": it will be quarantined (dead-lettered as "
+                               "quarantined and skipped)"
+                             : "");
+        return 0;
+}
+
 static int setup_kafka(live_t *l, char *err, size_t n)
 {
         if (!(l->ks = ksink_new(l->cfg, l->base, on_kafka_done, l, err, n)))
@@ -1064,6 +1120,10 @@ int live_run(const live_opts_t *o)
         }
         logf_("holding the engine lease as %s (epoch %lld)", l.lease.holder,
               l.lease.epoch);
+        if (open_quarantine(&l, err, sizeof(err)) != 0) {
+                LOG_ERROR("%s", err);
+                goto out;
+        }
         if (store_fence(l.redis_host, l.redis_port, l.redis_db, l.lease.epoch,
                         err, sizeof(err)) != 0) {
                 LOG_ERROR("cannot fence Redis state: %s", err);
@@ -1147,6 +1207,7 @@ int live_run(const live_opts_t *o)
                       "durable",
                       l.consumed, l.batches);
 out:
+        quarantine_close(l.qr, rc == 0);
         for (int i = 0; i < LIVE_BATCHES; i++)
                 batch_free(&l.batch[i]);
         kin_free(l.kin);

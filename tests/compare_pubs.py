@@ -17,6 +17,10 @@ produced but whose offsets were not committed before a crash is produced
 again) the Kafka streams may repeat a publication: they are compared as
 sets, and the digest rows of each (date, unit) by their last row and by
 holding only rows replay published for it; PostgreSQL stays exact.
+With --except-quarantined the dead letters patuhd wrote with reason
+"quarantined" (a record that killed it, engine/quarantine.h; replay has
+none: the caller compares with replay of the events without that record)
+are left out of the live side.
 NOT_SENT lists the events lines `patuh produce` could not send (a bad
 envelope has no topic), one number a line: their dead letters exist only
 in replay.
@@ -102,8 +106,14 @@ def multiset_diff(what, want, got, show=6):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--kafka-at-least-once"]
-    alo = len(args) < len(sys.argv) - 1
+    flags = {"--kafka-at-least-once", "--except-quarantined"}
+    args = [a for a in sys.argv[1:] if a not in flags]
+    alo = "--kafka-at-least-once" in sys.argv[1:]
+    exq = "--except-quarantined" in sys.argv[1:]
+
+    def live_dl(rows):
+        return [d for d in rows
+                if not (exq and d.get("reason") == "quarantined")]
     rdir, ldir = args[0], args[1]
     not_sent = set()
     if len(args) > 2:
@@ -168,10 +178,10 @@ def main():
           if d.get("line") not in not_sent]
     bad |= multiset_diff("dead letters (PostgreSQL)", dl,
                          [dlq_key(d, value_of(raw_bytes(d)))
-                          for d in L("pg_dlq.jsonl")])
+                          for d in live_dl(L("pg_dlq.jsonl"))])
     bad |= kafka_diff("dead letters (Kafka)", dl,
                          [dlq_key(d, value_of(raw_bytes(d)))
-                          for d in L("k_dlq.jsonl")])
+                          for d in live_dl(L("k_dlq.jsonl"))])
     return bad
 
 

@@ -23,6 +23,8 @@
 #   replays   duplicate delivery (every accepted record produced again) and
 #             the group rewound by 1,000 offsets: no new row in PostgreSQL,
 #             no change in Redis
+#   poison    a record whose evaluation kills patuhd is quarantined after 3
+#             deaths instead of killing every restart
 # (The PostgreSQL crash is in live_test.sh freeze, a simulated day of
 # downtime in live_test.sh backlog; both carry the faults label too.)
 # Exits 77 (skipped) when no stack is configured.
@@ -262,13 +264,64 @@ for i,l in enumerate(open(sys.argv[2]),1):
 	check "$name"
 }
 
+# A record whose evaluation kills patuhd (PATUH_FAILPOINT=record:ID): the
+# restarts die on it until the third, which finds it in the quarantine
+# file (engine/quarantine.h), dead-letters it as quarantined and goes on;
+# every other publication equals replay of the month without that record.
+poison() {
+	local name=poison d=$T/poison.dir
+	mkdir -p "$d"
+	cp "$DIR/policy.json" "$DIR/roster.jsonl" "$DIR/calendar.json" "$d/"
+	"$BIN/patuh" replay --policy "$DIR/policy.json" --roster "$DIR/roster.jsonl" \
+		--calendar "$DIR/calendar.json" --events "$DIR/events.jsonl" \
+		--out "$T/$name.replay" >/dev/null 2>&1
+	# an accepted presence record from the middle of the month, and the
+	# month without it (a blank line in its place: the other lines keep
+	# their numbers, which produce's "not sent" messages give)
+	local id
+	id=$(python3 -c 'import json,sys
+bad={json.loads(l)["line"] for l in open(sys.argv[1]) if l.strip()}
+lines=open(sys.argv[2]).readlines()
+for i in range(len(lines)//2, len(lines)):
+    e=json.loads(lines[i])
+    if i+1 not in bad and e.get("topic")=="presence":
+        print(e["value"]["event_id"])
+        with open(sys.argv[3],"w") as f:
+            f.writelines(lines[:i]+["\n"]+lines[i+1:])
+        break' "$T/$name.replay/dlq.jsonl" "$DIR/events.jsonl" "$d/events.jsonl")
+	reset_state
+	conf "$name" "quarantine.file = $T/$name.crash
+quarantine.after = 3"
+	produce "$name"
+	local rcs="" rc i
+	for i in 1 2 3 4 5; do
+		PATUH_FAILPOINT=record:$id timeout 120 "$BIN/patuhd" --config "$T/$name.conf" \
+			--until-idle 2>>"$T/$name.log"
+		rc=$?
+		rcs="$rcs $rc"
+		[ "$rc" -eq 0 ] && break
+	done
+	local dl
+	dl=$(q "SELECT reason || ' ' || (doc->>'raw' LIKE '%\"$id\"%') FROM dead_letters WHERE reason = 'quarantined'")
+	if [ "$rcs" = " 137 137 137 0" ] && [ "$dl" = "quarantined true" ] &&
+		grep -q "quarantined presence\|quarantined .*presence" "$T/$name.log"; then
+		echo "--   poison: record $id killed patuhd 3 times, then was quarantined (exits$rcs)"
+		live_publications "$name" "$d" --kafka-at-least-once --except-quarantined
+	else
+		echo "FAIL poison: exits$rcs, dead letter '$dl'"
+		grep -v trace "$T/$name.log" | grep -i "quarantin\|failpoint" | tail -6
+		fails=$((fails + 1))
+	fi
+}
+
 case $WHAT in
 kill) kill_points ;;
 redis) redis_kill ;;
 freeze) freeze ;;
 broker) broker ;;
 replays) replays ;;
-all) kill_points; redis_kill; freeze; broker; replays ;;
+poison) poison ;;
+all) kill_points; redis_kill; freeze; broker; replays; poison ;;
 esac
 echo "faults_test $WHAT: $fails failed"
 [ "$fails" -eq 0 ]

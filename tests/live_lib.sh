@@ -79,10 +79,11 @@ free_port() {
 # violation revisions (PostgreSQL and patuh.violations), TPP events
 # (PostgreSQL and patuh.tpp), alerts, digest rows in the order each
 # (date, unit) was published, dead letters (tests/compare_pubs.py).
-# live_publications NAME DIR [--kafka-at-least-once]: every publication
+# live_publications NAME DIR [FLAG...]: every publication
 # of the run NAME (topic prefix t$RUN-NAME., produce's messages in
 # $T/NAME.produce) against patuh replay of DIR's events
-# (tests/compare_pubs.py; the flag: after a crash Kafka may repeat).
+# (tests/compare_pubs.py and its flags: --kafka-at-least-once after a
+# crash, --except-quarantined).
 live_publications() {
 	local name=$1 dir=$2 prefix="t$RUN-$name." o=$T/$name.pubs t
 	mkdir -p "$o/live"
@@ -100,7 +101,7 @@ live_publications() {
 	done
 	# lines with a bad envelope have no topic: patuh produce says so
 	sed -n 's/.* line \([0-9]*\): .*(not sent)$/\1/p' "$T/$name.produce" >"$o/not_sent"
-	if python3 "$SRC/tests/compare_pubs.py" ${3:-} "$o/replay" "$o/live" "$o/not_sent" >"$o/diff"; then
+	if python3 "$SRC/tests/compare_pubs.py" ${3:-} ${4:-} "$o/replay" "$o/live" "$o/not_sent" >"$o/diff"; then
 		echo "ok   live = replay, every publication: $name"
 	else
 		echo "FAIL live != replay publications: $name"; head -n 40 "$o/diff"
