@@ -580,6 +580,26 @@ static bool is_space(char ch)
                ch == '\f' || ch == '\v';
 }
 
+/* Whether a conninfo keyword's value is masked: password and every
+ * other *password (sslpassword), and dbname, which libpq expands when it
+ * holds a whole connection string (dbname='host=... password=...'). */
+static bool mask_keyword(const char *kw, size_t n)
+{
+        return (n >= 8 && strncmp(kw + n - 8, "password", 8) == 0) ||
+               (n == 6 && strncmp(kw, "dbname", 6) == 0);
+}
+
+/* The value of dbname is masked only when it is a connection string in
+ * its turn; a plain database name stays visible. */
+static bool nested_conninfo(const char *val, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (val[i] == '=' || (val[i] == ':' && i + 2 < n &&
+                                      val[i + 1] == '/' && val[i + 2] == '/'))
+                        return true;
+        return false;
+}
+
 /* A postgresql:// URI (AUTH: the offset past "://"): the password of
  * user:password@ and any password= parameter of the query. */
 static char *mask_uri(const char *v, size_t auth)
@@ -606,8 +626,9 @@ static char *mask_uri(const char *v, size_t auth)
         sb_add(&b, v + q, query + 1 - q);
         for (const char *p = v + query + 1; *p;) {
                 size_t pn = strcspn(p, "&");
-                if (strncmp(p, "password=", 9) == 0 && pn >= 9) {
-                        sb_add(&b, "password=", 9);
+                size_t nn = strcspn(p, "=&");
+                if (p[nn] == '=' && mask_keyword(p, nn)) {
+                        sb_add(&b, p, nn + 1);
                         sb_add(&b, CONFIG_MASK, strlen(CONFIG_MASK));
                 } else {
                         sb_add(&b, p, pn);
@@ -661,7 +682,9 @@ static char *mask_pairs(const char *v, bool *parsed)
                                         p++;
                 }
                 sb_add(&b, from, (size_t)(val - from));
-                if (kwn == 8 && strncmp(kw, "password", 8) == 0)
+                bool dbname = kwn == 6 && strncmp(kw, "dbname", 6) == 0;
+                if (mask_keyword(kw, kwn) &&
+                    (!dbname || nested_conninfo(val, (size_t)(p - val))))
                         sb_add(&b, CONFIG_MASK, strlen(CONFIG_MASK));
                 else
                         sb_add(&b, val, (size_t)(p - val));

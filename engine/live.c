@@ -671,7 +671,7 @@ static void reload_config(live_t *l, const config_t *nc)
 static void reload(live_t *l)
 {
         l->reload = false;
-        char err[1024], hash[33];
+        char err[1024] = "", hash[33];
         config_t *nc = config_load(l->cfg_path, err, sizeof(err));
         if (!nc) {
                 reload_refused(l, err);
@@ -704,6 +704,7 @@ static void reload(live_t *l)
         if (refdata_publish(l->cfg->pg_conninfo, ctx, ro, today + 1,
                             l->cfg->policy_file, nc->calendar_file, err,
                             sizeof(err)) != 0) {
+                l->refs_hash[0] = '\0'; /* it may have gone half through */
                 reload_later(l, err);
                 goto fail;
         }
@@ -713,6 +714,9 @@ static void reload(live_t *l)
         long restored = store_restore(core, ctx, l->redis_host, l->redis_port,
                                       l->redis_db, err, sizeof(err));
         if (restored < 0) {
+                /* PostgreSQL has the new roster already: the next SIGHUP
+                 * must not take the files for the ones in force */
+                l->refs_hash[0] = '\0';
                 /* what the new core published, and its count */
                 batch_clear(l->fill);
                 memset(mb_of(l, l->fill), 0, sizeof(metrics_batch_t));
@@ -909,8 +913,10 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         live_t *l = arg;
         (void)sig;
         (void)what;
-        if (l->stopping)
+        if (l->stopping) {
+                LOG_WARN("SIGHUP while draining: not reloaded");
                 return;
+        }
         logf_("SIGHUP: reloading the roster and calendar once the batches "
               "in hand are durable");
         evtimer_del(l->ev_reload);

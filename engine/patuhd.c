@@ -12,6 +12,7 @@
 #include "log.h"
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,6 +93,12 @@ static int check(const config_t *cfg, const char *path)
 
 int main(int argc, char **argv)
 {
+        /* SIGHUP's default would kill patuhd before the loop handles it
+         * (while it stands by or restores: `systemctl reload` then), and a
+         * peer that hangs up (a /metrics client, a Redis reset) must be an
+         * error on that socket, not the end of the process */
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
         const char *path = NULL;
         bool until_idle = false, check_only = false;
         for (int i = 1; i < argc; i++) {

@@ -119,8 +119,9 @@ int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
                     roster_t *roster, int32_t joined, const char *policy_file,
                     const char *calendar_file, char *errstr, size_t errstr_size)
 {
-        const char *keys[] = {"dbname", "connect_timeout", NULL};
-        const char *vals[] = {conninfo, "3", NULL};
+        /* bounded both ways: at a reload the loop waits on this */
+        const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *vals[] = {conninfo, "3", "-c statement_timeout=5000", NULL};
         PGconn *pg = PQconnectdbParams(keys, vals, 1);
         int rc = -1;
         jw_t w;

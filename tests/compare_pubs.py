@@ -121,10 +121,22 @@ def main():
             not_sent = {int(l) for l in f if l.strip()}
 
     def kafka_diff(what, want, got, show=6):
-        if alo:
-            return multiset_diff(what, sorted(set(want)), sorted(set(got)),
-                                 show)
-        return multiset_diff(what, want, got, show)
+        if not alo:
+            return multiset_diff(what, want, got, show)
+        # each of replay's publications at least as often as replay has
+        # it (repeats allowed), and none replay does not have
+        a, b = collections.Counter(want), collections.Counter(got)
+        miss = a - b
+        extra = [s for s in b if s not in a]
+        for s in list(miss.elements())[:show]:
+            print(f"{what}: only in replay: {s}")
+        for s in extra[:show]:
+            print(f"{what}: only in live:   {s}")
+        if miss or extra:
+            print(f"{what}: {sum(miss.values())} missing, {len(extra)} "
+                  f"never in replay (of {len(want)} / {len(got)})")
+            return 1
+        return 0
     R = lambda n: lines(f"{rdir}/{n}")
     L = lambda n: lines(f"{ldir}/{n}")
     bad = 0

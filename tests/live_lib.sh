@@ -13,7 +13,11 @@ export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-live-XXXXXX)
 # a Redis stopped by a part is resumed whatever happens
 REDIS_STOPPED=
+# processes a part left running (a patuhd outside timeout(1), a sandbox)
+# are stopped whatever happens
+BG_PIDS=()
 trap 'sandbox_rtt 0; [ -z "$REDIS_STOPPED" ] || kill -CONT "$REDIS_STOPPED"
+	[ ${#BG_PIDS[@]} -eq 0 ] || kill "${BG_PIDS[@]}" 2>/dev/null
 	[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 RUN=$(date +%s%N | tail -c 9)
 fails=0

@@ -684,6 +684,16 @@ static const struct mask_case masks[] = {
     {"pg.conninfo", NULL, "host=db passfile=/etc/patuh/pgpass",
      "host=db passfile=/etc/patuh/pgpass"},
     {"pg.conninfo", NULL, "host=db", "host=db"},
+    /* every *password keyword, and a dbname that is a connection string
+     * in its turn (libpq expands it); a plain dbname stays */
+    {"pg.conninfo", NULL, "host=db sslpassword=" SECRET " sslmode=require",
+     "host=db sslpassword=******** sslmode=require"},
+    {"pg.conninfo", NULL, "dbname='host=db password=" SECRET "'",
+     "dbname=********"},
+    {"pg.conninfo", NULL, "dbname=postgresql://u:" SECRET "@db/patuh",
+     "dbname=********"},
+    {"pg.conninfo", NULL, "postgresql://u@db/patuh?sslpassword=" SECRET,
+     "postgresql://u@db/patuh?sslpassword=********"},
     /* what the masking cannot parse is masked whole */
     {"pg.conninfo", NULL, "host=db password " SECRET, "********"},
     {"pg.conninfo", NULL, "password='" SECRET, "********"},

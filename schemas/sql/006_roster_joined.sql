@@ -5,7 +5,9 @@
 -- employee, the first day they are expected: NULL for everyone in the
 -- roster the first time it is published (a first start or a backfill
 -- expects everyone from the start), the day after publication for anyone
--- who appears later (new, or back after leaving the roster).
+-- who appears later and was never in it before.  An employee back after
+-- leaving the roster keeps their mark: their earlier days were expected
+-- days, and the ones they were away were not in the roster to be judged.
 ALTER TABLE employees ADD COLUMN IF NOT EXISTS expected_from date;
 
 -- Publishes the roster as patuh_publish_roster does, marks who is new
@@ -25,8 +27,7 @@ BEGIN
       INTO fresh
       FROM json_array_elements(roster) AS d
      WHERE NOT EXISTS (SELECT 1 FROM employees e
-                        WHERE e.employee_id = d->>'employee_id'
-                          AND e.in_roster);
+                        WHERE e.employee_id = d->>'employee_id');
     PERFORM patuh_publish_roster(roster);
     IF NOT first THEN
         UPDATE employees e SET expected_from = joined
