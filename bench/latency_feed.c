@@ -291,7 +291,9 @@ static void *consume(void *arg)
                               sizeof(err)) ||
             rd_kafka_conf_set(c, "enable.auto.commit", "false", err,
                               sizeof(err)) ||
-            rd_kafka_conf_set(c, "fetch.wait.max.ms", "5", err, sizeof(err))) {
+            rd_kafka_conf_set(c, "fetch.wait.max.ms", "5", err, sizeof(err)) ||
+            rd_kafka_conf_set(c, "enable.partition.eof", "true", err,
+                              sizeof(err))) {
                 fprintf(stderr, "latency_feed: consumer: %s\n", err);
                 if (c)
                         rd_kafka_conf_destroy(c);
@@ -325,7 +327,19 @@ static void *consume(void *arg)
                 atomic_store(&r->consumer_ready, -1);
                 return NULL;
         }
+        int parts = list->cnt, at_end = 0;
         rd_kafka_topic_partition_list_destroy(list);
+        /* ready once every partition has answered a fetch (its end): an
+         * alert read late because this reader was still starting would
+         * count against the engine */
+        int64_t give_up = monotonic_ns() + 10000000000LL;
+        while (at_end < parts && monotonic_ns() < give_up) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+                if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        at_end++;
+                if (m)
+                        rd_kafka_message_destroy(m);
+        }
         atomic_store(&r->consumer_ready, 1);
         while (!atomic_load(&r->stop)) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
@@ -415,6 +429,17 @@ static int run(run_t *r)
                 fprintf(stderr, "latency_feed: producer: %s\n", err);
                 return 1;
         }
+        /* The producer's first message would wait for its metadata and
+         * its connections to the leaders: asked for now, before the clock
+         * starts, so that the figures time the engine, not the feed's
+         * start-up (patuhd's own producer is warmed up the same way). */
+        rd_kafka_topic_t *wt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *wmd = NULL;
+        if (wt && rd_kafka_metadata(rk, 0, wt, &wmd, 10000) ==
+                      RD_KAFKA_RESP_ERR_NO_ERROR)
+                rd_kafka_metadata_destroy(wmd);
+        if (wt)
+                rd_kafka_topic_destroy(wt);
         pthread_t th;
         if (pthread_create(&th, NULL, consume, r) != 0) {
                 fprintf(stderr, "latency_feed: no thread\n");

@@ -33,6 +33,7 @@ typedef struct part {
         int32_t partition;   /* Kafka partition */
         bool assigned;       /* ours (every partition, by assign_all) */
         bool at_end;         /* consumed to its end (EOF, nothing newer) */
+        bool fetching;       /* a fetch answered: an EOF or a record */
         ptime_t max_t;       /* greatest merge time so far (merge_key_t) */
         int64_t next_offset; /* offset after the last record released */
         int64_t closed;      /* next_offset when the last batch closed */
@@ -361,6 +362,14 @@ int kin_assigned(const kin_t *k)
         return k->assigned;
 }
 
+int kin_fetching(const kin_t *k)
+{
+        int n = 0;
+        for (size_t i = 0; i < k->n_parts; i++)
+                n += k->parts[i].assigned && k->parts[i].fetching;
+        return n;
+}
+
 int kin_expected(const kin_t *k)
 {
         return k->expected_parts;
@@ -563,6 +572,7 @@ static bool hold(kin_t *k, part_t *p, rd_kafka_message_t *m)
         p->q_len++;
         k->held++;
         p->at_end = false; /* a record came after its end */
+        p->fetching = true;
         k->waiting += (long)waits(p) - (long)before;
         if (p->q_len == 1)
                 heap_push(k, (size_t)(p - k->parts));
@@ -583,6 +593,7 @@ kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size)
                 if (p) {
                         bool before = waits(p);
                         p->at_end = true;
+                        p->fetching = true;
                         k->waiting += (long)waits(p) - (long)before;
                 }
                 rd_kafka_message_destroy(msg);

@@ -76,6 +76,11 @@ int kin_assigned(const kin_t *k);
  * assigned when kin_assigned equals this. */
 int kin_expected(const kin_t *k);
 
+/* Assigned partitions whose first fetch has answered (a record or the
+ * end): the consumer reads them, it is not still looking up where to
+ * start (/readyz waits for all of them). */
+int kin_fetching(const kin_t *k);
+
 /* Told one assigned partition's lag: the messages from the first one the
  * engine has not taken yet (held back or not fetched) to the
  * partition's end. */

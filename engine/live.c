@@ -975,7 +975,9 @@ static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
         live_t *l = ud;
         metrics_ready_t f;
         memset(&f, 0, sizeof(f));
-        f.assigned = l->kin ? kin_assigned(l->kin) : 0;
+        /* assigned and answering: a partition whose start offset is
+         * still being looked up delays a record by up to a second */
+        f.assigned = l->kin ? kin_fetching(l->kin) : 0;
         f.expected = l->kin ? kin_expected(l->kin) : 0;
         f.redis_up = l->redis_up;
         f.redis_failing = l->backoff_redis != 0;

@@ -271,8 +271,8 @@ size_t metrics_readiness(const metrics_ready_t *f, metrics_reason_t *out,
         if ((f->expected <= 0 || f->assigned < f->expected) &&
             (r = slot(out, &n, max, "partitions")))
                 snprintf(r->detail, sizeof(r->detail),
-                         "%d of %d input partitions assigned", f->assigned,
-                         f->expected);
+                         "%d of %d input partitions assigned and read",
+                         f->assigned, f->expected);
         if (f->redis_failing && (r = slot(out, &n, max, "redis")))
                 snprintf(r->detail, sizeof(r->detail),
                          "the last state write failed (no answer within %ld "
