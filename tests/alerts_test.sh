@@ -25,6 +25,7 @@ if [ -z "${PATUH_KAFKA_BOOTSTRAP:-}" ] || [ -z "${PATUH_PG_CONNINFO:-}" ] ||
 fi
 export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-alerts-XXXXXX)
+export TMPDIR=$T # patuhd's quarantine file (its default place) goes with the rest
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done

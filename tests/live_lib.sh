@@ -11,6 +11,9 @@ fi
 # "consumed to its end" closes every day as replay's end of input does.
 export PATUH_NOW=${PATUH_NOW:-2100-01-01T00:00:00Z}
 T=$(mktemp -d /tmp/patuh-live-XXXXXX)
+# what patuhd keeps in $TMPDIR by default (its quarantine file) goes
+# with the rest
+export TMPDIR=$T
 # a Redis stopped by a part is resumed whatever happens
 REDIS_STOPPED=
 # processes a part left running (a patuhd outside timeout(1), a sandbox)
