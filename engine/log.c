@@ -85,8 +85,19 @@ static size_t escape(char *out, const char *msg, size_t n, bool json)
                         out[k++] = '\\';
                         out[k++] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
                 } else if (ch < 0x20 || ch == 0x7f) {
-                        k += (size_t)sprintf(out + k,
-                                             json ? "\\u%04x" : "\\x%02x", ch);
+                        /* by hand: no terminating NUL past the 6 bytes a
+                         * byte may take */
+                        static const char hex[] = "0123456789abcdef";
+                        out[k++] = '\\';
+                        if (json) {
+                                out[k++] = 'u';
+                                out[k++] = '0';
+                                out[k++] = '0';
+                        } else {
+                                out[k++] = 'x';
+                        }
+                        out[k++] = hex[ch >> 4];
+                        out[k++] = hex[ch & 0xf];
                 } else if (json && (ch == '"' || ch == '\\')) {
                         out[k++] = '\\';
                         out[k++] = (char)ch;

@@ -87,7 +87,9 @@ static void test_format(void **state)
          * last, and every line is a comment or "series value" */
         char family[128] = "";
         int help = 0, type = 0;
-        for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n")) {
+        char *save = NULL;
+        for (char *line = strtok_r(t, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
                 char name[128];
                 if (sscanf(line, "# HELP %127s", name) == 1) {
                         snprintf(family, sizeof(family), "%s", name);
