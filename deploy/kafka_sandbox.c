@@ -38,7 +38,7 @@
  * topics create` to add any topic missing here. */
 static const char *const topics[] = {"presence",   "calls", "excuses",
                                      "violations", "tpp",   "alerts",
-                                     "digests",    "dlq"};
+                                     "digests",    "dlq",   "work"};
 
 static volatile sig_atomic_t stop;
 

@@ -288,6 +288,14 @@ void batch_clear(batch_t *b)
         b->leds = NULL;
         free(b->order);
         b->order = NULL;
+        free(b->ckpt);
+        b->ckpt = NULL;
+        b->ckpt_len = 0;
+        free(b->ckpt_w);
+        b->ckpt_w = NULL;
+        free(b->ckpt_ep);
+        b->ckpt_ep = NULL;
+        b->n_ckpt_w = 0;
         b->n_outs = b->n_recs = b->n_touched = b->n_leds = b->n_offs = 0;
         b->n_msgs = 0;
         b->has_wm = false;

@@ -124,7 +124,16 @@ typedef struct batch {
         size_t n_offs, cap_offs;       /* used and allocated in offs */
         bool has_wm;                   /* wm is set (set at close) */
         ptime_t wm;                    /* the core's watermark at close */
-        int32_t outage;            /* no_presence_data cursor, set at close */
+        int32_t outage; /* no_presence_data cursor, set at close */
+        /* Scale-out (docs/scale-out.md), set at close by the daemon: the
+         * checkpoint of every work partition this instance decides for
+         * (store_ckpt_format: watermark, outage cursor, the position in
+         * every input partition) and each one's owner epoch. */
+        char *ckpt;                /* owned, NULL: not in group mode */
+        size_t ckpt_len;           /* bytes in ckpt */
+        int32_t *ckpt_w;           /* owned: the work partitions */
+        long long *ckpt_ep;        /* owned: their epochs */
+        size_t n_ckpt_w;           /* entries in both */
         struct arena_block *arena; /* owned: blocks in use (batch.c) */
         struct arena_block *spare; /* owned: blocks kept for reuse */
 } batch_t;

@@ -77,6 +77,13 @@ static const cli_topics_spec_t specs[] = {
      "(none)",
      {{"cleanup.policy", "delete"},
       {"retention.ms", "2592000000"}}}, /* 30 days */
+    /* group mode (docs/scale-out.md): no records, only its partitions,
+     * which the instances' consumer group <kafka.group>.work shares out;
+     * units are hashed over them, so their number is fixed once state
+     * exists */
+    {"work",
+     "(no records)",
+     {{"cleanup.policy", "delete"}, {"retention.ms", "86400000"}}}, /* 1 day */
 };
 
 const cli_topics_spec_t *cli_topics_specs(size_t *n)

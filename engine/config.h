@@ -91,16 +91,18 @@ typedef struct config {
                                    engine lease (and, when set, its Kafka
                                    group.instance.id); default host:pid */
         long lease_ttl_ms;      /* lease.ttl_ms, default 15000 */
-        char *quarantine_file;  /* quarantine.file, or NULL: the default
-                                   (live.c, quarantine_path) */
-        long quarantine_after;  /* quarantine.after, default 3 */
-        long write_timeout_ms;  /* write.timeout_ms, default 30000: how long
-                                   a PostgreSQL or Redis write may wait for
-                                   its answer before it counts as failed */
-        char *log_format;       /* log.format: "text" or "json" */
-        char *log_level;        /* log.level: "error" .. "debug" */
-        char *metrics_listen;   /* metrics.listen: host:port or "off" */
-        config_kv_t *kafka;     /* other kafka.* properties, passed through */
+        char *scale_mode;       /* scale.mode: "single" or "group" */
+        long scale_session_timeout_ms; /* scale.session_timeout_ms */
+        char *quarantine_file;         /* quarantine.file, or NULL: the default
+                                          (live.c, quarantine_path) */
+        long quarantine_after;         /* quarantine.after, default 3 */
+        long write_timeout_ms; /* write.timeout_ms, default 30000: how long
+                                  a PostgreSQL or Redis write may wait for
+                                  its answer before it counts as failed */
+        char *log_format;      /* log.format: "text" or "json" */
+        char *log_level;       /* log.level: "error" .. "debug" */
+        char *metrics_listen;  /* metrics.listen: host:port or "off" */
+        config_kv_t *kafka;    /* other kafka.* properties, passed through */
         size_t n_kafka;
         unsigned char source[CONFIG_MAX_KEYS]; /* per table entry: its
                                                   config_source_t */

@@ -117,6 +117,13 @@ struct core {
         int32_t floor;       /* a reload's restore: days before it keep
                                 their decisions (INT32_MIN otherwise) */
         bool failed;         /* out of memory */
+        /* Scale-out (docs/scale-out.md): which units this instance
+         * decides for.  owned[u] false: the unit's records are admitted
+         * as facts (days in service, a caller's excuses, duplicates) but
+         * nothing about its employees is evaluated, alerted or digested:
+         * another instance decides for them.  All true by default. */
+        bool *owned;  /* owned, n_units */
+        bool outages; /* this instance raises no_presence_data */
         core_stats_t st;
 };
 
@@ -440,6 +447,8 @@ void core_flush_digests(core_t *c)
                         if (!d->dirty[u])
                                 continue;
                         d->dirty[u] = 0;
+                        if (!c->owned[u])
+                                continue; /* its owner publishes it */
                         digest_row_t *r = &c->drow;
                         if (!unit_row(c, d->day, u, r)) {
                                 c->failed = true;
@@ -597,6 +606,8 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
                 return; /* core_restore_end() evaluates everything once */
         if (day < c->floor)
                 return; /* past the amend horizon of a reload */
+        if (!c->owned[c->unit_of[emp]])
+                return; /* another instance decides for this unit */
         emp_state_t *es = &c->emps[emp];
         day_state_t *ds = day_find(c, emp, day);
         day_state_t *next = day_find(c, emp, day + 1);
@@ -672,6 +683,8 @@ static void raise_not_clocked_in(core_t *c, int32_t day)
                 if (i + PREFETCH_AHEAD < c->roster->n)
                         day_prefetch(slot_find(c, day),
                                      (int32_t)(i + PREFETCH_AHEAD));
+                if (!c->owned[c->unit_of[emp]])
+                        continue;
                 emp_state_t *es = &c->emps[emp];
                 day_state_t *ds = day_find(c, emp, day);
                 eval_day_in_t in = {.emp = emp,
@@ -1102,6 +1115,8 @@ static void alert_outages(core_t *c, int32_t today)
 
 void core_alert_closed_outages(core_t *c, int32_t today)
 {
+        if (!c->outages)
+                return; /* another instance raises them */
         /* a watermark at the end of time is replay's end of input */
         if (!c->has_wm || ptime_cmp(c->wm, PTIME_FOREVER) == 0)
                 return;
@@ -1187,6 +1202,74 @@ void core_restore_end(core_t *c)
         }
 }
 
+size_t core_units(const core_t *c)
+{
+        return c->n_units;
+}
+
+const char *core_unit_id(const core_t *c, size_t u)
+{
+        return c->roster->emp[c->unit_members[c->unit_start[u]]].unit_id;
+}
+
+size_t core_unit_of(const core_t *c, int32_t emp)
+{
+        return (size_t)c->unit_of[emp];
+}
+
+void core_own_none(core_t *c, bool outages)
+{
+        memset(c->owned, 0, c->n_units);
+        c->outages = outages;
+}
+
+void core_set_outages(core_t *c, bool on)
+{
+        c->outages = on;
+}
+
+bool core_owns(const core_t *c, size_t u)
+{
+        return c->owned[u];
+}
+
+void core_take_unit(core_t *c, size_t u)
+{
+        if (c->owned[u])
+                return;
+        c->owned[u] = true;
+        /* what its previous owner decided is in the ledgers restored;
+         * evaluating every employee-day the unit has state for now
+         * publishes only what that owner had not made durable */
+        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
+                int32_t e = c->unit_members[i];
+                emp_state_t *es = &c->emps[e];
+                uint32_t n = es->n_days;
+                if (n == 0)
+                        continue;
+                int32_t *days = malloc(n * sizeof(*days));
+                if (!days) {
+                        c->failed = true;
+                        return;
+                }
+                for (uint32_t k = 0; k < n; k++)
+                        days[k] = es->days[k]->day;
+                for (uint32_t k = 0; k < n; k++) {
+                        evaluate(c, e, days[k]);
+                        digest_touch(c, e, days[k]);
+                }
+                free(days);
+        }
+        /* its rows of every closed day go out again (an upsert for a
+         * reader that has them) */
+        for (size_t di = 0; di < c->n_dates; di++) {
+                date_info_t *d = &c->dates[di];
+                if (!d->closed || c->unit_start[u] == c->unit_start[u + 1])
+                        continue;
+                digest_touch(c, c->unit_members[c->unit_start[u]], d->day);
+        }
+}
+
 void core_restore_floor(core_t *c, int32_t day)
 {
         c->floor = day;
@@ -1221,6 +1304,10 @@ core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink)
         c->floor = INT32_MIN;
         c->emps = calloc(c->roster->n ? c->roster->n : 1, sizeof(*c->emps));
         bool ok = c->emps != NULL && units_build(c);
+        c->outages = true;
+        if (ok && (c->owned = malloc(c->n_units ? c->n_units : 1)) != NULL)
+                memset(c->owned, 1, c->n_units);
+        ok = ok && c->owned != NULL;
         for (int t = 0; t < TOPIC__COUNT; t++)
                 ok &= (c->seen[t] = strmap_new()) != NULL;
         if (!ok) {
@@ -1265,6 +1352,7 @@ void core_free(core_t *c)
                 free(d->has_shown);
         }
         free(c->dates);
+        free(c->owned);
         free(c->unit_of);
         free(c->unit_members);
         free(c->unit_start);

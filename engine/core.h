@@ -156,6 +156,25 @@ bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p);
 void core_restore_floor(core_t *c, int32_t day);
 bool core_restore_alerted(core_t *c, int32_t emp, int32_t day);
 
+/*
+ * Scale-out (docs/scale-out.md): an instance decides for the units of the
+ * work partitions it owns.  Units are numbered 0..core_units()-1 in
+ * roster order of first appearance.  core_own_none() makes this core
+ * decide for no unit (records are still admitted: other units' facts
+ * matter for days in service, a caller's excuses and duplicates), and
+ * whether it raises no_presence_data (one instance does).
+ * core_take_unit() starts deciding for unit U: every employee-day of U
+ * with state is evaluated at the current watermark against the ledger
+ * restored for it, and U's digest rows of closed days are published
+ * again.  A core decides for every unit until told otherwise.
+ */
+size_t core_units(const core_t *c);
+const char *core_unit_id(const core_t *c, size_t u);
+size_t core_unit_of(const core_t *c, int32_t emp);
+void core_own_none(core_t *c, bool outages);
+bool core_owns(const core_t *c, size_t u);
+void core_take_unit(core_t *c, size_t u);
+void core_set_outages(core_t *c, bool on);
 /* Every violation ever published, sorted by date, employee, kind, subject
  * (caller frees *rows).  Returns the count or -1. */
 long core_final(const core_t *c, report_row_t **rows);

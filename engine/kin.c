@@ -67,6 +67,10 @@ struct kin {
         size_t last_part;                  /* the part part_get found last:
                                               messages come in runs */
         int expected_parts;                /* of the input topics */
+        int topic_parts[TOPIC__COUNT];     /* partitions of each */
+        kin_start_fn *start;               /* group mode: where to read
+                                              from; NULL: committed */
+        void *start_ud;                    /* its argument */
         int assigned;                      /* in the last assignment */
         size_t held;                       /* records in the rings */
         /* The merge's bookkeeping, so that a release costs log(partitions)
@@ -208,10 +212,13 @@ static int assign_all(kin_t *k, char *err, size_t n)
                         rd_kafka_topic_partition_list_destroy(list);
                         return -1;
                 }
+                k->topic_parts[t] = parts;
                 for (int p = 0; p < parts; p++) {
                         rd_kafka_topic_partition_list_add(list, k->in_topics[t],
                                                           p)
-                            ->offset = RD_KAFKA_OFFSET_STORED;
+                            ->offset =
+                            k->start ? k->start(k->start_ud, (rec_topic_t)t, p)
+                                     : RD_KAFKA_OFFSET_STORED;
                         part_t *pt = part_get(k, (rec_topic_t)t, p);
                         if (!pt) {
                                 rd_kafka_topic_partition_list_destroy(list);
@@ -248,11 +255,27 @@ kin_t *kin_new(const config_t *cfg, struct event_base *base,
                kin_ready_fn *ready, kin_status_fn *status, void *ud,
                char *errstr, size_t errstr_size)
 {
+        return kin_new_at(cfg, base, ready, status, ud, NULL, NULL, errstr,
+                          errstr_size);
+}
+
+int kin_partitions(const kin_t *k, rec_topic_t topic)
+{
+        return k->topic_parts[topic];
+}
+
+kin_t *kin_new_at(const config_t *cfg, struct event_base *base,
+                  kin_ready_fn *ready, kin_status_fn *status, void *ud,
+                  kin_start_fn *start, void *start_ud, char *errstr,
+                  size_t errstr_size)
+{
         kin_t *k = calloc(1, sizeof(*k));
         if (!k) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
+        k->start = start;
+        k->start_ud = start_ud;
         k->cfg = cfg;
         k->ready = ready;
         k->status = status;
@@ -267,7 +290,8 @@ kin_t *kin_new(const config_t *cfg, struct event_base *base,
             !kconf(cc, "group.id", cfg->kafka_group, errstr, errstr_size) ||
             !kconf(cc, "enable.auto.offset.store", "false", errstr,
                    errstr_size) ||
-            !kconf(cc, "enable.auto.commit", "true", errstr, errstr_size) ||
+            !kconf(cc, "enable.auto.commit", start ? "false" : "true", errstr,
+                   errstr_size) ||
             !kconf(cc, "auto.commit.interval.ms", "500", errstr, errstr_size) ||
             !kconf(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
             !kconf(cc, "enable.partition.eof", "true", errstr, errstr_size) ||
@@ -321,7 +345,8 @@ out_free:
 
 void kin_close(kin_t *k)
 {
-        rd_kafka_commit(k->cons, NULL, 0); /* stored offsets, sync */
+        if (!k->start)
+                rd_kafka_commit(k->cons, NULL, 0); /* stored offsets, sync */
         rd_kafka_consumer_close(k->cons);
 }
 
@@ -421,7 +446,8 @@ const char *kin_topic_name(const kin_t *k, rec_topic_t topic)
 
 void kin_wake(kin_t *k)
 {
-        event_active(k->ev_queue, EV_READ, 0);
+        if (k)
+                event_active(k->ev_queue, EV_READ, 0);
 }
 
 /* The arrival time: patuh produce's exact ts header, its "no ts" header
@@ -789,6 +815,8 @@ bool kin_take_offsets(kin_t *k, batch_t *b)
 int kin_store_offsets(kin_t *k, const batch_t *b, char *errstr,
                       size_t errstr_size)
 {
+        if (k->start)
+                return 0; /* group mode: the checkpoints hold positions */
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new((int)b->n_offs + 1);
         for (size_t i = 0; i < b->n_offs; i++) {

@@ -64,6 +64,21 @@ kin_t *kin_new(const config_t *cfg, struct event_base *base,
                char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 
+/* Where a partition is read from in group mode (docs/scale-out.md): the
+ * next offset, or RD_KAFKA_OFFSET_BEGINNING.  Nothing is committed to
+ * kafka.group then: the positions live in the work partitions'
+ * checkpoints. */
+typedef int64_t kin_start_fn(void *ud, rec_topic_t topic, int32_t partition);
+
+/* kin_new, every partition read from START's offset. */
+kin_t *kin_new_at(const config_t *cfg, struct event_base *base,
+                  kin_ready_fn *ready, kin_status_fn *status, void *ud,
+                  kin_start_fn *start, void *start_ud, char *errstr,
+                  size_t errstr_size) __attribute__((warn_unused_result));
+
+/* The number of partitions of an input topic (read at start). */
+int kin_partitions(const kin_t *k, rec_topic_t topic);
+
 /* Commits the stored offsets (synchronously) and leaves; then
  * kin_free. */
 void kin_close(kin_t *k);

@@ -115,8 +115,76 @@ int lease_acquire(lease_t *ls, lease_status_fn *status, void *ud, char *errstr,
 void lease_renew_params(const lease_t *ls, const char *params[3])
 {
         params[0] = ls->holder;
-        params[1] = ls->epoch_s;
-        params[2] = ls->ttl_s;
+        params[1] = ls->work ? ls->ws_s : ls->epoch_s;
+        params[2] = ls->work ? ls->eps_s : ls->ttl_s;
+}
+
+const char *lease_renew_sql(const lease_t *ls)
+{
+        return ls->work ? WORK_CHECK_SQL : LEASE_RENEW_SQL;
+}
+
+/* "{a,b,c}" of N integers; false when it does not fit. */
+static bool pg_array(char *buf, size_t size, const int32_t *i32,
+                     const long long *i64, size_t n)
+{
+        size_t at = 0;
+        buf[at++] = '{';
+        for (size_t k = 0; k < n; k++) {
+                int w = snprintf(buf + at, size - at, "%s%lld", k ? "," : "",
+                                 i32 ? (long long)i32[k] : i64[k]);
+                if (w < 0 || (size_t)w >= size - at)
+                        return false;
+                at += (size_t)w;
+        }
+        if (at + 2 > size)
+                return false;
+        buf[at++] = '}';
+        buf[at] = '\0';
+        return true;
+}
+
+int lease_acquire_work(lease_t *ls, const int32_t *ws, size_t n,
+                       long long *epochs, char *errstr, size_t errstr_size)
+{
+        ls->work = true;
+        if (!pg_array(ls->ws_s, sizeof(ls->ws_s), ws, NULL, n)) {
+                snprintf(errstr, errstr_size, "too many work partitions");
+                return -1;
+        }
+        const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *vals[] = {ls->conninfo, "3", "-c statement_timeout=10000",
+                              NULL};
+        PGconn *pg = PQconnectdbParams(keys, vals, 1);
+        const char *p[2] = {ls->holder, ls->ws_s};
+        PGresult *r =
+            PQstatus(pg) == CONNECTION_OK
+                ? PQexecParams(pg,
+                               "SELECT array_to_string("
+                               "patuh_work_acquire($1, $2::int[]), ',')",
+                               2, NULL, p, NULL, NULL, 0)
+                : NULL;
+        int rc = -1;
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+                snprintf(errstr, errstr_size, "%s", PQerrorMessage(pg));
+        } else {
+                const char *v = PQgetvalue(r, 0, 0);
+                size_t k = 0;
+                while (k < n && *v) {
+                        char *end;
+                        epochs[k++] = strtoll(v, &end, 10);
+                        v = *end == ',' ? end + 1 : end;
+                }
+                if (k == n &&
+                    pg_array(ls->eps_s, sizeof(ls->eps_s), NULL, epochs, n))
+                        rc = 0;
+                else
+                        snprintf(errstr, errstr_size,
+                                 "patuh_work_acquire: unexpected answer");
+        }
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
 }
 
 void lease_renewed(lease_t *ls)
@@ -126,6 +194,8 @@ void lease_renewed(lease_t *ls)
 
 bool lease_due(const lease_t *ls)
 {
+        if (ls->work)
+                return false; /* the group keeps ownership, not a TTL */
         return mono_ms() - ls->renewed_ms > ls->ttl_ms / 3;
 }
 

@@ -37,7 +37,33 @@ typedef struct lease {
          * after about MS, or sooner on a signal. */
         void (*wait)(void *wait_ud, long ms);
         void *wait_ud; /* its argument */
+        /* Group mode (docs/scale-out.md): no engine lease; the work
+         * partitions owned, at their epochs, checked by every batch
+         * (patuh_work_check) instead of the renewal. */
+        bool work;
+        char ws_s[4096];  /* "{0,3,5}" */
+        char eps_s[4096]; /* "{7,7,9}" */
 } lease_t;
+
+/* Group mode's check, in place of LEASE_RENEW_SQL: $1 holder, $2 the
+ * work partitions, $3 their epochs; the same hint when lost. */
+#define WORK_CHECK_SQL "SELECT patuh_work_check($1, $2::int[], $3::bigint[])"
+
+/* The statement every batch sends first: LEASE_RENEW_SQL, or
+ * WORK_CHECK_SQL in group mode (lease_renew_params fills its three
+ * parameters). */
+const char *lease_renew_sql(const lease_t *ls);
+
+/*
+ * Group mode: takes the work partitions WS (N of them, N may be 0) for
+ * this instance in PostgreSQL (patuh_work_acquire: each epoch raised)
+ * and puts their epochs in EPOCHS.  From then on every batch checks them.
+ * Blocking, bounded (connect and statement timeouts).  Returns 0, or -1
+ * with errstr set.
+ */
+int lease_acquire_work(lease_t *ls, const int32_t *ws, size_t n,
+                       long long *epochs, char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
 
 /* instance_id may be NULL: the holder is then host:pid. */
 void lease_init(lease_t *ls, const char *conninfo, const char *instance_id,

@@ -23,6 +23,7 @@
 #include "pgsink.h"
 #include "refdata.h"
 #include "store.h"
+#include "work.h"
 
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
@@ -113,7 +114,39 @@ typedef struct live {
         long long redis_tried_ms; /* the tick's last connect, monotonic */
         bool full;                /* the fill batch has no room ... */
         struct timespec t_full;   /* ... since then */
+        /* Group mode (scale.mode = group, docs/scale-out.md): the work
+         * partitions this instance decides for.  Every input partition is
+         * read; only the decisions about the units of its own work
+         * partitions are published and stored. */
+        bool group;         /* scale.mode = group */
+        work_t *work;       /* owned: the member of <group>.work */
+        int w_count;        /* work partitions */
+        uint8_t *w_state;   /* owned, per work partition: W_* below */
+        long long *w_epoch; /* owned, per work partition: ours */
+        int32_t *unit_w;    /* owned, per core unit: its work partition */
+        int gp_base[TOPIC__COUNT]; /* first global index of each topic */
+        size_t n_gp;               /* input partitions over all topics */
+        store_pos_t *pos;          /* owned, n_gp: the next offset of each */
+        store_ckpt_t *ck;          /* owned, w_count: read at the regroup */
+        int64_t *ck_pos;           /* owned, w_count * n_gp: ck as a table */
+        size_t *w_missing;         /* owned, per work partition: input
+                                      partitions not yet read up to its
+                                      checkpoint */
+        size_t n_held;             /* work partitions W_HELD */
+        bool regroup;              /* the assignment changed: regroup at the
+                                      next batch boundary */
+        bool lost;                 /* a batch was fenced: drop what is in hand,
+                                      then regroup */
+        struct event *ev_regroup;  /* owned: a failed regroup's retry */
 } live_t;
+
+/* A work partition's state in this instance. */
+enum {
+        W_NONE, /* another instance's */
+        W_HELD, /* ours, not caught up with its checkpoint yet: its units'
+                   records are read as facts, nothing is decided */
+        W_LIVE  /* ours: its units are decided for */
+};
 
 /* The metrics of the batch B (one of l->batch). */
 static metrics_batch_t *mb_of(live_t *l, const batch_t *b)
@@ -202,6 +235,87 @@ static void sink_touched(void *ud, int32_t emp, int32_t day)
                 fail_oom(l);
 }
 
+/* ---- group mode: whose decisions these are ------------------------------ */
+
+/* EMP's unit is decided for here (always, outside group mode). */
+static bool unit_ours(const live_t *l, int32_t emp)
+{
+        return !l->group || core_owns(l->core, core_unit_of(l->core, emp));
+}
+
+/* A dead letter is published by the owner of its subject's unit; one
+ * without a subject (malformed, invalid, unknown_employee) by the owner
+ * of the work partition its input partition maps to, so that exactly
+ * one instance publishes each. */
+static bool dlq_ours(const live_t *l, int32_t subject, size_t gp)
+{
+        if (!l->group)
+                return true;
+        if (subject >= 0)
+                return unit_ours(l, subject);
+        return l->w_state[gp % (size_t)l->w_count] == W_LIVE;
+}
+
+/* Work partition W has caught up with its checkpoint: from here on this
+ * instance decides for its units, starting from the ledgers its previous
+ * owner made durable. */
+static void go_live(live_t *l, int w, bool forced)
+{
+        l->w_state[w] = W_LIVE;
+        l->n_held--;
+        size_t units = 0;
+        for (size_t u = 0; u < core_units(l->core); u++)
+                if (l->unit_w[u] == w) {
+                        core_take_unit(l->core, u);
+                        units++;
+                }
+        if (w == 0)
+                core_set_outages(l->core, true);
+        LOG_INFO("work partition %d: deciding for its %zu units%s", w, units,
+                 forced ? " (the input ended before its checkpoint: records "
+                          "it had read are gone from Kafka)"
+                        : "");
+}
+
+/* Held work partitions whose checkpoint has been reached (every input
+ * partition read up to it, the watermark at it) go live; FORCED: the
+ * input is read to its end, whatever the checkpoint says. */
+static void check_holds(live_t *l, bool forced)
+{
+        if (l->n_held == 0)
+                return;
+        ptime_t wm = core_watermark(l->core);
+        for (int w = 0; w < l->w_count; w++) {
+                if (l->w_state[w] != W_HELD)
+                        continue;
+                bool at = l->w_missing[w] == 0 &&
+                          (!l->ck[w].has_wm || ptime_cmp(wm, l->ck[w].wm) >= 0);
+                if (at || forced)
+                        go_live(l, w, l->w_missing[w] != 0);
+        }
+}
+
+/* The input position moved past OFFSET of input partition GP. */
+static void advance(live_t *l, size_t gp, int64_t offset)
+{
+        int64_t old = l->pos[gp].offset, nw = offset + 1;
+        if (nw <= old)
+                return;
+        l->pos[gp].offset = nw;
+        if (l->n_held == 0)
+                return;
+        bool any = false;
+        for (int w = 0; w < l->w_count; w++) {
+                int64_t v = l->ck_pos[(size_t)w * l->n_gp + gp];
+                if (l->w_state[w] == W_HELD && old < v && nw >= v) {
+                        l->w_missing[w]--;
+                        any = true;
+                }
+        }
+        if (any)
+                check_holds(l, false);
+}
+
 /* An accepted record for the batch: its frame for its unit's Redis key,
  * its envelope (bytes and coordinates) for PostgreSQL.  EMP: its
  * subject's roster row (accepted, so there is one). */
@@ -211,7 +325,10 @@ static void persist_record(live_t *l, const record_t *rec, int32_t emp,
         int32_t day = rec->topic == TOPIC_EXCUSES
                           ? INT32_MIN
                           : tz_local_day(l->policy->tz, record_time(rec));
-        store_frame(&l->w, rec, has_ts, ts);
+        /* its place in the input too: a group-mode restore tells the
+         * records it reads again from the ones it must not miss */
+        store_frame_at(&l->w, rec, has_ts, ts, l->group ? m->partition : -1,
+                       m->offset);
         size_t flen = l->w.len;
         store_envelope(&l->w, rec->topic, has_ts, ts, m->partition, m->offset,
                        m->payload ? m->payload : "", m->len);
@@ -286,7 +403,11 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                 reason = core_admit_hinted(l->core, &rec, &hint, has_ts, ts,
                                            &dup, detail, sizeof(detail));
         }
-        if (reason != DLQ_NONE) {
+        size_t gp =
+            l->group ? (size_t)l->gp_base[topic] + (size_t)m->partition : 0;
+        if (reason != DLQ_NONE && !dlq_ours(l, hint.subject, gp)) {
+                /* another instance publishes this one */
+        } else if (reason != DLQ_NONE) {
                 /* SPEC §5: with the original bytes and where they came
                  * from; the partition moves on */
                 out_dlq_src_t src = {NULL,      -1,     topic, m->partition,
@@ -305,9 +426,11 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                         fail_oom(l);
                 jw_reset(&l->w);
                 mb_of(l, l->fill)->dead[reason]++;
-        } else if (!dup) {
+        } else if (!dup && unit_ours(l, hint.subject)) {
                 persist_record(l, &rec, hint.subject, has_ts, ts, m);
         }
+        if (l->group)
+                advance(l, gp, m->offset);
         core_fire(l->core);
         core_alert_closed_outages(l->core, today);
         core_flush_digests(l->core);
@@ -354,6 +477,15 @@ static void outputs_check(live_t *l)
 {
         if (!l->out || !l->pg_ok || !l->kafka_ok)
                 return;
+        if (l->lost) {
+                /* fenced: its state must not be written; the regroup
+                 * decides its records again (consume) */
+                batch_clear(l->out);
+                memset(mb_of(l, l->out), 0, sizeof(metrics_batch_t));
+                l->out = NULL;
+                kin_wake(l->kin);
+                return;
+        }
         if (l->st)
                 return; /* its turn comes when the state stage is free */
         l->st = l->out;
@@ -394,6 +526,18 @@ static void on_retry_redis(evutil_socket_t fd, short what, void *arg)
 static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
 {
         live_t *l = ud;
+        if (st == PGSINK_LEASE_LOST && l->group) {
+                /* a work partition of this batch has a new owner: drop the
+                 * batches in hand and regroup (its records are decided
+                 * again by whoever owns them now, from their checkpoint) */
+                LOG_WARN("PostgreSQL: %s; dropping the batches in hand and "
+                         "regrouping",
+                         err);
+                l->lost = true;
+                l->pg_ok = true;
+                outputs_check(l);
+                return;
+        }
         if (st == PGSINK_LEASE_LOST) {
                 /* another instance holds the lease now: nothing of this
                  * batch was written, and nothing more may be */
@@ -508,6 +652,17 @@ static void finish_state(live_t *l)
 static void on_redis_done(void *ud, store_write_status_t st, const char *err)
 {
         live_t *l = ud;
+        if (st == STORE_WRITE_FENCED && l->group && l->st) {
+                LOG_WARN("Redis: %s; dropping the batches in hand and "
+                         "regrouping",
+                         err);
+                l->lost = true;
+                batch_clear(l->st);
+                memset(mb_of(l, l->st), 0, sizeof(metrics_batch_t));
+                l->st = NULL;
+                kin_wake(l->kin);
+                return;
+        }
         if (st == STORE_WRITE_FENCED) {
                 LOG_ERROR("Redis: %s", err);
                 LOG_ERROR("a newer instance holds the engine lease: "
@@ -549,11 +704,43 @@ static void start_redis(live_t *l)
  * offsets it covers and the watermark are taken — then writes its
  * outputs while a new batch fills (in the one slot that is neither in
  * the outputs nor in the state stage). */
+/* Group mode: the batch carries the checkpoint of every work partition
+ * decided for here — the watermark, the outage cursor and the position in
+ * every input partition as of its close — written with its state. */
+static bool add_ckpt(live_t *l, batch_t *b)
+{
+        size_t n = 0;
+        for (int w = 0; w < l->w_count; w++)
+                n += l->w_state[w] == W_LIVE;
+        if (!l->group || n == 0)
+                return true;
+        ptime_t wm = core_watermark(l->core);
+        store_ckpt_format(&l->w, ptime_cmp(wm, PTIME_NEVER) != 0, wm,
+                          core_outage_cursor(l->core), l->pos, l->n_gp);
+        b->ckpt = l->w.oom ? NULL : malloc(l->w.len + 1);
+        b->ckpt_w = malloc(n * sizeof(*b->ckpt_w));
+        b->ckpt_ep = malloc(n * sizeof(*b->ckpt_ep));
+        if (!b->ckpt || !b->ckpt_w || !b->ckpt_ep) {
+                jw_reset(&l->w);
+                return false;
+        }
+        memcpy(b->ckpt, l->w.buf, l->w.len);
+        b->ckpt[l->w.len] = '\0';
+        b->ckpt_len = l->w.len;
+        jw_reset(&l->w);
+        for (int w = 0; w < l->w_count; w++)
+                if (l->w_state[w] == W_LIVE) {
+                        b->ckpt_w[b->n_ckpt_w] = w;
+                        b->ckpt_ep[b->n_ckpt_w++] = l->w_epoch[w];
+                }
+        return true;
+}
+
 static void start_commit(live_t *l)
 {
         batch_t *b = l->fill;
         if (!batch_close(b, l->core, l->ctx, &l->w) ||
-            !kin_take_offsets(l->kin, b)) {
+            !kin_take_offsets(l->kin, b) || !add_ckpt(l, b)) {
                 fail_oom(l);
                 return;
         }
@@ -696,6 +883,14 @@ static void reload(live_t *l)
                 LOG_INFO("reload: the roster and calendar are unchanged");
                 goto fail; /* nothing to swap */
         }
+        if (l->group) {
+                /* every instance would have to switch at the same input
+                 * position: a rolling restart does (docs/scale-out.md) */
+                reload_refused(l, "scale.mode = group: a new roster or "
+                                  "calendar is applied by restarting the "
+                                  "instances one at a time");
+                goto fail;
+        }
         eval_ctx_t *ctx =
             l->ctx == &l->ctx_slot[0] ? &l->ctx_slot[1] : &l->ctx_slot[0];
         *ctx = (eval_ctx_t){l->policy, ca, ro};
@@ -755,6 +950,230 @@ fail:
         config_free(nc);
 }
 
+/* ---- group mode: the regroup -----------------------------------------------
+ *
+ * At start and after every change of the work partitions assigned (and
+ * after a batch was fenced), with no batch in hand: this instance takes
+ * its work partitions (their epochs raised in PostgreSQL, then in Redis,
+ * so that a former owner's batch in flight fails), reads every work
+ * partition's checkpoint and reads the input again from the earliest of
+ * them, into a new core restored from Redis: every unit's records before
+ * that position (the facts every decision may need), the ledgers of its
+ * own units.  Its work partitions are held until the input is read up to
+ * their own checkpoint — the very records and watermark their previous
+ * owner had decided from — and then decided for (go_live): the same
+ * records in the same order give the same decisions, so nothing is
+ * decided early and nothing twice.  Blocking, bounded reads of
+ * PostgreSQL and Redis, as at start; a failure retries in 1 s. */
+
+static void consume(live_t *l);
+static void on_ready(void *ud);
+static void on_kin_status(void *ud, const char *msg);
+
+/* Where to read input partition (topic, partition) from: the earliest
+ * position over every work partition's checkpoint (its beginning when a
+ * work partition has none yet). */
+static int64_t earliest(void *ud, rec_topic_t topic, int32_t partition)
+{
+        const live_t *l = ud;
+        int64_t v = INT64_MAX;
+        for (int w = 0; w < l->w_count; w++) {
+                const store_ckpt_t *c = &l->ck[w];
+                int64_t here = RD_KAFKA_OFFSET_BEGINNING;
+                for (size_t i = 0; c->found && i < c->n; i++)
+                        if (c->pos[i].topic == (int)topic &&
+                            c->pos[i].partition == partition)
+                                here = c->pos[i].offset;
+                if (here < v)
+                        v = here;
+        }
+        return v == INT64_MAX ? RD_KAFKA_OFFSET_BEGINNING : v;
+}
+
+static bool scope_ledger(void *ud, const char *unit_id)
+{
+        const live_t *l = ud;
+        return l->w_state[work_of_unit(unit_id, l->w_count)] != W_NONE;
+}
+
+static bool scope_fact(void *ud, int topic, int32_t partition, int64_t offset)
+{
+        const live_t *l = ud;
+        if (topic < 0 || topic >= TOPIC__COUNT || partition < 0 ||
+            partition >= kin_partitions(l->kin, (rec_topic_t)topic))
+                return true;
+        return offset <
+               l->pos[(size_t)l->gp_base[topic] + (size_t)partition].offset;
+}
+
+static void ckpts_free(live_t *l)
+{
+        for (int w = 0; l->ck && w < l->w_count; w++) {
+                free(l->ck[w].pos);
+                l->ck[w].pos = NULL;
+        }
+}
+
+/* The tables of the positions (l->pos, l->ck_pos), once kin knows the
+ * partitions.  False when out of memory. */
+static bool position_tables(live_t *l)
+{
+        size_t n = 0;
+        for (int t = 0; t < TOPIC__COUNT; t++) {
+                l->gp_base[t] = (int)n;
+                n += (size_t)kin_partitions(l->kin, (rec_topic_t)t);
+        }
+        l->n_gp = n;
+        free(l->pos);
+        free(l->ck_pos);
+        l->pos = malloc((n ? n : 1) * sizeof(*l->pos));
+        l->ck_pos = malloc(((size_t)l->w_count * n + 1) * sizeof(*l->ck_pos));
+        if (!l->pos || !l->ck_pos)
+                return false;
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                for (int p = 0; p < kin_partitions(l->kin, (rec_topic_t)t);
+                     p++) {
+                        size_t gp = (size_t)l->gp_base[t] + (size_t)p;
+                        l->pos[gp] =
+                            (store_pos_t){t, p, earliest(l, (rec_topic_t)t, p)};
+                        for (int w = 0; w < l->w_count; w++) {
+                                int64_t v = RD_KAFKA_OFFSET_BEGINNING;
+                                const store_ckpt_t *c = &l->ck[w];
+                                for (size_t i = 0; c->found && i < c->n; i++)
+                                        if (c->pos[i].topic == t &&
+                                            c->pos[i].partition == p)
+                                                v = c->pos[i].offset;
+                                l->ck_pos[(size_t)w * n + gp] = v;
+                        }
+                }
+        return true;
+}
+
+static void regroup_later(live_t *l, const char *why)
+{
+        LOG_ERROR("regroup: %s; trying again in 1 s", why);
+        struct timeval tv = {1, 0};
+        evtimer_add(l->ev_regroup, &tv);
+}
+
+static int regroup(live_t *l)
+{
+        char err[1024];
+        int32_t *ws = malloc((size_t)l->w_count * sizeof(*ws));
+        long long *eps = malloc((size_t)l->w_count * sizeof(*eps));
+        core_t *core = NULL;
+        if (!ws || !eps) {
+                free(ws);
+                free(eps);
+                fail_oom(l);
+                return -1;
+        }
+        size_t n = work_owned(l->work, ws);
+        l->regroup = false;
+        if (lease_acquire_work(&l->lease, ws, n, eps, err, sizeof(err)) != 0 ||
+            store_fence_work(l->redis_host, l->redis_port, l->redis_db,
+                             l->w_count, ws, eps, n, err, sizeof(err)) != 0)
+                goto later;
+        ckpts_free(l);
+        if (store_read_ckpts(l->redis_host, l->redis_port, l->redis_db,
+                             l->w_count, l->ck, err, sizeof(err)) != 0)
+                goto later;
+        memset(l->w_state, W_NONE, (size_t)l->w_count);
+        for (size_t i = 0; i < n; i++) {
+                l->w_state[ws[i]] = W_HELD;
+                l->w_epoch[ws[i]] = eps[i];
+        }
+        /* the input again, from the earliest checkpoint */
+        kin_free(l->kin);
+        if (!(l->kin = kin_new_at(l->cfg, l->base, on_ready, on_kin_status, l,
+                                  earliest, l, err, sizeof(err))))
+                goto later;
+        if (!position_tables(l) || !(core = core_new(l->ctx, &l->sink))) {
+                fail_oom(l);
+                goto fail;
+        }
+        core_own_none(core, false);
+        ptime_t wm = PTIME_NEVER;
+        bool has_wm = false;
+        for (int w = 0; w < l->w_count; w++) {
+                /* the earliest checkpoint's time: none if one has none */
+                if (!l->ck[w].found || !l->ck[w].has_wm) {
+                        has_wm = false;
+                        break;
+                }
+                if (!has_wm || ptime_cmp(l->ck[w].wm, wm) < 0)
+                        wm = l->ck[w].wm;
+                has_wm = true;
+        }
+        store_scope_t scope = {has_wm,       wm,         l->ck[0].outage,
+                               scope_ledger, scope_fact, l};
+        if (l->w_state[0] == W_NONE)
+                scope.outage = INT32_MIN;
+        long restored =
+            store_restore_scoped(core, l->ctx, l->redis_host, l->redis_port,
+                                 l->redis_db, &scope, err, sizeof(err));
+        if (restored < 0)
+                goto later;
+        if (core_failed(core)) {
+                fail_oom(l);
+                goto fail;
+        }
+        core_free(l->core);
+        l->core = core;
+        core = NULL;
+        free(l->unit_w);
+        if (!(l->unit_w =
+                  malloc((core_units(l->core) + 1) * sizeof(*l->unit_w)))) {
+                fail_oom(l);
+                goto fail;
+        }
+        for (size_t u = 0; u < core_units(l->core); u++)
+                l->unit_w[u] =
+                    work_of_unit(core_unit_id(l->core, u), l->w_count);
+        l->n_held = 0;
+        for (int w = 0; w < l->w_count; w++) {
+                l->w_missing[w] = 0;
+                if (l->w_state[w] != W_HELD)
+                        continue;
+                l->n_held++;
+                for (size_t gp = 0; gp < l->n_gp; gp++)
+                        l->w_missing[w] += l->pos[gp].offset <
+                                           l->ck_pos[(size_t)w * l->n_gp + gp];
+        }
+        char list[512] = "";
+        for (size_t i = 0, at = 0; i < n && at < sizeof(list) - 12; i++)
+                at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%d",
+                                       i ? "," : "", (int)ws[i]);
+        LOG_INFO("regrouped: work partitions [%s] of %d; %ld stored records "
+                 "restored; reading every input partition from the earliest "
+                 "checkpoint",
+                 list, l->w_count, restored);
+        check_holds(l, false);
+        for (int t = 0; t < TOPIC__COUNT; t++)
+                snprintf(l->m.topics[t], sizeof(l->m.topics[t]), "%s",
+                         kin_topic_name(l->kin, (rec_topic_t)t));
+        free(ws);
+        free(eps);
+        kin_wake(l->kin);
+        return 0;
+later:
+        l->regroup = true;
+        regroup_later(l, err);
+fail:
+        core_free(core);
+        free(ws);
+        free(eps);
+        return -1;
+}
+
+static void on_regroup_retry(evutil_socket_t fd, short what, void *arg)
+{
+        live_t *l = arg;
+        (void)fd;
+        (void)what;
+        consume(l);
+}
+
 static void on_reload_retry(evutil_socket_t fd, short what, void *arg)
 {
         live_t *l = arg;
@@ -783,6 +1202,23 @@ static void consume(live_t *l)
                 else if (!l->out && !l->st)
                         finish(l);
                 return;
+        }
+        if (l->group && (l->regroup || l->lost)) {
+                /* a regroup swaps the core and the input position: first
+                 * make what was decided durable (or, fenced, drop it) */
+                if (l->lost)
+                        batch_clear(l->fill);
+                if (!l->out && !batch_empty(l->fill))
+                        start_commit(l);
+                else if (!l->out && !l->st &&
+                         !evtimer_pending(l->ev_regroup, NULL)) {
+                        l->lost = false;
+                        memset(mb_of(l, l->fill), 0, sizeof(metrics_batch_t));
+                        if (regroup(l) != 0)
+                                return;
+                }
+                if (l->regroup || l->lost)
+                        return;
         }
         if (l->reload) {
                 /* a reload swaps the core: first make everything it
@@ -832,6 +1268,8 @@ static void consume(live_t *l)
          * watermark, so nothing fires before replay would fire it. */
         if (kin_held(l->kin) == 0 && kin_all_at_end(l->kin)) {
                 core_set_clock(l->core, now);
+                if (l->group)
+                        check_holds(l, true);
                 core_fire(l->core);
                 core_alert_closed_outages(l->core, today);
         }
@@ -842,7 +1280,7 @@ static void consume(live_t *l)
                 start_commit(l);
                 return;
         }
-        if (l->until_idle && n == 0 && !l->out && !l->st &&
+        if (l->until_idle && n == 0 && !l->out && !l->st && l->n_held == 0 &&
             batch_empty(l->fill) && kin_held(l->kin) == 0 &&
             kin_all_at_end(l->kin) && ksink_queue_len(l->ks) == 0) {
                 logf_("idle: every partition consumed, every due decision "
@@ -865,6 +1303,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)what;
         if (!l->out)
                 ksink_poll(l->ks);
+        if (l->work && work_poll(l->work) && !l->regroup) {
+                LOG_INFO("work partitions reassigned: regrouping once the "
+                         "batches in hand are durable");
+                l->regroup = true;
+        }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -1075,6 +1518,43 @@ static int setup_kafka(live_t *l, char *err, size_t n)
         return 0;
 }
 
+/* Group mode: the Kafka sink, the member of <kafka.group>.work, its
+ * first assignment (waited for while serving the HTTP endpoints), then
+ * the first regroup (which creates the input). */
+static int setup_group(live_t *l, char *err, size_t n)
+{
+        if (!l->cfg->instance_id) {
+                snprintf(err, n,
+                         "scale.mode = group needs instance.id: each instance "
+                         "its own, stable across restarts");
+                return -1;
+        }
+        if (!(l->ks = ksink_new(l->cfg, l->base, on_kafka_done, l, err, n)) ||
+            !(l->work = work_new(l->cfg, err, n)))
+                return -1;
+        l->w_count = work_count(l->work);
+        size_t w = (size_t)l->w_count;
+        l->w_state = calloc(w, 1);
+        l->w_epoch = calloc(w, sizeof(*l->w_epoch));
+        l->w_missing = calloc(w, sizeof(*l->w_missing));
+        l->ck = calloc(w, sizeof(*l->ck));
+        if (!l->w_state || !l->w_epoch || !l->w_missing || !l->ck) {
+                snprintf(err, n, "out of memory");
+                return -1;
+        }
+        logf_("joining group %s.work (%d work partitions) as %s",
+              l->cfg->kafka_group, l->w_count, l->cfg->instance_id);
+        while (!work_assigned(l->work)) {
+                work_poll(l->work);
+                standby_wait(l, 100);
+        }
+        if (regroup(l) != 0 && !l->kin) {
+                snprintf(err, n, "the first regroup failed (see above)");
+                return -1;
+        }
+        return 0;
+}
+
 int live_run(const live_opts_t *o)
 {
         live_t l;
@@ -1113,10 +1593,14 @@ int live_run(const live_opts_t *o)
         /* a standby answers /metrics and /readyz (503) while it waits */
         l.lease.wait = standby_wait;
         l.lease.wait_ud = &l;
-        l.standby = true;
+        l.group = strcmp(l.cfg->scale_mode, "group") == 0;
+        l.standby = !l.group;
         /* state is read only once the lease is ours: a standby's copy
-         * would be stale by the time it takes over */
-        int lw = lease_acquire(&l.lease, on_lease_status, &l, err, sizeof(err));
+         * would be stale by the time it takes over.  Group mode has no
+         * engine lease: the work group shares the units instead */
+        int lw = l.group ? 0
+                         : lease_acquire(&l.lease, on_lease_status, &l, err,
+                                         sizeof(err));
         if (lw < 0)
                 LOG_ERROR("engine lease: %s", err);
         else if (lw == 1)
@@ -1126,14 +1610,15 @@ int live_run(const live_opts_t *o)
                 rc = lw < 0 ? 1 : 0;
                 goto out;
         }
-        logf_("holding the engine lease as %s (epoch %lld)", l.lease.holder,
-              l.lease.epoch);
+        if (!l.group)
+                logf_("holding the engine lease as %s (epoch %lld)",
+                      l.lease.holder, l.lease.epoch);
         if (open_quarantine(&l, err, sizeof(err)) != 0) {
                 LOG_ERROR("%s", err);
                 goto out;
         }
-        if (store_fence(l.redis_host, l.redis_port, l.redis_db, l.lease.epoch,
-                        err, sizeof(err)) != 0) {
+        if (!l.group && store_fence(l.redis_host, l.redis_port, l.redis_db,
+                                    l.lease.epoch, err, sizeof(err)) != 0) {
                 LOG_ERROR("cannot fence Redis state: %s", err);
                 goto out;
         }
@@ -1147,13 +1632,16 @@ int live_run(const live_opts_t *o)
                           err);
                 goto out;
         }
-        long restored = store_restore(l.core, l.ctx, l.redis_host, l.redis_port,
-                                      l.redis_db, err, sizeof(err));
+        long restored =
+            l.group ? 0
+                    : store_restore(l.core, l.ctx, l.redis_host, l.redis_port,
+                                    l.redis_db, err, sizeof(err));
         if (restored < 0) {
                 LOG_ERROR("cannot restore state: %s", err);
                 goto out;
         }
-        logf_("restored %ld accepted records from Redis", restored);
+        if (!l.group)
+                logf_("restored %ld accepted records from Redis", restored);
         if (!(l.ps = pgsink_new(l.cfg->pg_conninfo, l.base,
                                 l.cfg->write_timeout_ms, on_pg_done, &l)) ||
             !(l.sw = store_writer_new(l.base, l.redis_host, l.redis_port,
@@ -1168,7 +1656,9 @@ int live_run(const live_opts_t *o)
                 LOG_ERROR("PostgreSQL is required at start");
                 goto out;
         }
-        if (setup_kafka(&l, err, sizeof(err)) != 0) {
+        l.ev_regroup = evtimer_new(l.base, on_regroup_retry, &l);
+        if (l.group ? setup_group(&l, err, sizeof(err))
+                    : setup_kafka(&l, err, sizeof(err))) {
                 LOG_ERROR("Kafka: %s", err);
                 rc = 2;
                 goto out;
@@ -1191,13 +1681,24 @@ int live_run(const live_opts_t *o)
         event_add(l.ev_int, NULL);
         event_add(l.ev_hup, NULL);
         store_writer_connect(l.sw);
-        logf_("consuming %s, %s, %s as group %s",
-              kin_topic_name(l.kin, (rec_topic_t)0),
-              kin_topic_name(l.kin, (rec_topic_t)1),
-              kin_topic_name(l.kin, (rec_topic_t)2), l.cfg->kafka_group);
+        if (l.group)
+                logf_("consuming %s, %s, %s; deciding for the work "
+                      "partitions group %s.work assigns",
+                      kin_topic_name(l.kin, (rec_topic_t)0),
+                      kin_topic_name(l.kin, (rec_topic_t)1),
+                      kin_topic_name(l.kin, (rec_topic_t)2),
+                      l.cfg->kafka_group);
+        else
+                logf_("consuming %s, %s, %s as group %s",
+                      kin_topic_name(l.kin, (rec_topic_t)0),
+                      kin_topic_name(l.kin, (rec_topic_t)1),
+                      kin_topic_name(l.kin, (rec_topic_t)2),
+                      l.cfg->kafka_group);
         event_base_dispatch(l.base);
         rc = l.exit_code;
-        if (lease_release(&l.lease, err, sizeof(err)) != 0)
+        work_free(l.work); /* leaves the group: the others take over */
+        l.work = NULL;
+        if (!l.group && lease_release(&l.lease, err, sizeof(err)) != 0)
                 LOG_WARN("engine lease not released (it expires in %ld ms): %s",
                          l.cfg->lease_ttl_ms, err);
         /* the steady rate: from the first record consumed to the last
@@ -1218,14 +1719,23 @@ out:
         quarantine_close(l.qr, rc == 0);
         for (int i = 0; i < LIVE_BATCHES; i++)
                 batch_free(&l.batch[i]);
+        work_free(l.work);
+        ckpts_free(&l);
+        free(l.ck);
+        free(l.ck_pos);
+        free(l.pos);
+        free(l.w_state);
+        free(l.w_epoch);
+        free(l.w_missing);
+        free(l.unit_w);
         kin_free(l.kin);
         ksink_free(l.ks);
         store_writer_free(l.sw);
         pgsink_free(l.ps);
         struct event *evs[] = {
-            l.ev_tick,        l.ev_retry_pg, l.ev_retry_kafka,
-            l.ev_retry_redis, l.ev_term,     l.ev_int,
-            l.ev_drain,       l.ev_hup,      l.ev_reload};
+            l.ev_tick,   l.ev_retry_pg, l.ev_retry_kafka, l.ev_retry_redis,
+            l.ev_term,   l.ev_int,      l.ev_drain,       l.ev_hup,
+            l.ev_reload, l.ev_regroup};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
                 if (evs[i])
                         event_free(evs[i]);

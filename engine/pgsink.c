@@ -339,8 +339,8 @@ static int send_batch(pgsink_t *ps, const batch_t *b, const lease_t *lease,
          * statement fails and the whole batch with it */
         const char *params[3];
         lease_renew_params(lease, params);
-        bool ok = PQsendQueryParams(ps->pg, LEASE_RENEW_SQL, 3, NULL, params,
-                                    NULL, NULL, 0);
+        bool ok = PQsendQueryParams(ps->pg, lease_renew_sql(lease), 3, NULL,
+                                    params, NULL, NULL, 0);
         bool oom = false;
         for (int k = 0; ok && k < 5; k++) {
                 bool any;

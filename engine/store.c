@@ -83,6 +83,7 @@ enum {
         FR_CLOCK_OUT = 2,    /* presence: clock_out, else clock_in */
         FR_WFH = 4,          /* presence: mode wfh */
         FR_REVOKED = 8,      /* excuse: revoked */
+        FR_HAS_POS = 0x40,   /* the input partition and offset follow */
         FR_OUTCOME_SHIFT = 4 /* calls: call_outcome_t in bits 4-5 */
 };
 
@@ -119,8 +120,16 @@ static void put_time(jw_t *w, ptime_t t, int64_t base)
 
 void store_frame(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts)
 {
-        unsigned char head[2] = {(unsigned char)(FR_TAG | rec->topic),
-                                 has_ts ? FR_HAS_TS : 0};
+        store_frame_at(w, rec, has_ts, ts, -1, -1);
+}
+
+void store_frame_at(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts,
+                    int32_t partition, int64_t offset)
+{
+        bool at = partition >= 0 && offset >= 0;
+        unsigned char head[2] = {
+            (unsigned char)(FR_TAG | rec->topic),
+            (unsigned char)((has_ts ? FR_HAS_TS : 0) | (at ? FR_HAS_POS : 0))};
         int64_t base = has_ts ? ts.sec : 0;
         switch (rec->topic) {
         case TOPIC_PRESENCE:
@@ -138,6 +147,10 @@ void store_frame(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts)
                 break;
         }
         jw_raw(w, (const char *)head, 2);
+        if (at) {
+                put_uv(w, (uint64_t)partition);
+                put_uv(w, (uint64_t)offset);
+        }
         if (has_ts) {
                 put_sv(w, ts.sec);
                 put_uv(w, (uint64_t)ts.nsec);
@@ -224,6 +237,16 @@ static ptime_t get_time(rd_t *r, int64_t base)
 bool store_frame_next(const char *buf, size_t len, size_t *pos, record_t *rec,
                       bool *has_ts, ptime_t *ts)
 {
+        int32_t partition;
+        int64_t offset;
+        return store_frame_next_at(buf, len, pos, rec, has_ts, ts, &partition,
+                                   &offset);
+}
+
+bool store_frame_next_at(const char *buf, size_t len, size_t *pos,
+                         record_t *rec, bool *has_ts, ptime_t *ts,
+                         int32_t *partition, int64_t *offset)
+{
         rd_t r = {(const unsigned char *)buf + *pos,
                   (const unsigned char *)buf + len, *pos + 2 <= len};
         if (!r.ok)
@@ -236,6 +259,14 @@ bool store_frame_next(const char *buf, size_t len, size_t *pos, record_t *rec,
         rec->topic = (rec_topic_t)(tag & 0x0f);
         *has_ts = fl & FR_HAS_TS;
         *ts = PTIME_NEVER;
+        *partition = -1;
+        *offset = -1;
+        if (fl & FR_HAS_POS) {
+                uint64_t p = get_uv(&r), o = get_uv(&r);
+                r.ok = r.ok && p <= INT32_MAX && o <= INT64_MAX;
+                *partition = (int32_t)p;
+                *offset = (int64_t)o;
+        }
         int64_t base = 0;
         if (*has_ts) {
                 ts->sec = get_sv(&r);
@@ -560,6 +591,242 @@ int store_fence(const char *host, int port, int db, long long epoch,
         return rc;
 }
 
+static redisReply *reply(redisContext *r, const char *what, char *errstr,
+                         size_t errstr_size);
+
+/* ---- scale-out: work partitions' checkpoints and epochs ---------------- */
+
+static void key_work(char *buf, size_t n, int32_t w, const char *tail)
+{
+        snprintf(buf, n, "patuh:{w%d}:%s", (int)w, tail);
+}
+
+void store_ckpt_format(jw_t *w, bool has_wm, ptime_t wm, int32_t outage,
+                       const store_pos_t *pos, size_t n)
+{
+        char buf[64];
+        int k = has_wm ? snprintf(buf, sizeof(buf), "%lld.%09d",
+                                  (long long)wm.sec, (int)wm.nsec)
+                       : snprintf(buf, sizeof(buf), "-");
+        jw_raw(w, buf, (size_t)k);
+        k = outage == INT32_MIN
+                ? snprintf(buf, sizeof(buf), " -")
+                : snprintf(buf, sizeof(buf), " %d", (int)outage);
+        jw_raw(w, buf, (size_t)k);
+        for (size_t i = 0; i < n; i++) {
+                k = snprintf(buf, sizeof(buf), " %d:%d:%lld", pos[i].topic,
+                             (int)pos[i].partition, (long long)pos[i].offset);
+                jw_raw(w, buf, (size_t)k);
+        }
+}
+
+/* A decimal integer of s[*i..len) up to the next separator in SEPS. */
+static bool ckpt_int(const char *s, size_t len, size_t *i, const char *seps,
+                     long long *out)
+{
+        size_t j = *i;
+        bool neg = j < len && s[j] == '-';
+        if (neg)
+                j++;
+        long long v = 0;
+        size_t start = j;
+        while (j < len && s[j] >= '0' && s[j] <= '9') {
+                if (v > (LLONG_MAX - 9) / 10)
+                        return false;
+                v = v * 10 + (s[j++] - '0');
+        }
+        if (j == start || (j < len && !strchr(seps, s[j])))
+                return false;
+        *out = neg ? -v : v;
+        *i = j;
+        return true;
+}
+
+bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out)
+{
+        memset(out, 0, sizeof(*out));
+        out->outage = INT32_MIN;
+        size_t i = 0;
+        long long v;
+        if (i < len && s[i] == '-') {
+                i++;
+        } else {
+                long long ns;
+                if (!ckpt_int(s, len, &i, ".", &v) || i >= len ||
+                    s[i++] != '.' || !ckpt_int(s, len, &i, " ", &ns) ||
+                    ns < 0 || ns >= 1000000000)
+                        return false;
+                out->has_wm = true;
+                out->wm = (ptime_t){v, (int32_t)ns};
+        }
+        if (i >= len || s[i++] != ' ')
+                return false;
+        if (i < len && s[i] == '-' && (i + 1 == len || s[i + 1] == ' ')) {
+                i++;
+        } else {
+                if (!ckpt_int(s, len, &i, " ", &v) || v < INT32_MIN ||
+                    v > INT32_MAX)
+                        return false;
+                out->outage = (int32_t)v;
+        }
+        size_t cap = 0;
+        while (i < len) {
+                long long t, p, o;
+                if (s[i++] != ' ' || !ckpt_int(s, len, &i, ":", &t) ||
+                    i >= len || s[i++] != ':' ||
+                    !ckpt_int(s, len, &i, ":", &p) || i >= len ||
+                    s[i++] != ':' || !ckpt_int(s, len, &i, " ", &o) || t < 0 ||
+                    t >= TOPIC__COUNT || p < 0 || p > INT32_MAX || o < -2)
+                        goto bad;
+                if (out->n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        store_pos_t *nx = realloc(out->pos, cap * sizeof(*nx));
+                        if (!nx)
+                                goto bad;
+                        out->pos = nx;
+                }
+                out->pos[out->n++] = (store_pos_t){(int)t, (int32_t)p, o};
+        }
+        out->found = true;
+        return true;
+bad:
+        free(out->pos);
+        out->pos = NULL;
+        out->n = 0;
+        return false;
+}
+
+int store_read_ckpts(const char *host, int port, int db, int w_count,
+                     store_ckpt_t *out, char *errstr, size_t errstr_size)
+{
+        for (int w = 0; w < w_count; w++) {
+                memset(&out[w], 0, sizeof(out[w]));
+                out[w].outage = INT32_MIN;
+        }
+        redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
+        if (!r)
+                return -1;
+        char key[64];
+        redisAppendCommand(r, "GET " STORE_KEY_WORK_PARTITIONS);
+        for (int w = 0; w < w_count; w++) {
+                key_work(key, sizeof(key), w, "pos");
+                redisAppendCommand(r, "GET %s", key);
+                key_work(key, sizeof(key), w, "epoch");
+                redisAppendCommand(r, "GET %s", key);
+        }
+        int rc = 0;
+        redisReply *rep = reply(r, "GET", errstr, errstr_size);
+        if (!rep)
+                rc = -1;
+        else if (rep->type == REDIS_REPLY_STRING && atoi(rep->str) != w_count) {
+                snprintf(
+                    errstr, errstr_size,
+                    "the state in Redis was shared over %s work "
+                    "partitions, the work topic has %d: docs/scale-out.md, "
+                    "\"Changing the number of work partitions\"",
+                    rep->str, w_count);
+                rc = -1;
+        }
+        freeReplyObject(rep);
+        for (int w = 0; rc == 0 && w < w_count; w++) {
+                redisReply *pr = reply(r, "GET", errstr, errstr_size);
+                redisReply *er =
+                    pr ? reply(r, "GET", errstr, errstr_size) : NULL;
+                if (!er) {
+                        freeReplyObject(pr);
+                        rc = -1;
+                        break;
+                }
+                if (pr->type == REDIS_REPLY_STRING &&
+                    !store_ckpt_parse(pr->str, pr->len, &out[w])) {
+                        snprintf(errstr, errstr_size,
+                                 "patuh:{w%d}:pos: not a checkpoint", w);
+                        rc = -1;
+                }
+                out[w].epoch =
+                    er->type == REDIS_REPLY_STRING ? atoll(er->str) : 0;
+                freeReplyObject(pr);
+                freeReplyObject(er);
+        }
+        redisFree(r);
+        if (rc != 0)
+                for (int w = 0; w < w_count; w++) {
+                        free(out[w].pos);
+                        out[w].pos = NULL;
+                }
+        return rc;
+}
+
+int store_fence_work(const char *host, int port, int db, int w_count,
+                     const int32_t *ws, const long long *epochs, size_t n,
+                     char *errstr, size_t errstr_size)
+{
+        redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
+        if (!r)
+                return -1;
+        /* KEYS: the epoch keys; ARGV: W, then each one's epoch.  Every
+         * check first, so that a refusal raises none of them. */
+        static const char script[] =
+            "local nw = redis.call('GET', '" STORE_KEY_WORK_PARTITIONS "')\n"
+            "if nw and nw ~= ARGV[1] then\n"
+            "  return redis.error_reply('patuh: state shared over ' .. nw .. "
+            "' work partitions')\n"
+            "end\n"
+            "for i = 1, #KEYS do\n"
+            "  local cur = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+            "  if cur > tonumber(ARGV[i + 1]) then\n"
+            "    return redis.error_reply('patuh: ' .. KEYS[i] .. ' fenced by "
+            "epoch ' .. cur)\n"
+            "  end\n"
+            "end\n"
+            "redis.call('SET', '" STORE_KEY_WORK_PARTITIONS "', ARGV[1])\n"
+            "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end\n"
+            "return 1\n";
+        size_t argc = 4 + 2 * n;
+        const char **argv = malloc(argc * sizeof(*argv));
+        size_t *lens = malloc(argc * sizeof(*lens));
+        char(*txt)[64] = malloc((2 * n + 2) * sizeof(*txt));
+        int rc = -1;
+        if (!argv || !lens || !txt) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        size_t a = 0, t = 0;
+        argv[a] = "EVAL";
+        lens[a++] = 4;
+        argv[a] = script;
+        lens[a++] = sizeof(script) - 1;
+        snprintf(txt[t], sizeof(txt[t]), "%zu", n);
+        argv[a] = txt[t];
+        lens[a++] = strlen(txt[t++]);
+        for (size_t i = 0; i < n; i++) {
+                key_work(txt[t], sizeof(txt[t]), ws[i], "epoch");
+                argv[a] = txt[t];
+                lens[a++] = strlen(txt[t++]);
+        }
+        snprintf(txt[t], sizeof(txt[t]), "%d", w_count);
+        argv[a] = txt[t];
+        lens[a++] = strlen(txt[t++]);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(txt[t], sizeof(txt[t]), "%lld", epochs[i]);
+                argv[a] = txt[t];
+                lens[a++] = strlen(txt[t++]);
+        }
+        redisReply *rep = redisCommandArgv(r, (int)a, argv, lens);
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+                snprintf(errstr, errstr_size, "redis: %s",
+                         rep ? rep->str : r->errstr);
+        else
+                rc = 0;
+        freeReplyObject(rep);
+out:
+        free(argv);
+        free(lens);
+        free(txt);
+        redisFree(r);
+        return rc;
+}
+
 /* One reply of a pipelined restore; NULL with errstr set when missing. */
 static redisReply *reply(redisContext *r, const char *what, char *errstr,
                          size_t errstr_size)
@@ -577,7 +844,8 @@ static redisReply *reply(redisContext *r, const char *what, char *errstr,
 
 /* Admits every frame of one stored string again; -1 when unreadable. */
 static long admit_frames(core_t *core, const char *key, const redisReply *v,
-                         char *errstr, size_t errstr_size)
+                         const store_scope_t *scope, char *errstr,
+                         size_t errstr_size)
 {
         if (v->type != REDIS_REPLY_STRING)
                 return 0; /* expired since the days were listed */
@@ -587,12 +855,19 @@ static long admit_frames(core_t *core, const char *key, const redisReply *v,
                 bool has_ts, dup;
                 ptime_t ts;
                 char detail[256];
-                if (!store_frame_next(v->str, v->len, &pos, &rec, &has_ts,
-                                      &ts)) {
+                int32_t partition;
+                int64_t offset;
+                if (!store_frame_next_at(v->str, v->len, &pos, &rec, &has_ts,
+                                         &ts, &partition, &offset)) {
                         snprintf(errstr, errstr_size,
                                  "%s: unreadable frame at byte %zu", key, pos);
                         return -1;
                 }
+                /* a scale-out restore: a record at or after the input
+                 * position read again from comes again from Kafka */
+                if (scope && partition >= 0 &&
+                    !scope->fact(scope->ud, rec.topic, partition, offset))
+                        continue;
                 (void)core_admit(core, &rec, has_ts, ts, &dup, detail,
                                  sizeof(detail));
         }
@@ -620,8 +895,26 @@ static void restore_ledger(core_t *core, const eval_ctx_t *ctx, int32_t day,
         }
 }
 
+static long restore(core_t *core, const eval_ctx_t *ctx, const char *host,
+                    int port, int db, const store_scope_t *scope, char *errstr,
+                    size_t errstr_size);
+
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size)
+{
+        return restore(core, ctx, host, port, db, NULL, errstr, errstr_size);
+}
+
+long store_restore_scoped(core_t *core, const eval_ctx_t *ctx, const char *host,
+                          int port, int db, const store_scope_t *scope,
+                          char *errstr, size_t errstr_size)
+{
+        return restore(core, ctx, host, port, db, scope, errstr, errstr_size);
+}
+
+static long restore(core_t *core, const eval_ctx_t *ctx, const char *host,
+                    int port, int db, const store_scope_t *scope, char *errstr,
+                    size_t errstr_size)
 {
         redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
         if (!r)
@@ -680,6 +973,11 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                          db);
                 goto fail;
         }
+        if (scope) {
+                /* the work partitions' checkpoints say where time stood */
+                wm = scope->has_wm ? scope->wm : PTIME_NEVER;
+                outage = scope->outage == INT32_MIN ? LONG_MIN : scope->outage;
+        }
         core_restore_begin(core, wm);
         if (outage != LONG_MIN)
                 core_set_outage_cursor(core, (int32_t)outage);
@@ -727,12 +1025,16 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
          * nothing new to publish */
         for (size_t u = 0; u < nu; u++)
                 for (size_t k = 0; k < ndays[u]; k++) {
+                        if (scope && !scope->ledger(scope->ud, units[u]))
+                                break; /* another instance decides for it */
                         store_key_ledger(units[u], days[first[u] + k], key,
                                          sizeof(key));
                         redisAppendCommand(r, "HGETALL %s", key);
                 }
         for (size_t u = 0; u < nu; u++)
                 for (size_t k = 0; k < ndays[u]; k++) {
+                        if (scope && !scope->ledger(scope->ud, units[u]))
+                                break;
                         if (!(rep = reply(r, "HGETALL", errstr, errstr_size))) {
                                 free(first);
                                 goto fail;
@@ -762,8 +1064,8 @@ long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                                 free(first);
                                 goto fail;
                         }
-                        long n =
-                            admit_frames(core, key, rep, errstr, errstr_size);
+                        long n = admit_frames(core, key, rep, scope, errstr,
+                                              errstr_size);
                         freeReplyObject(rep);
                         if (n < 0) {
                                 free(first);
@@ -818,19 +1120,43 @@ struct store_writer {
  * Redis Cluster would need the batch split by slot (the unit hash tag
  * keeps a unit's keys in one).
  *
- * ARGV: ttl wm outage nrec {key dayskey date frames}... nled
+ * ARGV: ttl wm outage ckpt nw {poskey epochkey epoch}... nrec
+ *       {key dayskey date frames}... nled
  *       {key dayskey date count fields-and-values...}... epoch
+ * (group mode: wm and outage "", the lease epoch -1, the checkpoint
+ * written for each work partition decided for; otherwise nw 0)
  */
 static const char redis_script[] =
-    /* the last argument is the lease epoch: a stale instance is refused */
+    /* the last argument is the lease epoch (-1 in group mode): a stale
+     * instance is refused */
     "local ep = tonumber(ARGV[#ARGV])\n"
-    "local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH "') or '0')\n"
-    "if cur > ep then\n"
-    "  return redis.error_reply('patuh: fenced by epoch ' .. cur)\n"
+    "if ep >= 0 then\n"
+    "  local cur = tonumber(redis.call('GET', '" STORE_KEY_EPOCH "') or '0')\n"
+    "  if cur > ep then\n"
+    "    return redis.error_reply('patuh: fenced by epoch ' .. cur)\n"
+    "  end\n"
+    "end\n"
+    /* group mode: each work partition's owner epoch, all checked before
+     * anything is written */
+    "local nw = tonumber(ARGV[5])\n"
+    "local i = 6\n"
+    "for k = 1, nw do\n"
+    "  local cur = tonumber(redis.call('GET', ARGV[i + 1]) or '0')\n"
+    "  if cur > tonumber(ARGV[i + 2]) then\n"
+    "    return redis.error_reply('patuh: fenced by epoch ' .. cur .. "
+    "' of ' .. ARGV[i + 1])\n"
+    "  end\n"
+    "  i = i + 3\n"
+    "end\n"
+    "i = 6\n"
+    "for k = 1, nw do\n"
+    "  redis.call('SET', ARGV[i], ARGV[4])\n"
+    "  i = i + 3\n"
     "end\n"
     "local ttl = ARGV[1]\n"
-    "local i = 5\n"
-    "for k = 1, tonumber(ARGV[4]) do\n"
+    "local nr = tonumber(ARGV[i])\n"
+    "i = i + 1\n"
+    "for k = 1, nr do\n"
     "  redis.call('APPEND', ARGV[i], ARGV[i + 3])\n"
     "  redis.call('EXPIRE', ARGV[i], ttl)\n"
     "  if ARGV[i + 1] ~= '' then\n"
@@ -858,7 +1184,8 @@ static const char redis_script[] =
     "end\n"
     "if ARGV[2] ~= '' then redis.call('SET', '" STORE_KEY_WATERMARK
     "', ARGV[2]) end\n"
-    "redis.call('SET', '" STORE_KEY_OUTAGE "', ARGV[3])\n"
+    "if ARGV[3] ~= '' then redis.call('SET', '" STORE_KEY_OUTAGE
+    "', ARGV[3]) end\n"
     "redis.call('SET', '" STORE_KEY_LAYOUT "', '" STORE_LAYOUT "')\n"
     "return 1\n";
 
@@ -1022,7 +1349,7 @@ bool store_writer_attached(const store_writer_t *sw)
 
 bool store_writer_nothing(const batch_t *b)
 {
-        return !b->n_recs && !b->n_leds && !b->has_wm;
+        return !b->n_recs && !b->n_leds && !b->has_wm && !b->ckpt;
 }
 
 /* The days key of UNIT and DAY's date (""/"" for an excuse, DAY
@@ -1089,7 +1416,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 goto oom;
         /* EVAL script 0 ttl wm outage ngroups {key days date frames}...
          * nled {key days date count fields-and-values...}... epoch */
-        size_t nled = 0, max = 9 + 4 * ng;
+        size_t nled = 0, max = 11 + 4 * ng + 3 * b->n_ckpt_w;
         for (size_t i = 0; i < b->n_leds; i++)
                 if (b->leds[i].n) {
                         max += 4 + b->leds[i].n;
@@ -1098,9 +1425,11 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         group_t *lk = malloc((nled + 1) * sizeof(*lk)); /* their keys */
         const char **argv = malloc(max * sizeof(*argv));
         size_t *lens = malloc(max * sizeof(*lens));
-        size_t nnum = 5 + nled;
+        size_t nnum = 6 + nled + b->n_ckpt_w;
         char(*num)[24] = malloc(nnum * sizeof(*num));
-        if (!argv || !lens || !num || !lk) {
+        char(*wk)[2][64] = malloc((b->n_ckpt_w + 1) * sizeof(*wk));
+        if (!argv || !lens || !num || !lk || !wk) {
+                free(wk);
                 free(argv);
                 free(lens);
                 free(num);
@@ -1125,14 +1454,27 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         ARG("0", 1);
         NUM(sw->ttl);
         char wm_s[40];
-        if (b->has_wm) {
+        bool group = b->ckpt != NULL;
+        if (b->has_wm && !group) {
                 int wl = snprintf(wm_s, sizeof(wm_s), "%lld.%09d",
                                   (long long)b->wm.sec, (int)b->wm.nsec);
                 ARG(wm_s, (size_t)wl);
         } else {
                 ARG("", 0);
         }
-        NUM(b->outage);
+        if (group)
+                ARG("", 0);
+        else
+                NUM(b->outage);
+        ARG(group ? b->ckpt : "", group ? b->ckpt_len : 0);
+        NUM(b->n_ckpt_w);
+        for (size_t i = 0; i < b->n_ckpt_w; i++) {
+                key_work(wk[i][0], sizeof(wk[i][0]), b->ckpt_w[i], "pos");
+                key_work(wk[i][1], sizeof(wk[i][1]), b->ckpt_w[i], "epoch");
+                ARG(wk[i][0], strlen(wk[i][0]));
+                ARG(wk[i][1], strlen(wk[i][1]));
+                NUM(b->ckpt_ep[i]);
+        }
         NUM(ng);
         for (size_t i = 0; i < ng; i++) {
                 ARG(gs[i].key, strlen(gs[i].key));
@@ -1155,7 +1497,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 for (size_t f = 0; f < d->n; f++)
                         ARG(d->strs[f], d->lens[f]);
         }
-        NUM(epoch);
+        NUM(group ? -1 : epoch);
 #undef ARG
 #undef NUM
         sw->pending = true;
@@ -1173,6 +1515,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         free(argv);
         free(lens);
         free(num);
+        free(wk);
         free(lk);
         free(gs);
         jw_reset(&sw->frames);

@@ -73,12 +73,22 @@ size_t store_ledger_field(const char *employee_id, const eval_pub_t *p,
 
 /* Appends REC's frame (arrival time TS when HAS_TS) to W. */
 void store_frame(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts);
+/* The same with where the record was read (input partition and offset of
+ * its topic): a scale-out restore admits a frame as a fact only when its
+ * place lies before the position it reads the input again from. */
+void store_frame_at(jw_t *w, const record_t *rec, bool has_ts, ptime_t ts,
+                    int32_t partition, int64_t offset);
 
 /* Decodes the frame at BUF[*pos..len) into REC, *HAS_TS and *TS and moves
  * *pos past it.  False (and *pos unchanged) when the bytes are no frame:
  * the rest of that string is unreadable. */
 bool store_frame_next(const char *buf, size_t len, size_t *pos, record_t *rec,
                       bool *has_ts, ptime_t *ts);
+/* store_frame_next with the frame's place (*partition -1 when it has
+ * none). */
+bool store_frame_next_at(const char *buf, size_t len, size_t *pos,
+                         record_t *rec, bool *has_ts, ptime_t *ts,
+                         int32_t *partition, int64_t *offset);
 
 /* How long a key lives after its last write, in seconds: the amend
  * horizon plus two days.  Relative to the write, not to the work date, so
@@ -126,6 +136,80 @@ int store_fence(const char *host, int port, int db, long long epoch,
  */
 long store_restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                    int port, int db, char *errstr, size_t errstr_size);
+
+/* ---- scale-out: work partitions (docs/scale-out.md) ----------------------
+ *
+ *   patuh:{wN}:pos     string  the checkpoint of work partition N: what
+ *                              its owner had made durable (watermark,
+ *                              outage cursor, and the position reached in
+ *                              every input partition), written with each
+ *                              batch's state
+ *   patuh:{wN}:epoch   string  the epoch of N's owner (PostgreSQL's
+ *                              work_owners): an older owner's write is
+ *                              refused
+ *   patuh:work_partitions  the number of work partitions the units were
+ *                              hashed over (refused if it changes)
+ */
+#define STORE_KEY_WORK_PARTITIONS "patuh:work_partitions"
+
+/* One input partition's position: the next offset to read
+ * (RD_KAFKA_OFFSET_BEGINNING, -2, for "from its beginning"). */
+typedef struct store_pos {
+        int topic; /* rec_topic_t */
+        int32_t partition;
+        int64_t offset;
+} store_pos_t;
+
+typedef struct store_ckpt {
+        bool found;       /* the key exists */
+        bool has_wm;      /* wm is set */
+        ptime_t wm;       /* the owner's watermark */
+        int32_t outage;   /* its outage cursor (INT32_MIN: none) */
+        store_pos_t *pos; /* owned (free()), n entries */
+        size_t n;         /* entries in pos */
+        long long epoch;  /* patuh:{wN}:epoch, 0 when absent */
+} store_ckpt_t;
+
+/* Formats a checkpoint: "wm outage t:p:o ..." (wm "sec.nsec" or "-"). */
+void store_ckpt_format(jw_t *w, bool has_wm, ptime_t wm, int32_t outage,
+                       const store_pos_t *pos, size_t n);
+/* Parses one; false when it is not one (pos is then NULL). */
+bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out);
+
+/* Reads the checkpoints of work partitions 0..W-1 into OUT (W entries,
+ * each freed with free(out[i].pos)).  Blocking, bounded (start-up and a
+ * rebalance).  Fails when the state was hashed over another number of
+ * work partitions.  Returns 0 or -1 with errstr set. */
+int store_read_ckpts(const char *host, int port, int db, int w_count,
+                     store_ckpt_t *out, char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
+
+/* Raises patuh:{wN}:epoch to EPOCHS[i] for each WS[i] (and notes W):
+ * refused when a newer owner is there.  Returns 0 or -1 with errstr. */
+int store_fence_work(const char *host, int port, int db, int w_count,
+                     const int32_t *ws, const long long *epochs, size_t n,
+                     char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
+
+/* What a scale-out restore reads (store_restore_scoped). */
+typedef struct store_scope {
+        bool has_wm;    /* the watermark to restore at ... */
+        ptime_t wm;     /* ... (the earliest checkpoint's) */
+        int32_t outage; /* the outage cursor, INT32_MIN: none */
+        /* whether UNIT_ID's ledgers are read (the units decided for) */
+        bool (*ledger)(void *ud, const char *unit_id);
+        /* whether a frame read at (topic, partition, offset) is admitted
+         * (partition -1: a frame without its place, always admitted) */
+        bool (*fact)(void *ud, int topic, int32_t partition, int64_t offset);
+        void *ud;
+} store_scope_t;
+
+/* store_restore for an instance that decides for some units only: every
+ * unit's frames before the input position it reads again from (the
+ * facts), the ledgers of its own units, at the scope's watermark. */
+long store_restore_scoped(core_t *core, const eval_ctx_t *ctx, const char *host,
+                          int port, int db, const store_scope_t *scope,
+                          char *errstr, size_t errstr_size);
 
 /* ---- the writer: one batch's state, asynchronously ---------------------
  *

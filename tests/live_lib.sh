@@ -30,7 +30,7 @@ reset_state() {
 	psql -X -q "$PATUH_PG_CONNINFO" -c \
 		"TRUNCATE violations, violation_revisions, tpp_deductions, dead_letters,
 		 daily_digests, daily_digest_revisions, input_records, input_chunks, employees,
-		 reference_docs, payroll_snapshots, payroll_closures, engine_lease"
+		 reference_docs, payroll_snapshots, payroll_closures, engine_lease, work_owners"
 }
 
 q() { psql -X -tA "$PATUH_PG_CONNINFO" -c "$1"; }

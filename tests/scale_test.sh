@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Several patuhd instances in one group (scale.mode = group,
+# docs/scale-out.md), against the real stack:
+#   one    one instance in group mode is the same program with every work
+#          partition: every publication equals patuh replay's (the month
+#          of scenario 28, with its bad records), and the reports
+#   three  three instances on a generated input of thousands of records
+#          per input partition: A and B start, C joins late, A is
+#          SIGKILLed mid-stream, B leaves with SIGTERM, C finishes alone.
+#          Every publication in PostgreSQL equals patuh replay's on the
+#          same input, exactly once — the violations with every revision
+#          (so no decision made early: no false absent during a handover,
+#          and none twice), TPP rows, dead letters with their reasons —
+#          and the Kafka outputs hold each of replay's at least once.
+# Exits 77 (skipped) when no stack is configured.
+set -uo pipefail
+BIN=$1
+SRC=$2
+WHAT=${3:-all}
+. "$SRC/tests/live_lib.sh" scale_test
+
+# conf NAME ID DIR [LINES]: instance ID's configuration for the run NAME.
+conf() {
+	cat >"$T/$1-$2.conf" <<CONF
+policy.file = $3/policy.json
+roster.file = $3/roster.jsonl
+calendar.file = $3/calendar.json
+kafka.topic_prefix = t$RUN-$1.
+kafka.group = g$RUN-$1
+metrics.listen = off
+write.timeout_ms = 2000
+scale.mode = group
+scale.session_timeout_ms = 6000
+instance.id = $2
+${4:-}
+CONF
+}
+
+# topics NAME PARTITIONS: every topic of the run, work included.
+topics() {
+	"$BIN/patuh" topics create --prefix "t$RUN-$1." --partitions "$2" \
+		--sandbox-control "$PATUH_SANDBOX_CONTROL" >"$T/$1.topics" 2>&1 ||
+		{ echo "FAIL $1: patuh topics create"; cat "$T/$1.topics"; fails=$((fails + 1)); }
+}
+
+produce() { # produce NAME EVENTS
+	"$BIN/patuh" produce --prefix "t$RUN-$1." --events "$2" 2>>"$T/$1.produce"
+}
+
+# count FILE PATTERN: lines matching so far.
+count() { grep -c "$2" "$1" 2>/dev/null || true; }
+
+# wait_count FILE PATTERN N SECONDS: until N lines match.
+wait_count() {
+	local i
+	for i in $(seq $(($4 * 20))); do
+		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+one() {
+	local name=one dir=$SRC/tests/scenarios/28-reports-month
+	reset_state
+	topics "$name" 4
+	conf "$name" a "$dir" "batch.max_records = 100"
+	produce "$name" "$dir/events.jsonl"
+	if ! timeout 120 "$BIN/patuhd" --config "$T/$name-a.conf" --until-idle \
+		2>"$T/$name.log"; then
+		echo "FAIL one: patuhd in group mode did not finish"; tail -8 "$T/$name.log"
+		fails=$((fails + 1)); return
+	fi
+	grep -q "regrouped: work partitions \[0,1,2,3\] of 4" "$T/$name.log" ||
+		{ echo "FAIL one: the one instance did not take every work partition"
+		  fails=$((fails + 1)); }
+	live_publications "$name" "$dir"
+	live_reports "$name" "$dir"
+}
+
+# The final state: PostgreSQL holds as many revisions as replay made
+# (each is unique by id and revision); polled, the input being read by
+# whichever instances run.
+wait_revisions() { # wait_revisions WANT SECONDS
+	local i
+	for i in $(seq $(($2 * 4))); do
+		[ "$(q "SELECT count(*) FROM violation_revisions")" = "$1" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+three() {
+	local name=three data=$T/three-data pa pb pc want at_kill
+	reset_state
+	mkdir -p "$data"
+	"$BIN/bench/gen_replay" --records 60000 --employees 1500 --seed 7 \
+		--out "$data" 2>/dev/null
+	"$BIN/patuh" replay --policy "$data/policy.json" --roster "$data/roster.jsonl" \
+		--calendar "$data/calendar.json" --events "$data/events.jsonl" \
+		--out "$T/three-replay" >/dev/null 2>&1
+	want=$(wc -l <"$T/three-replay/revisions.jsonl")
+	topics "$name" 6
+	for i in a b c; do conf "$name" "$i" "$data" "batch.max_records = 20"; done
+	produce "$name" "$data/events.jsonl"
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
+	pa=$!
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
+	pb=$!
+	BG_PIDS+=("$pa" "$pb")
+	local ok=1
+	# C joins once A and B have decided for a while
+	wait_count "$T/$name-a.log" "trace: offsets" 100 60 || ok=0
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-c.conf" 2>"$T/$name-c.log" &
+	pc=$!
+	BG_PIDS+=("$pc")
+	wait_count "$T/$name-c.log" "work partition .*: deciding" 1 60 || ok=0
+	wait_count "$T/$name-c.log" "trace: offsets" 50 60 || ok=0
+	# A dies mid-stream: decisions are still being made
+	at_kill=$(q "SELECT count(*) FROM violation_revisions")
+	local b_regroups
+	b_regroups=$(count "$T/$name-b.log" "regrouped")
+	kill -KILL "$pa"
+	echo "--   three: C deciding; A SIGKILLed with $at_kill of $want revisions in PostgreSQL"
+	[ "$at_kill" -lt "$want" ] || { echo "FAIL three: A was killed after the end"; ok=0; }
+	# its work partitions move once its session times out
+	wait_count "$T/$name-b.log" "regrouped" $((b_regroups + 1)) 60 ||
+		{ echo "FAIL three: B did not take over from A"; ok=0; }
+	wait_count "$T/$name-b.log" "trace: offsets" \
+		$(($(count "$T/$name-b.log" "trace: offsets") + 20)) 60 || ok=0
+	kill -TERM "$pb"
+	wait "$pb" || { echo "FAIL three: B's SIGTERM drain failed"; ok=0; }
+	wait_log "$T/$name-c.log" "regrouped: work partitions \[0,1,2,3,4,5\] of 6" 60 ||
+		{ echo "FAIL three: C did not take every work partition"; ok=0; }
+	wait_revisions "$want" 120 ||
+		{ echo "FAIL three: $(q "SELECT count(*) FROM violation_revisions") revisions in PostgreSQL, replay made $want"; ok=0; }
+	kill -TERM "$pc"
+	wait "$pc" || { echo "FAIL three: C's SIGTERM drain failed"; ok=0; }
+	BG_PIDS=()
+	if [ "$ok" = 1 ]; then
+		echo "--   three: A, B, C in turn; every decision made once"
+	else
+		for i in a b c; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
+		fails=$((fails + 1))
+	fi
+	live_publications "$name" "$data" --kafka-at-least-once
+}
+
+case $WHAT in
+one) one ;;
+three) three ;;
+all) one; three ;;
+*) echo "unknown part $WHAT"; exit 2 ;;
+esac
+[ "$fails" -eq 0 ] && echo "scale_test $WHAT: ok" || echo "scale_test $WHAT: $fails failure(s)"
+[ "$fails" -eq 0 ]
