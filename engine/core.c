@@ -1260,13 +1260,22 @@ void core_take_unit(core_t *c, size_t u)
                 }
                 free(days);
         }
-        /* its rows of every closed day go out again (an upsert for a
-         * reader that has them) */
+        /* an employee with no state on a day that has closed (absent,
+         * nothing sent) is decided by the close, which fired while the
+         * unit was another's: decided here; and the unit's rows of every
+         * closed day go out again (an upsert for a reader that has them) */
         for (size_t di = 0; di < c->n_dates; di++) {
-                date_info_t *d = &c->dates[di];
-                if (!d->closed || c->unit_start[u] == c->unit_start[u + 1])
+                int32_t day = c->dates[di].day;
+                if (!c->has_wm ||
+                    ptime_cmp(eval_day_close(c->ctx, day), c->wm) >= 0)
                         continue;
-                digest_touch(c, c->unit_members[c->unit_start[u]], d->day);
+                for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1];
+                     i++)
+                        if (!day_find(c, c->unit_members[i], day))
+                                evaluate(c, c->unit_members[i], day);
+                if (c->dates[di].closed &&
+                    c->unit_start[u] != c->unit_start[u + 1])
+                        digest_touch(c, c->unit_members[c->unit_start[u]], day);
         }
 }
 

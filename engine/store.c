@@ -648,14 +648,16 @@ bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out)
         out->outage = INT32_MIN;
         size_t i = 0;
         long long v;
-        if (i < len && s[i] == '-') {
-                i++;
+        if (len >= 2 && s[0] == '-' && s[1] == ' ') {
+                i++; /* no watermark */
         } else {
                 long long ns;
+                size_t at;
                 if (!ckpt_int(s, len, &i, ".", &v) || i >= len ||
-                    s[i++] != '.' || !ckpt_int(s, len, &i, " ", &ns) ||
-                    ns < 0 || ns >= 1000000000)
-                        return false;
+                    s[i++] != '.' ||
+                    (at = i, !ckpt_int(s, len, &i, " ", &ns)) || i - at != 9 ||
+                    ns < 0)
+                        return false; /* nanoseconds: nine digits */
                 out->has_wm = true;
                 out->wm = (ptime_t){v, (int32_t)ns};
         }
@@ -850,7 +852,7 @@ static long admit_frames(core_t *core, const char *key, const redisReply *v,
         if (v->type != REDIS_REPLY_STRING)
                 return 0; /* expired since the days were listed */
         long n = 0;
-        for (size_t pos = 0; pos < v->len; n++) {
+        for (size_t pos = 0; pos < v->len;) {
                 record_t rec;
                 bool has_ts, dup;
                 ptime_t ts;
@@ -870,6 +872,7 @@ static long admit_frames(core_t *core, const char *key, const redisReply *v,
                         continue;
                 (void)core_admit(core, &rec, has_ts, ts, &dup, detail,
                                  sizeof(detail));
+                n++;
         }
         return n;
 }

@@ -18,7 +18,9 @@
  *   - restore (core_restore_begin / _pub / _alerted, core_admit,
  *     core_restore_end) with a complete ledger publishes nothing, leaves
  *     the same ledger, and the restored core goes on exactly as the
- *     original does.
+ *     original does;
+ *   - a core that decides for no unit (group mode) publishes nothing,
+ *     and one that takes a unit decides for exactly that unit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -726,6 +728,101 @@ static void test_restore(void **state)
         restart_at(f, 7, 5);
 }
 
+/* ---- units decided for (group mode, docs/scale-out.md) ------------------ */
+
+static size_t unit_index(const core_t *c, const char *unit_id)
+{
+        for (size_t u = 0; u < core_units(c); u++)
+                if (strcmp(core_unit_id(c, u), unit_id) == 0)
+                        return u;
+        fail_msg("no unit %s", unit_id);
+        return 0;
+}
+
+/* A core that decides for no unit admits every record (facts for the
+ * others' decisions) and publishes nothing: no revision, alert or digest
+ * row, no no_presence_data.  Once it takes a unit it decides for exactly
+ * that unit, from the facts it already has, as a core deciding for all
+ * does: the same kinds for the same employees, none for the others. */
+static void test_owned_units(void **state)
+{
+        fixture_t *f = *state;
+        sink_t gs = {0};
+        core_t *g = new_core(f, &gs);
+        core_own_none(g, false);
+        assert_int_equal(core_units(g), 2);
+        assert_string_equal(core_unit_id(g, core_unit_of(g, 0)), "diskominfo");
+        size_t bappeda = unit_index(g, "bappeda");
+        core_t *both[2] = {f->core, g};
+        for (int i = 0; i < 2; i++) {
+                accept(both[i], P, PRES("p-1", E1, "clock_in", "08:12:00"),
+                       "2026-04-06T08:12:00+08:00");
+                accept(both[i], P, PRES("p-2", S, "clock_in", "07:20:00"),
+                       "2026-04-06T07:20:00+08:00");
+                /* Wednesday: Tuesday had no presence at all */
+                accept(both[i], P,
+                       "{\"event_id\":\"p-3\",\"employee_id\":\"" S
+                       "\",\"type\":\"clock_in\",\"mode\":\"wfo\","
+                       "\"at\":\"2026-04-08T07:20:00+08:00\"}",
+                       "2026-04-08T07:20:00+08:00");
+                core_alert_closed_outages(
+                    both[i],
+                    tz_local_day(f->policy->tz, at("2026-04-08T08:00:00Z")));
+                core_flush_digests(both[i]);
+        }
+        /* the full core decided: E1 late, E2 absent, S's missing
+         * clock-out; Tuesday has no presence data */
+        assert_true(count(&f->sink, 0, CORE_OUT_REVISION, "absent", E2) == 1);
+        assert_true(
+            count(&f->sink, 0, CORE_OUT_REVISION, "late_clock_in", E1) == 1);
+        assert_true(count(&f->sink, 0, CORE_OUT_DIGEST, NULL, NULL) > 0);
+        assert_int_equal(
+            count(&f->sink, 0, CORE_OUT_ALERT, "no_presence_data", NULL), 1);
+        /* the core that owns nothing published nothing */
+        assert_int_equal(gs.n, 0);
+        assert_false(core_owns(g, bappeda));
+        /* it takes bappeda: E2's absence goes out, nothing of
+         * diskominfo's */
+        core_take_unit(g, bappeda);
+        core_flush_digests(g);
+        assert_true(core_owns(g, bappeda));
+        assert_int_equal(count(&gs, 0, CORE_OUT_REVISION, "absent", E2), 1);
+        const json_t *a = last_revision(&gs, "absent", E2);
+        assert_string_equal(
+            sget(a, "violation_id"),
+            sget(last_revision(&f->sink, "absent", E2), "violation_id"));
+        assert_int_equal(count(&gs, 0, CORE_OUT_REVISION, NULL, E1), 0);
+        assert_int_equal(count(&gs, 0, CORE_OUT_REVISION, NULL, S), 0);
+        for (size_t i = 0; i < gs.n; i++)
+                if (gs.v[i].out == CORE_OUT_DIGEST)
+                        assert_string_equal(gs.v[i].key, "bappeda");
+        assert_int_equal(
+            count(&gs, 0, CORE_OUT_ALERT, "no_presence_data", NULL), 0);
+        /* a later record of diskominfo changes nothing here; E2's
+         * amends as in the full core */
+        size_t from = gs.n;
+        for (int i = 0; i < 2; i++) {
+                accept(both[i], P, PRES("p-4", E1, "clock_out", "16:05:00"),
+                       "2026-04-08T09:00:00+08:00");
+                accept(both[i], P, PRES("p-5", E2, "clock_in", "07:25:00"),
+                       "2026-04-08T09:00:00+08:00");
+        }
+        assert_int_equal(count(&gs, from, CORE_OUT_REVISION, NULL, E1), 0);
+        a = last_revision(&gs, "absent", E2);
+        assert_string_equal(sget(a, "status"), "retracted");
+        assert_string_equal(
+            sget(a, "status"),
+            sget(last_revision(&f->sink, "absent", E2), "status"));
+        /* no_presence_data once it raises them */
+        core_set_outages(g, true);
+        core_alert_closed_outages(
+            g, tz_local_day(f->policy->tz, at("2026-04-08T08:00:00Z")));
+        assert_int_equal(
+            count(&gs, 0, CORE_OUT_ALERT, "no_presence_data", NULL), 1);
+        core_free(g);
+        sink_free(&gs);
+}
+
 /* ---- decision times (the time model both drivers share) ----------------- */
 
 /* Day-close decisions of MON fired three ways: by a record past the close
@@ -812,6 +909,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_digests, setup, teardown),
             cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_owned_units, setup, teardown),
             cmocka_unit_test_setup_teardown(test_decision_times, setup,
                                             teardown),
         };

@@ -31,6 +31,7 @@
 #include "../engine/config.h"
 #include "../engine/core.h"
 #include "../engine/store.h"
+#include "../engine/work.h"
 #include "calendar.h"
 #include "pub_compare.h"
 #include "tz.h"
@@ -536,6 +537,122 @@ static const struct kept day[] = {
      "2026-04-11T08:00:05+08:00"},
 };
 
+/* A frame with its place in the input (group mode) gives back the place
+ * as well as the record; one without says it has none; every cut of one
+ * is refused. */
+static void test_frame_place(void **state)
+{
+        (void)state;
+        record_t in, out;
+        char detail[256];
+        assert_int_equal(record_decode_bytes(TOPIC_CALLS, C_REC, strlen(C_REC),
+                                             &in, detail, sizeof(detail)),
+                         DLQ_NONE);
+        ptime_t ts = at("2026-04-10T07:41:10+08:00");
+        static const struct {
+                int32_t partition;
+                int64_t offset;
+        } places[] = {{0, 0}, {5, 123456789012LL}, {INT32_MAX, INT64_MAX}};
+        for (size_t i = 0; i < ARRAY_LEN(places); i++) {
+                jw_t w;
+                jw_init(&w);
+                store_frame_at(&w, &in, true, ts, places[i].partition,
+                               places[i].offset);
+                size_t one = w.len;
+                store_frame(&w, &in, true, ts);
+                size_t pos = 0;
+                bool has_ts;
+                ptime_t got;
+                int32_t p;
+                int64_t o;
+                assert_true(store_frame_next_at(w.buf, w.len, &pos, &out,
+                                                &has_ts, &got, &p, &o));
+                assert_same_record(&in, &out);
+                assert_int_equal(p, places[i].partition);
+                assert_true(o == places[i].offset);
+                assert_true(has_ts && ptime_cmp(got, ts) == 0);
+                assert_true(store_frame_next_at(w.buf, w.len, &pos, &out,
+                                                &has_ts, &got, &p, &o));
+                assert_int_equal(p, -1);
+                assert_int_equal(pos, w.len);
+                for (size_t cut = 0; cut < one; cut++) {
+                        size_t p0 = 0;
+                        assert_false(store_frame_next_at(
+                            w.buf, cut, &p0, &out, &has_ts, &got, &p, &o));
+                }
+                jw_free(&w);
+        }
+}
+
+/* A work partition's checkpoint goes out and comes back: the watermark
+ * (or none), the outage cursor (or none) and every input position; text
+ * that is not one is refused. */
+static void test_ckpt_round_trip(void **state)
+{
+        (void)state;
+        store_pos_t pos[] = {
+            {0, 0, 17}, {1, 63, -2}, {2, 5, 9007199254740993LL}};
+        static const struct {
+                bool has_wm;
+                const char *wm;
+                int32_t outage;
+        } cases[] = {{true, "2026-04-10T07:41:10.123456789+08:00", 20551},
+                     {false, NULL, INT32_MIN},
+                     {true, "1969-12-31T23:59:59.5Z", -3}};
+        for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+                jw_t w;
+                jw_init(&w);
+                ptime_t wm = cases[i].has_wm ? at(cases[i].wm) : PTIME_NEVER;
+                store_ckpt_format(&w, cases[i].has_wm, wm, cases[i].outage, pos,
+                                  ARRAY_LEN(pos));
+                store_ckpt_t c;
+                if (!store_ckpt_parse(w.buf, w.len, &c))
+                        fail_msg("not read back: %.*s", (int)w.len, w.buf);
+                assert_true(c.found);
+                assert_int_equal(c.has_wm, cases[i].has_wm);
+                if (c.has_wm)
+                        assert_int_equal(ptime_cmp(c.wm, wm), 0);
+                assert_int_equal(c.outage, cases[i].outage);
+                assert_int_equal(c.n, ARRAY_LEN(pos));
+                for (size_t k = 0; k < c.n; k++) {
+                        assert_int_equal(c.pos[k].topic, pos[k].topic);
+                        assert_int_equal(c.pos[k].partition, pos[k].partition);
+                        assert_true(c.pos[k].offset == pos[k].offset);
+                }
+                free(c.pos);
+                jw_free(&w);
+        }
+        static const char *const bad[] = {"",
+                                          "-",
+                                          "- -x",
+                                          "1.5 7",
+                                          "1 7",
+                                          "1.0 7 0:1",
+                                          "1.0 7 3:1:1",
+                                          "1.0 7 0:-1:1",
+                                          "1.0 7 0:1:-3",
+                                          "x.0 7",
+                                          "1.1000000000 7",
+                                          "1.0 7 0:1:1 "};
+        for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+                store_ckpt_t c;
+                if (store_ckpt_parse(bad[i], strlen(bad[i]), &c))
+                        fail_msg("\"%s\" read as a checkpoint", bad[i]);
+                assert_null(c.pos);
+        }
+}
+
+/* The work partition of a unit is FNV-1a of its id: fixed, since moving
+ * it would move every unit's state. */
+static void test_work_of_unit(void **state)
+{
+        (void)state;
+        assert_int_equal(work_of_unit("a", 1 << 30), 0xe40c292cu % (1u << 30));
+        assert_int_equal(work_of_unit("foobar", 1000), 0xbf9cf968u % 1000);
+        assert_int_equal(work_of_unit("", 7), 2166136261u % 7);
+        assert_int_equal(work_of_unit("anything", 1), 0);
+}
+
 /* Redis at 127.0.0.1 from PATUH_REDIS_URL, database 9 flushed; NULL (and
  * the test skipped) without one. */
 static redisContext *redis_or_skip(char *host, size_t n, int *port)
@@ -610,6 +727,172 @@ static void write_batch(writer_t *w, batch_t *b, const core_t *core,
         if (w->st != STORE_WRITE_OK)
                 fail_msg("the batch was not written: %s", w->err);
         batch_clear(b);
+}
+
+static bool scoped_all(void *ud, const char *unit_id)
+{
+        (void)ud;
+        (void)unit_id;
+        return true;
+}
+
+/* a frame is a fact before offset *(int64_t *)ud */
+static bool scoped_before(void *ud, int topic, int32_t partition,
+                          int64_t offset)
+{
+        (void)topic;
+        (void)partition;
+        return offset < *(const int64_t *)ud;
+}
+
+/* Group mode's state: owner epochs raised only upwards and all or none,
+ * the number of work partitions fixed once written, a batch's checkpoint
+ * written for its work partitions only and refused behind a newer owner,
+ * and a restore that admits only the frames before a position. */
+static void test_redis_work(void **state)
+{
+        (void)state;
+        char host[64], err[256] = "";
+        int port;
+        redisContext *r = redis_or_skip(host, sizeof(host), &port);
+        if (!r) {
+                skip();
+                return;
+        }
+        int32_t ws[] = {0, 2}, w2[] = {2}, w1[] = {1};
+        long long eps[] = {3, 3}, old[] = {2}, nine[] = {9};
+        assert_int_equal(store_fence_work(host, port, REDIS_DB, 4, ws, eps, 2,
+                                          err, sizeof(err)),
+                         0);
+        assert_int_equal(store_fence_work(host, port, REDIS_DB, 4, w2, old, 1,
+                                          err, sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "fenced by epoch 3"));
+        assert_int_equal(store_fence_work(host, port, REDIS_DB, 5, w1, nine, 1,
+                                          err, sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "4 work partitions"));
+        /* a batch of the Friday's records with their places, and its
+         * checkpoint for work partitions 0 and 2 */
+        refs_t a;
+        refs_load(&a);
+        writer_t wr = {0};
+        wr.base = event_base_new();
+        wr.sw = store_writer_new(wr.base, host, port, REDIS_DB,
+                                 store_ttl(&a.ctx), 2000, w_done, w_conn, &wr);
+        store_writer_connect(wr.sw);
+        while (!wr.up && !wr.err[0])
+                event_base_dispatch(wr.base);
+        if (!wr.up)
+                fail_msg("writer: %s", wr.err);
+        batch_t batch = {0};
+        sink_t sa = {0};
+        sa.batch = &batch;
+        core_sink_t csa = {&sa, count_emit, note_touched};
+        core_t *ca = core_new(&a.ctx, &csa);
+        for (size_t i = 0; i < ARRAY_LEN(day); i++) {
+                record_t rec;
+                char detail[256];
+                bool dup;
+                assert_int_equal(record_decode_bytes(day[i].topic, day[i].json,
+                                                     strlen(day[i].json), &rec,
+                                                     detail, sizeof(detail)),
+                                 DLQ_NONE);
+                ptime_t ts = at(day[i].ts);
+                core_set_watermark(ca, ts);
+                assert_int_equal(core_admit(ca, &rec, true, ts, &dup, detail,
+                                            sizeof(detail)),
+                                 DLQ_NONE);
+                const char *id = record_subject_id(&rec);
+                int32_t emp = roster_find(a.roster, id, strlen(id));
+                const char *unit = a.roster->emp[emp].unit_id;
+                int32_t ux = 0;
+                while (strcmp(a.roster->emp[ux].unit_id, unit) != 0)
+                        ux++;
+                jw_t w;
+                jw_init(&w);
+                store_frame_at(&w, &rec, true, ts, 0, (int64_t)i);
+                size_t flen = w.len;
+                store_envelope(&w, day[i].topic, true, ts, 0, (int64_t)i,
+                               day[i].json, strlen(day[i].json));
+                assert_true(batch_add_record(
+                    &batch, day[i].topic, emp, ux, unit,
+                    day[i].topic == TOPIC_EXCUSES
+                        ? INT32_MIN
+                        : tz_local_day(a.policy->tz, record_time(&rec)),
+                    rec.event_id, 0, (int64_t)i, w.buf, flen, w.buf + flen,
+                    w.len - flen));
+                jw_free(&w);
+        }
+        store_pos_t pos[] = {{0, 0, (int64_t)ARRAY_LEN(day)}, {1, 0, -2}};
+        jw_t cw;
+        jw_init(&cw);
+        store_ckpt_format(&cw, true, at("2026-04-11T08:00:05+08:00"), 7, pos,
+                          2);
+        batch.ckpt = strdup(cw.buf ? cw.buf : "");
+        batch.ckpt_len = cw.len;
+        jw_free(&cw);
+        batch.ckpt_w = malloc(2 * sizeof(*batch.ckpt_w));
+        batch.ckpt_ep = malloc(2 * sizeof(*batch.ckpt_ep));
+        batch.ckpt_w[0] = 0;
+        batch.ckpt_w[1] = 2;
+        batch.ckpt_ep[0] = batch.ckpt_ep[1] = 3;
+        batch.n_ckpt_w = 2;
+        write_batch(&wr, &batch, ca, &a.ctx);
+        store_ckpt_t ck[4];
+        assert_int_equal(
+            store_read_ckpts(host, port, REDIS_DB, 4, ck, err, sizeof(err)), 0);
+        assert_true(ck[0].found && ck[2].found);
+        assert_false(ck[1].found || ck[3].found);
+        assert_true(ck[0].epoch == 3 && ck[2].epoch == 3 && ck[1].epoch == 0);
+        assert_int_equal(ck[2].outage, 7);
+        assert_int_equal(ck[2].n, 2);
+        assert_true(ck[2].pos[0].offset == (int64_t)ARRAY_LEN(day));
+        assert_true(ck[2].pos[1].offset == -2);
+        for (int w = 0; w < 4; w++)
+                free(ck[w].pos);
+        /* no global watermark in group mode: the checkpoints hold it */
+        redisReply *g = redisCommand(r, "EXISTS " STORE_KEY_WATERMARK);
+        assert_int_equal(g->integer, 0);
+        freeReplyObject(g);
+        assert_int_equal(
+            store_read_ckpts(host, port, REDIS_DB, 5, ck, err, sizeof(err)),
+            -1);
+        /* a former owner of work partition 2 (epoch 2) is refused */
+        batch.ckpt = strdup("- - 0:0:99");
+        batch.ckpt_len = strlen(batch.ckpt);
+        batch.ckpt_w = malloc(sizeof(*batch.ckpt_w));
+        batch.ckpt_ep = malloc(sizeof(*batch.ckpt_ep));
+        batch.ckpt_w[0] = 2;
+        batch.ckpt_ep[0] = 2;
+        batch.n_ckpt_w = 1;
+        wr.done = false;
+        assert_int_equal(store_writer_write(wr.sw, &batch, 1, err, sizeof(err)),
+                         0);
+        while (!wr.done)
+                event_base_dispatch(wr.base);
+        assert_int_equal(wr.st, STORE_WRITE_FENCED);
+        batch_clear(&batch);
+        /* a restore reading the input again from offset 3 admits the
+         * frames before it only */
+        core_t *cb = core_new(&a.ctx, &csa);
+        int64_t from = 3;
+        store_scope_t scope = {
+            true, at("2026-04-11T08:00:05+08:00"), 7, scoped_all, scoped_before,
+            &from};
+        assert_int_equal(store_restore_scoped(cb, &a.ctx, host, port, REDIS_DB,
+                                              &scope, err, sizeof(err)),
+                         3);
+        assert_int_equal(core_stats(cb)->accepted, 3);
+        assert_int_equal(core_outage_cursor(cb), 7);
+        core_free(cb);
+        core_free(ca);
+        batch_free(&batch);
+        store_writer_free(wr.sw);
+        event_base_free(wr.base);
+        refs_free(&a);
+        freeReplyObject(redisCommand(r, "FLUSHDB"));
+        redisFree(r);
 }
 
 static void test_redis_restore(void **state)
@@ -809,6 +1092,10 @@ int main(void)
             cmocka_unit_test(test_pub_refused),
             cmocka_unit_test(test_envelope_round_trip),
             cmocka_unit_test(test_frame_round_trip),
+            cmocka_unit_test(test_frame_place),
+            cmocka_unit_test(test_ckpt_round_trip),
+            cmocka_unit_test(test_work_of_unit),
+            cmocka_unit_test(test_redis_work),
             cmocka_unit_test(test_redis_restore),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
