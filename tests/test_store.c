@@ -855,9 +855,11 @@ static void test_redis_work(void **state)
         redisReply *g = redisCommand(r, "EXISTS " STORE_KEY_WATERMARK);
         assert_int_equal(g->integer, 0);
         freeReplyObject(g);
+        store_ckpt_t ck5[5];
         assert_int_equal(
-            store_read_ckpts(host, port, REDIS_DB, 5, ck, err, sizeof(err)),
+            store_read_ckpts(host, port, REDIS_DB, 5, ck5, err, sizeof(err)),
             -1);
+        assert_non_null(strstr(err, "shared over 4 work partitions"));
         /* a former owner of work partition 2 (epoch 2) is refused */
         batch.ckpt = strdup("- - 0:0:99");
         batch.ckpt_len = strlen(batch.ckpt);
