@@ -1166,6 +1166,30 @@ bool core_restore_alerted(core_t *c, int32_t emp, int32_t day)
         return ds != NULL;
 }
 
+/* Evaluates every day EMP has state for (and notes its digest rows as
+ * changed when TOUCH). */
+static void evaluate_days(core_t *c, int32_t emp, bool touch)
+{
+        emp_state_t *es = &c->emps[emp];
+        /* evaluate() may add days: walk a copy of the keys */
+        uint32_t n = es->n_days;
+        if (n == 0)
+                return;
+        int32_t *days = malloc(n * sizeof(*days));
+        if (!days) {
+                c->failed = true;
+                return;
+        }
+        for (uint32_t i = 0; i < n; i++)
+                days[i] = es->days[i]->day;
+        for (uint32_t i = 0; i < n; i++) {
+                evaluate(c, emp, days[i]);
+                if (touch)
+                        digest_touch(c, emp, days[i]);
+        }
+        free(days);
+}
+
 void core_restore_begin(core_t *c, ptime_t wm)
 {
         c->restoring = true;
@@ -1176,23 +1200,8 @@ void core_restore_begin(core_t *c, ptime_t wm)
 void core_restore_end(core_t *c)
 {
         c->restoring = false;
-        for (size_t e = 0; e < c->roster->n; e++) {
-                emp_state_t *es = &c->emps[e];
-                /* evaluate() may add days: walk a copy of the keys */
-                uint32_t n = es->n_days;
-                if (n == 0)
-                        continue;
-                int32_t *days = malloc(n * sizeof(*days));
-                if (!days) {
-                        c->failed = true;
-                        return;
-                }
-                for (uint32_t i = 0; i < n; i++)
-                        days[i] = es->days[i]->day;
-                for (uint32_t i = 0; i < n; i++)
-                        evaluate(c, (int32_t)e, days[i]);
-                free(days);
-        }
+        for (size_t e = 0; e < c->roster->n && !c->failed; e++)
+                evaluate_days(c, (int32_t)e, false);
         if (c->floor != INT32_MIN) {
                 /* a reload: the days the old core had closed close again
                  * here, under the bound, so that nothing older than it
@@ -1241,25 +1250,8 @@ void core_take_unit(core_t *c, size_t u)
         /* what its previous owner decided is in the ledgers restored;
          * evaluating every employee-day the unit has state for now
          * publishes only what that owner had not made durable */
-        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++) {
-                int32_t e = c->unit_members[i];
-                emp_state_t *es = &c->emps[e];
-                uint32_t n = es->n_days;
-                if (n == 0)
-                        continue;
-                int32_t *days = malloc(n * sizeof(*days));
-                if (!days) {
-                        c->failed = true;
-                        return;
-                }
-                for (uint32_t k = 0; k < n; k++)
-                        days[k] = es->days[k]->day;
-                for (uint32_t k = 0; k < n; k++) {
-                        evaluate(c, e, days[k]);
-                        digest_touch(c, e, days[k]);
-                }
-                free(days);
-        }
+        for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++)
+                evaluate_days(c, c->unit_members[i], true);
         /* an employee with no state on a day that has closed (absent,
          * nothing sent) is decided by the close, which fired while the
          * unit was another's: decided here; and the unit's rows of every
@@ -1269,8 +1261,7 @@ void core_take_unit(core_t *c, size_t u)
                 if (!c->has_wm ||
                     ptime_cmp(eval_day_close(c->ctx, day), c->wm) >= 0)
                         continue;
-                for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1];
-                     i++)
+                for (size_t i = c->unit_start[u]; i < c->unit_start[u + 1]; i++)
                         if (!day_find(c, c->unit_members[i], day))
                                 evaluate(c, c->unit_members[i], day);
                 if (c->dates[di].closed &&

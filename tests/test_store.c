@@ -710,6 +710,21 @@ static void w_conn(void *ud, bool up, const char *err)
         event_base_loopbreak(w->base);
 }
 
+/* patuhd's writer on a loop of the test's own, connected. */
+static void writer_open(writer_t *w, const char *host, int port,
+                        const eval_ctx_t *ctx)
+{
+        w->base = event_base_new();
+        assert_non_null(w->base);
+        w->sw = store_writer_new(w->base, host, port, REDIS_DB, store_ttl(ctx),
+                                 5000, w_done, w_conn, w);
+        assert_non_null(w->sw);
+        store_writer_connect(w->sw);
+        event_base_dispatch(w->base);
+        if (!w->up)
+                fail_msg("writer: %s", w->err);
+}
+
 /* Closes B against CORE and writes it as patuhd does; then empties it. */
 static void write_batch(writer_t *w, batch_t *b, const core_t *core,
                         const eval_ctx_t *ctx)
@@ -777,14 +792,7 @@ static void test_redis_work(void **state)
         refs_t a;
         refs_load(&a);
         writer_t wr = {0};
-        wr.base = event_base_new();
-        wr.sw = store_writer_new(wr.base, host, port, REDIS_DB,
-                                 store_ttl(&a.ctx), 2000, w_done, w_conn, &wr);
-        store_writer_connect(wr.sw);
-        while (!wr.up && !wr.err[0])
-                event_base_dispatch(wr.base);
-        if (!wr.up)
-                fail_msg("writer: %s", wr.err);
+        writer_open(&wr, host, port, &a.ctx);
         batch_t batch = {0};
         sink_t sa = {0};
         sa.batch = &batch;
@@ -910,15 +918,7 @@ static void test_redis_restore(void **state)
         refs_t a;
         refs_load(&a);
         writer_t wr = {0};
-        wr.base = event_base_new();
-        assert_non_null(wr.base);
-        wr.sw = store_writer_new(wr.base, host, port, REDIS_DB,
-                                 store_ttl(&a.ctx), 5000, w_done, w_conn, &wr);
-        assert_non_null(wr.sw);
-        store_writer_connect(wr.sw);
-        event_base_dispatch(wr.base);
-        if (!wr.up)
-                fail_msg("writer: %s", wr.err);
+        writer_open(&wr, host, port, &a.ctx);
         batch_t batch = {0};
         sink_t sa = {0};
         sa.batch = &batch;
