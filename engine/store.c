@@ -710,6 +710,7 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
                 return -1;
         char key[64];
         redisAppendCommand(r, "GET " STORE_KEY_WORK_PARTITIONS);
+        redisAppendCommand(r, "EXISTS " STORE_KEY_WATERMARK);
         for (int w = 0; w < w_count; w++) {
                 key_work(key, sizeof(key), w, "pos");
                 redisAppendCommand(r, "GET %s", key);
@@ -730,6 +731,14 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
                 rc = -1;
         }
         freeReplyObject(rep);
+        /* single mode's state: its ledgers were decided at a watermark
+         * no checkpoint holds (docs/scale-out.md, "From single mode") */
+        redisReply *single = reply(r, "EXISTS", errstr, errstr_size);
+        bool from_single = single && single->type == REDIS_REPLY_INTEGER &&
+                           single->integer == 1;
+        if (!single)
+                rc = -1;
+        freeReplyObject(single);
         for (int w = 0; rc == 0 && w < w_count; w++) {
                 redisReply *pr = reply(r, "GET", errstr, errstr_size);
                 redisReply *er =
@@ -751,6 +760,17 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
                 freeReplyObject(er);
         }
         redisFree(r);
+        bool any = false;
+        for (int w = 0; w < w_count; w++)
+                any |= out[w].found;
+        if (rc == 0 && from_single && !any) {
+                snprintf(errstr, errstr_size,
+                         "Redis database %d holds the state of a patuhd in "
+                         "single mode (" STORE_KEY_WATERMARK "): see "
+                         "docs/scale-out.md, \"From single mode\"",
+                         db);
+                rc = -1;
+        }
         if (rc != 0)
                 for (int w = 0; w < w_count; w++) {
                         free(out[w].pos);
@@ -936,14 +956,23 @@ static long restore(core_t *core, const eval_ctx_t *ctx, const char *host,
         redisAppendCommand(r, "GET " STORE_KEY_WATERMARK);
         redisAppendCommand(r, "GET " STORE_KEY_OUTAGE);
         redisAppendCommand(r, "GET " STORE_KEY_LAYOUT);
+        redisAppendCommand(r, "EXISTS " STORE_KEY_WORK_PARTITIONS);
         redisReply *wm_r = reply(r, "GET", errstr, errstr_size);
         redisReply *out_r = wm_r ? reply(r, "GET", errstr, errstr_size) : NULL;
         redisReply *lay_r = out_r ? reply(r, "GET", errstr, errstr_size) : NULL;
-        if (!lay_r) {
+        redisReply *grp_r =
+            lay_r ? reply(r, "EXISTS", errstr, errstr_size) : NULL;
+        if (!grp_r) {
                 freeReplyObject(wm_r);
                 freeReplyObject(out_r);
+                freeReplyObject(lay_r);
                 goto fail;
         }
+        /* group mode's state has no engine watermark: its ledgers were
+         * decided at the work partitions' (docs/scale-out.md) */
+        bool from_group =
+            !scope && grp_r->type == REDIS_REPLY_INTEGER && grp_r->integer == 1;
+        freeReplyObject(grp_r);
         ptime_t wm = PTIME_NEVER;
         if (wm_r->type == REDIS_REPLY_STRING) {
                 /* "seconds.nanoseconds" */
@@ -973,6 +1002,15 @@ static long restore(core_t *core, const eval_ctx_t *ctx, const char *host,
                          "Redis database %d holds patuh state in another "
                          "layout than " STORE_LAYOUT " (" STORE_KEY_LAYOUT
                          "): see docs/architecture.md, \"Redis layout\"",
+                         db);
+                goto fail;
+        }
+        if (from_group) {
+                snprintf(errstr, errstr_size,
+                         "Redis database %d holds the state of patuhd in "
+                         "group mode (" STORE_KEY_WORK_PARTITIONS
+                         "): start with scale.mode = group, or see "
+                         "docs/scale-out.md, \"From single mode\"",
                          db);
                 goto fail;
         }

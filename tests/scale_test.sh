@@ -3,7 +3,9 @@
 # docs/scale-out.md), against the real stack:
 #   one    one instance in group mode is the same program with every work
 #          partition: every publication equals patuh replay's (the month
-#          of scenario 28, with its bad records), and the reports
+#          of scenario 28, with its bad records), and the reports; single
+#          mode refuses to start on group mode's state and the other way
+#          round, each naming the other's
 #   three  three instances on a generated input of thousands of records
 #          per input partition: A and B start, C joins late, A is
 #          SIGKILLed mid-stream, B leaves with SIGTERM, C finishes alone.
@@ -76,6 +78,28 @@ one() {
 		  fails=$((fails + 1)); }
 	live_publications "$name" "$dir"
 	live_reports "$name" "$dir"
+	# single mode on group mode's state is refused, naming it, and the
+	# other way round (a ledger is right only at its own watermark)
+	grep -v "^scale\.\|^instance\." "$T/$name-a.conf" >"$T/$name-single.conf"
+	if timeout 60 "$BIN/patuhd" --config "$T/$name-single.conf" --until-idle \
+		2>"$T/$name-single.log" ||
+		! grep -q "holds the state of patuhd in group mode" "$T/$name-single.log"; then
+		echo "FAIL one: single mode started on group mode's state"; tail -3 "$T/$name-single.log"
+		fails=$((fails + 1))
+	else
+		echo "ok   single mode refuses group mode's state"
+	fi
+	redis-cli -u "$PATUH_REDIS_URL" flushdb >/dev/null
+	timeout 120 "$BIN/patuhd" --config "$T/$name-single.conf" --until-idle \
+		2>>"$T/$name-single.log" || { echo "FAIL one: single mode"; fails=$((fails + 1)); }
+	if timeout 60 "$BIN/patuhd" --config "$T/$name-a.conf" --until-idle \
+		2>"$T/$name-back.log" ||
+		! grep -q "holds the state of a patuhd in single mode" "$T/$name-back.log"; then
+		echo "FAIL one: group mode started on single mode's state"; tail -3 "$T/$name-back.log"
+		fails=$((fails + 1))
+	else
+		echo "ok   group mode refuses single mode's state"
+	fi
 }
 
 # The final state: PostgreSQL holds as many revisions as replay made
