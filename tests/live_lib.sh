@@ -20,7 +20,7 @@ REDIS_STOPPED=
 # are stopped whatever happens
 BG_PIDS=()
 trap 'sandbox_rtt 0; [ -z "$REDIS_STOPPED" ] || kill -CONT "$REDIS_STOPPED"
-	[ ${#BG_PIDS[@]} -eq 0 ] || kill "${BG_PIDS[@]}" 2>/dev/null
+	[ ${#BG_PIDS[@]} -eq 0 ] || { kill -CONT "${BG_PIDS[@]}"; kill "${BG_PIDS[@]}"; } 2>/dev/null
 	[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 RUN=$(date +%s%N | tail -c 9)
 fails=0

@@ -14,6 +14,10 @@
 #          (so no decision made early: no false absent during a handover,
 #          and none twice), TPP rows, dead letters with their reasons —
 #          and the Kafka outputs hold each of replay's at least once.
+#   zombie two instances; A frozen (SIGSTOP) past its session while it
+#          decides, B takes every work partition, A resumed: whatever A
+#          still writes for them is fenced (work_owners, the Redis epochs),
+#          A regroups; every publication = replay exactly once.
 # Exits 77 (skipped) when no stack is configured.
 set -uo pipefail
 BIN=$1
@@ -170,10 +174,59 @@ three() {
 	live_publications "$name" "$data" --kafka-at-least-once
 }
 
+# A frozen instance (a long GC-like pause, a VM stalled) loses its work
+# partitions and comes back still holding batches of them: its writes are
+# fenced by the new owner's epochs, it drops them and regroups.
+zombie() {
+	local name=zombie data=$T/zombie-data pa pb want i
+	reset_state
+	mkdir -p "$data"
+	"$BIN/bench/gen_replay" --records 40000 --employees 1000 --seed 11 \
+		--out "$data" 2>/dev/null
+	"$BIN/patuh" replay --policy "$data/policy.json" --roster "$data/roster.jsonl" \
+		--calendar "$data/calendar.json" --events "$data/events.jsonl" \
+		--out "$T/zombie-replay" >/dev/null 2>&1
+	want=$(wc -l <"$T/zombie-replay/revisions.jsonl")
+	topics "$name" 4
+	for i in a b; do conf "$name" "$i" "$data" "batch.max_records = 20"; done
+	produce "$name" "$data/events.jsonl"
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
+	pa=$!
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
+	pb=$!
+	BG_PIDS+=("$pa" "$pb")
+	local ok=1
+	wait_count "$T/$name-a.log" "work partition .*: deciding" 1 60 || ok=0
+	wait_count "$T/$name-b.log" "work partition .*: deciding" 1 60 || ok=0
+	wait_count "$T/$name-a.log" "trace: offsets" 200 60 || ok=0
+	kill -STOP "$pa"
+	wait_log "$T/$name-b.log" "regrouped: work partitions \[0,1,2,3\] of 4" 60 ||
+		{ echo "FAIL zombie: B did not take A's work partitions"; ok=0; }
+	kill -CONT "$pa"
+	wait_count "$T/$name-a.log" "regrouped" 2 60 ||
+		{ echo "FAIL zombie: A did not regroup after it woke"; ok=0; }
+	if grep -q "taken over\|fenced by epoch" "$T/$name-a.log"; then
+		echo "--   zombie: A woke with batches of partitions now B's: fenced, dropped"
+	else
+		echo "--   zombie: A woke between batches: the rebalance came first"
+	fi
+	wait_revisions "$want" 120 ||
+		{ echo "FAIL zombie: $(q "SELECT count(*) FROM violation_revisions") revisions in PostgreSQL, replay made $want"; ok=0; }
+	kill -TERM "$pa" "$pb"
+	wait "$pa" "$pb"
+	BG_PIDS=()
+	if [ "$ok" != 1 ]; then
+		for i in a b; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
+		fails=$((fails + 1))
+	fi
+	live_publications "$name" "$data" --kafka-at-least-once
+}
+
 case $WHAT in
 one) one ;;
 three) three ;;
-all) one; three ;;
+zombie) zombie ;;
+all) one; three; zombie ;;
 *) echo "unknown part $WHAT"; exit 2 ;;
 esac
 [ "$fails" -eq 0 ] && echo "scale_test $WHAT: ok" || echo "scale_test $WHAT: $fails failure(s)"
