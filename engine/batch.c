@@ -295,6 +295,8 @@ void batch_clear(batch_t *b)
         b->ckpt_w = NULL;
         free(b->ckpt_ep);
         b->ckpt_ep = NULL;
+        free(b->ckpt_live);
+        b->ckpt_live = NULL;
         b->n_ckpt_w = 0;
         b->n_outs = b->n_recs = b->n_touched = b->n_leds = b->n_offs = 0;
         b->n_msgs = 0;

@@ -133,6 +133,8 @@ typedef struct batch {
         size_t ckpt_len;           /* bytes in ckpt */
         int32_t *ckpt_w;           /* owned: the work partitions */
         long long *ckpt_ep;        /* owned: their epochs */
+        uint8_t *ckpt_live;        /* owned: 1 decided for (its checkpoint
+                                      written), 0 held (its epoch checked) */
         size_t n_ckpt_w;           /* entries in both */
         struct arena_block *arena; /* owned: blocks in use (batch.c) */
         struct arena_block *spare; /* owned: blocks kept for reuse */

@@ -138,6 +138,8 @@ typedef struct live {
         bool lost;                 /* a batch was fenced: drop what is in hand,
                                       then regroup */
         struct event *ev_regroup;  /* owned: a failed regroup's retry */
+        long long fenced_ms;       /* monotonic ms of the last fenced batch */
+        bool changed_since_fence;  /* the assignment changed since then */
 } live_t;
 
 /* A work partition's state in this instance. */
@@ -184,6 +186,13 @@ static ptime_t wall_now(void)
 }
 
 /* PATUH_TRACE=1 logs each phase of each batch with its duration. */
+static long long mono_ms(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void trace(live_t *l, const char *what)
 {
         static int on = -1;
@@ -237,23 +246,39 @@ static void sink_touched(void *ud, int32_t emp, int32_t day)
 
 /* ---- group mode: whose decisions these are ------------------------------ */
 
-/* EMP's unit is decided for here (always, outside group mode). */
-static bool unit_ours(const live_t *l, int32_t emp)
+/* Whether a record of a unit of work partition W, read at OFFSET of
+ * input partition GP, is this instance's to store and publish: W is
+ * decided for here, or held here and the record lies past its checkpoint
+ * (its previous owner never stored it: whoever holds W now must, or it is
+ * lost; it is decided for when W goes live). */
+static bool w_ours(const live_t *l, int32_t w, size_t gp, int64_t offset)
 {
-        return !l->group || core_owns(l->core, core_unit_of(l->core, emp));
+        if (l->w_state[w] == W_LIVE)
+                return true;
+        return l->w_state[w] == W_HELD &&
+               offset >= l->ck_pos[(size_t)w * l->n_gp + gp];
+}
+
+/* EMP's record at (GP, OFFSET) is kept here (always, outside group
+ * mode). */
+static bool unit_ours(const live_t *l, int32_t emp, size_t gp, int64_t offset)
+{
+        return !l->group ||
+               w_ours(l, l->unit_w[core_unit_of(l->core, emp)], gp, offset);
 }
 
 /* A dead letter is published by the owner of its subject's unit; one
  * without a subject (malformed, invalid, unknown_employee) by the owner
  * of the work partition its input partition maps to, so that exactly
  * one instance publishes each. */
-static bool dlq_ours(const live_t *l, int32_t subject, size_t gp)
+static bool dlq_ours(const live_t *l, int32_t subject, size_t gp,
+                     int64_t offset)
 {
         if (!l->group)
                 return true;
         if (subject >= 0)
-                return unit_ours(l, subject);
-        return l->w_state[gp % (size_t)l->w_count] == W_LIVE;
+                return unit_ours(l, subject, gp, offset);
+        return w_ours(l, (int32_t)(gp % (size_t)l->w_count), gp, offset);
 }
 
 /* Work partition W has caught up with its checkpoint: from here on this
@@ -284,14 +309,20 @@ static void check_holds(live_t *l, bool forced)
 {
         if (l->n_held == 0)
                 return;
-        ptime_t wm = core_watermark(l->core);
         for (int w = 0; w < l->w_count; w++) {
-                if (l->w_state[w] != W_HELD)
+                if (l->w_state[w] != W_HELD ||
+                    (l->w_missing[w] != 0 && !forced))
                         continue;
-                bool at = l->w_missing[w] == 0 &&
-                          (!l->ck[w].has_wm || ptime_cmp(wm, l->ck[w].wm) >= 0);
-                if (at || forced)
-                        go_live(l, w, l->w_missing[w] != 0);
+                /* read up to the checkpoint: its previous owner's time
+                 * there may be the wall clock's, once it had read every
+                 * partition to its end (consume) — so had this instance,
+                 * at this position, and its clock moves there too */
+                if (l->ck[w].has_wm &&
+                    ptime_cmp(core_watermark(l->core), l->ck[w].wm) < 0) {
+                        core_set_clock(l->core, l->ck[w].wm);
+                        core_fire(l->core);
+                }
+                go_live(l, w, l->w_missing[w] != 0);
         }
 }
 
@@ -405,7 +436,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
         }
         size_t gp =
             l->group ? (size_t)l->gp_base[topic] + (size_t)m->partition : 0;
-        if (reason != DLQ_NONE && !dlq_ours(l, hint.subject, gp)) {
+        if (reason != DLQ_NONE && !dlq_ours(l, hint.subject, gp, m->offset)) {
                 /* another instance publishes this one */
         } else if (reason != DLQ_NONE) {
                 /* SPEC §5: with the original bytes and where they came
@@ -426,7 +457,7 @@ static void handle_message(live_t *l, const kin_rec_t *r, ptime_t now,
                         fail_oom(l);
                 jw_reset(&l->w);
                 mb_of(l, l->fill)->dead[reason]++;
-        } else if (!dup && unit_ours(l, hint.subject)) {
+        } else if (!dup && unit_ours(l, hint.subject, gp, m->offset)) {
                 persist_record(l, &rec, hint.subject, has_ts, ts, m);
         }
         if (l->group)
@@ -534,6 +565,8 @@ static void on_pg_done(void *ud, pgsink_status_t st, const char *err)
                          "regrouping",
                          err);
                 l->lost = true;
+                l->fenced_ms = mono_ms();
+                l->changed_since_fence = false;
                 l->pg_ok = true;
                 outputs_check(l);
                 return;
@@ -657,9 +690,13 @@ static void on_redis_done(void *ud, store_write_status_t st, const char *err)
                          "regrouping",
                          err);
                 l->lost = true;
+                l->fenced_ms = mono_ms();
+                l->changed_since_fence = false;
                 batch_clear(l->st);
                 memset(mb_of(l, l->st), 0, sizeof(metrics_batch_t));
                 l->st = NULL;
+                /* the batch waiting for the state stage is dropped too */
+                outputs_check(l);
                 kin_wake(l->kin);
                 return;
         }
@@ -692,8 +729,9 @@ static void start_redis(live_t *l)
                 return;
         }
         char err[512], what[600];
-        if (store_writer_write(l->sw, l->st, l->lease.epoch, err,
-                               sizeof(err)) != 0) {
+        /* group mode: no engine epoch, the batch's work partitions' */
+        if (store_writer_write(l->sw, l->st, l->group ? -1 : l->lease.epoch,
+                               err, sizeof(err)) != 0) {
                 snprintf(what, sizeof(what), "Redis: %s", err);
                 retry_on(l, l->ev_retry_redis, &l->backoff_redis, what);
         }
@@ -709,18 +747,37 @@ static void start_redis(live_t *l)
  * every input partition as of its close — written with its state. */
 static bool add_ckpt(live_t *l, batch_t *b)
 {
-        size_t n = 0;
+        if (!l->group)
+                return true;
+        /* the watermark lives in the checkpoints */
+        b->has_wm = false;
+        size_t n = 0, live = 0;
+        for (int w = 0; w < l->w_count; w++) {
+                n += l->w_state[w] != W_NONE;
+                live += l->w_state[w] == W_LIVE;
+        }
+        if (n == 0)
+                return true;
+        b->ckpt_w = malloc(n * sizeof(*b->ckpt_w));
+        b->ckpt_ep = malloc(n * sizeof(*b->ckpt_ep));
+        b->ckpt_live = malloc(n);
+        if (!b->ckpt_w || !b->ckpt_ep || !b->ckpt_live)
+                return false;
+        /* held ones are checked, not moved: what this batch stores of
+         * them (records past their checkpoint) is fenced all the same */
         for (int w = 0; w < l->w_count; w++)
-                n += l->w_state[w] == W_LIVE;
-        if (!l->group || n == 0)
+                if (l->w_state[w] != W_NONE) {
+                        b->ckpt_w[b->n_ckpt_w] = w;
+                        b->ckpt_ep[b->n_ckpt_w] = l->w_epoch[w];
+                        b->ckpt_live[b->n_ckpt_w++] = l->w_state[w] == W_LIVE;
+                }
+        if (live == 0)
                 return true;
         ptime_t wm = core_watermark(l->core);
         store_ckpt_format(&l->w, ptime_cmp(wm, PTIME_NEVER) != 0, wm,
                           core_outage_cursor(l->core), l->pos, l->n_gp);
         b->ckpt = l->w.oom ? NULL : malloc(l->w.len + 1);
-        b->ckpt_w = malloc(n * sizeof(*b->ckpt_w));
-        b->ckpt_ep = malloc(n * sizeof(*b->ckpt_ep));
-        if (!b->ckpt || !b->ckpt_w || !b->ckpt_ep) {
+        if (!b->ckpt) {
                 jw_reset(&l->w);
                 return false;
         }
@@ -728,11 +785,6 @@ static bool add_ckpt(live_t *l, batch_t *b)
         b->ckpt[l->w.len] = '\0';
         b->ckpt_len = l->w.len;
         jw_reset(&l->w);
-        for (int w = 0; w < l->w_count; w++)
-                if (l->w_state[w] == W_LIVE) {
-                        b->ckpt_w[b->n_ckpt_w] = w;
-                        b->ckpt_ep[b->n_ckpt_w++] = l->w_epoch[w];
-                }
         return true;
 }
 
@@ -1056,6 +1108,26 @@ static void regroup_later(live_t *l, const char *why)
         evtimer_add(l->ev_regroup, &tv);
 }
 
+/* The group's assignment is what this instance holds already (a
+ * rebalance elsewhere in the group); else it says it will regroup. */
+static bool same_assignment(live_t *l)
+{
+        int32_t *ws = malloc(((size_t)l->w_count + 1) * sizeof(*ws));
+        if (!ws)
+                return false;
+        size_t n = work_owned(l->work, ws), k = 0;
+        bool same = true;
+        for (int w = 0; w < l->w_count && same; w++)
+                if (l->w_state[w] != W_NONE)
+                        same = k < n && ws[k++] == w;
+        same = same && k == n;
+        free(ws);
+        if (!same)
+                LOG_INFO("work partitions reassigned: regrouping once the "
+                         "batches in flight are durable");
+        return same;
+}
+
 static int regroup(live_t *l)
 {
         char err[1024];
@@ -1203,21 +1275,29 @@ static void consume(live_t *l)
                         finish(l);
                 return;
         }
+        if (l->group && l->regroup && !l->lost && same_assignment(l))
+                l->regroup = false; /* a rebalance that moved nothing here */
         if (l->group && (l->regroup || l->lost)) {
-                /* a regroup swaps the core and the input position: first
-                 * make what was decided durable (or, fenced, drop it) */
-                if (l->lost)
-                        batch_clear(l->fill);
-                if (!l->out && !batch_empty(l->fill))
-                        start_commit(l);
-                else if (!l->out && !l->st &&
-                         !evtimer_pending(l->ev_regroup, NULL)) {
-                        l->lost = false;
-                        memset(mb_of(l, l->fill), 0, sizeof(metrics_batch_t));
-                        if (regroup(l) != 0)
-                                return;
-                }
-                if (l->regroup || l->lost)
+                /* a regroup swaps the core and reads the input again from
+                 * the earliest checkpoint: what the batch being filled
+                 * holds is decided again there (and, a partition revoked,
+                 * by its new owner), so it is dropped rather than
+                 * published; the batches in flight end first */
+                batch_clear(l->fill);
+                memset(mb_of(l, l->fill), 0, sizeof(metrics_batch_t));
+                if (l->out || l->st || evtimer_pending(l->ev_regroup, NULL))
+                        return;
+                /* fenced: this instance's view of the group is likely
+                 * stale (a frozen process, a cut network); taking its old
+                 * partitions again would fence their new owner in turn,
+                 * so it waits for the group to tell it, or for its session
+                 * to have expired */
+                if (l->fenced_ms && !l->changed_since_fence &&
+                    mono_ms() - l->fenced_ms < l->cfg->scale_session_timeout_ms)
+                        return;
+                l->lost = false;
+                l->fenced_ms = 0;
+                if (regroup(l) != 0 || l->regroup)
                         return;
         }
         if (l->reload) {
@@ -1304,9 +1384,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (!l->out)
                 ksink_poll(l->ks);
         if (l->work && work_poll(l->work) && !l->regroup) {
-                LOG_INFO("work partitions reassigned: regrouping once the "
-                         "batches in hand are durable");
                 l->regroup = true;
+                l->changed_since_fence = true;
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

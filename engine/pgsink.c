@@ -17,9 +17,14 @@ static void set_err(char *buf, size_t n, const char *prefix, const char *msg)
 }
 
 struct pgsink {
-        const char *conninfo;     /* borrowed: pg.conninfo */
-        struct event_base *base;  /* borrowed: the daemon's loop */
-        long timeout_ms;          /* a write's limit for its Sync result */
+        const char *conninfo;    /* borrowed: pg.conninfo */
+        struct event_base *base; /* borrowed: the daemon's loop */
+        long timeout_ms;         /* a write's limit for its Sync result */
+        /* A session frozen in mid-batch (its process stopped) would hold
+         * its transaction, and the row locks of its work partitions
+         * (group mode), for as long as its socket lives: the server ends
+         * such a session after the write timeout. */
+        char options[96];
         pgsink_done_fn *done;     /* told how each write ended */
         void *ud;                 /* its argument */
         PGconn *pg;               /* owned: the session, or NULL */
@@ -48,6 +53,9 @@ pgsink_t *pgsink_new(const char *conninfo, struct event_base *base,
         ps->conninfo = conninfo;
         ps->base = base;
         ps->timeout_ms = write_timeout_ms;
+        snprintf(ps->options, sizeof(ps->options),
+                 "-c idle_in_transaction_session_timeout=%ld",
+                 write_timeout_ms);
         ps->done = done;
         ps->ud = ud;
         jw_init(&ps->w);
@@ -91,8 +99,8 @@ int pgsink_connect(pgsink_t *ps, char *errstr, size_t errstr_size)
         if (ps->pg)
                 PQfinish(ps->pg);
         /* connect_timeout keeps a dead server from stalling the loop */
-        const char *keys[] = {"dbname", "connect_timeout", NULL};
-        const char *vals[] = {ps->conninfo, "3", NULL};
+        const char *keys[] = {"dbname", "connect_timeout", "options", NULL};
+        const char *vals[] = {ps->conninfo, "3", ps->options, NULL};
         ps->pg = PQconnectdbParams(keys, vals, 1);
         if (PQstatus(ps->pg) != CONNECTION_OK) {
                 set_err(errstr, errstr_size,
@@ -460,8 +468,8 @@ int pgsink_write(pgsink_t *ps, const batch_t *b, const lease_t *lease,
         if (ps->pg)
                 PQfinish(ps->pg);
         ps->prepared = false;
-        const char *keys[] = {"dbname", NULL};
-        const char *vals[] = {ps->conninfo, NULL};
+        const char *keys[] = {"dbname", "options", NULL};
+        const char *vals[] = {ps->conninfo, ps->options, NULL};
         ps->pg = PQconnectStartParams(keys, vals, 1);
         if (!ps->pg || PQstatus(ps->pg) == CONNECTION_BAD) {
                 set_err(errstr, errstr_size, "cannot connect: ",

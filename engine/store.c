@@ -1191,7 +1191,7 @@ static const char redis_script[] =
     "end\n"
     "i = 6\n"
     "for k = 1, nw do\n"
-    "  redis.call('SET', ARGV[i], ARGV[4])\n"
+    "  if ARGV[i] ~= '' then redis.call('SET', ARGV[i], ARGV[4]) end\n"
     "  i = i + 3\n"
     "end\n"
     "local ttl = ARGV[1]\n"
@@ -1495,7 +1495,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         ARG("0", 1);
         NUM(sw->ttl);
         char wm_s[40];
-        bool group = b->ckpt != NULL;
+        bool group = epoch < 0; /* group mode: no engine epoch */
         if (b->has_wm && !group) {
                 int wl = snprintf(wm_s, sizeof(wm_s), "%lld.%09d",
                                   (long long)b->wm.sec, (int)b->wm.nsec);
@@ -1512,6 +1512,9 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
         for (size_t i = 0; i < b->n_ckpt_w; i++) {
                 key_work(wk[i][0], sizeof(wk[i][0]), b->ckpt_w[i], "pos");
                 key_work(wk[i][1], sizeof(wk[i][1]), b->ckpt_w[i], "epoch");
+                /* a held work partition: checked, its checkpoint kept */
+                if (!b->ckpt_live[i] || !b->ckpt)
+                        wk[i][0][0] = '\0';
                 ARG(wk[i][0], strlen(wk[i][0]));
                 ARG(wk[i][1], strlen(wk[i][1]));
                 NUM(b->ckpt_ep[i]);
@@ -1538,7 +1541,7 @@ int store_writer_write(store_writer_t *sw, batch_t *b, long long epoch,
                 for (size_t f = 0; f < d->n; f++)
                         ARG(d->strs[f], d->lens[f]);
         }
-        NUM(group ? -1 : epoch);
+        NUM(epoch);
 #undef ARG
 #undef NUM
         sw->pending = true;

@@ -44,7 +44,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         rd_kafka_assign(rk, parts);
                 }
                 w->assigned = true;
-        } else {
+        } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
                 if (coop) {
                         rd_kafka_error_t *e =
                             rd_kafka_incremental_unassign(rk, parts);
@@ -53,6 +53,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 } else {
                         rd_kafka_assign(rk, NULL);
                 }
+        } else {
+                /* anything else: librdkafka asks for everything back */
+                rd_kafka_assign(rk, NULL);
         }
         w->changed = true;
 }
@@ -181,6 +184,10 @@ static int i32_cmp(const void *a, const void *b)
 size_t work_owned(work_t *w, int32_t *out)
 {
         w->changed = false;
+        /* lost (a session expired while this process was stopped, cut
+         * off): nothing is ours until the group says so again */
+        if (rd_kafka_assignment_lost(w->cons))
+                return 0;
         rd_kafka_topic_partition_list_t *list = NULL;
         if (rd_kafka_assignment(w->cons, &list) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             !list)

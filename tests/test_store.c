@@ -725,9 +725,10 @@ static void writer_open(writer_t *w, const char *host, int port,
                 fail_msg("writer: %s", w->err);
 }
 
-/* Closes B against CORE and writes it as patuhd does; then empties it. */
-static void write_batch(writer_t *w, batch_t *b, const core_t *core,
-                        const eval_ctx_t *ctx)
+/* Closes B against CORE and writes it as patuhd does with the lease
+ * EPOCH (-1: group mode); then empties it. */
+static void write_batch_at(writer_t *w, batch_t *b, const core_t *core,
+                           const eval_ctx_t *ctx, long long epoch)
 {
         jw_t scratch;
         jw_init(&scratch);
@@ -735,13 +736,19 @@ static void write_batch(writer_t *w, batch_t *b, const core_t *core,
         jw_free(&scratch);
         char err[256];
         w->done = false;
-        if (store_writer_write(w->sw, b, 1, err, sizeof(err)) != 0)
+        if (store_writer_write(w->sw, b, epoch, err, sizeof(err)) != 0)
                 fail_msg("store_writer_write: %s", err);
         while (!w->done)
                 event_base_dispatch(w->base);
         if (w->st != STORE_WRITE_OK)
                 fail_msg("the batch was not written: %s", w->err);
         batch_clear(b);
+}
+
+static void write_batch(writer_t *w, batch_t *b, const core_t *core,
+                        const eval_ctx_t *ctx)
+{
+        write_batch_at(w, b, core, ctx, 1);
 }
 
 static bool scoped_all(void *ud, const char *unit_id)
@@ -842,11 +849,13 @@ static void test_redis_work(void **state)
         jw_free(&cw);
         batch.ckpt_w = malloc(2 * sizeof(*batch.ckpt_w));
         batch.ckpt_ep = malloc(2 * sizeof(*batch.ckpt_ep));
+        batch.ckpt_live = malloc(3);
         batch.ckpt_w[0] = 0;
         batch.ckpt_w[1] = 2;
         batch.ckpt_ep[0] = batch.ckpt_ep[1] = 3;
+        batch.ckpt_live[0] = batch.ckpt_live[1] = 1;
         batch.n_ckpt_w = 2;
-        write_batch(&wr, &batch, ca, &a.ctx);
+        write_batch_at(&wr, &batch, ca, &a.ctx, -1);
         store_ckpt_t ck[4];
         assert_int_equal(
             store_read_ckpts(host, port, REDIS_DB, 4, ck, err, sizeof(err)), 0);
@@ -873,12 +882,14 @@ static void test_redis_work(void **state)
         batch.ckpt_len = strlen(batch.ckpt);
         batch.ckpt_w = malloc(sizeof(*batch.ckpt_w));
         batch.ckpt_ep = malloc(sizeof(*batch.ckpt_ep));
+        batch.ckpt_live = malloc(1);
         batch.ckpt_w[0] = 2;
         batch.ckpt_ep[0] = 2;
+        batch.ckpt_live[0] = 0; /* held: checked all the same */
         batch.n_ckpt_w = 1;
         wr.done = false;
-        assert_int_equal(store_writer_write(wr.sw, &batch, 1, err, sizeof(err)),
-                         0);
+        assert_int_equal(
+            store_writer_write(wr.sw, &batch, -1, err, sizeof(err)), 0);
         while (!wr.done)
                 event_base_dispatch(wr.base);
         assert_int_equal(wr.st, STORE_WRITE_FENCED);
