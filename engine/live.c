@@ -1484,6 +1484,13 @@ static int serve_metrics(void *ud, FILE *out)
                                 (double)(now.nsec - wm.nsec) / 1e9;
         }
         l->m.pending = (long long)core_pending(l->core);
+        if (l->group) {
+                l->m.work_live = l->m.work_held = 0;
+                for (int w = 0; w < l->w_count; w++) {
+                        l->m.work_live += l->w_state[w] == W_LIVE;
+                        l->m.work_held += l->w_state[w] == W_HELD;
+                }
+        }
         if (l->ps)
                 l->m.connects[METRICS_SERVER_POSTGRESQL] =
                     pgsink_sessions(l->ps);
@@ -1507,6 +1514,7 @@ static size_t serve_readiness(void *ud, metrics_reason_t *out, size_t max)
         f.kafka_failing = l->backoff_kafka != 0;
         f.stopping = l->stopping;
         f.standby = l->standby;
+        f.work_held = l->group ? (int)l->n_held : 0;
         f.write_timeout_ms = l->cfg->write_timeout_ms;
         if (l->full && l->fill->n_msgs >= l->cfg->batch_max_records) {
                 struct timespec now;

@@ -21,6 +21,7 @@ void metrics_init(metrics_t *m, const char *version, const char *policy)
         memset(m, 0, sizeof(*m));
         snprintf(m->version, sizeof(m->version), "%s", version);
         snprintf(m->policy, sizeof(m->policy), "%s", policy);
+        m->work_live = -1; /* single mode until told */
         m->batch_seconds.bounds = batch_seconds_bounds;
         m->batch_seconds.n_bounds = ARRAY_LEN(batch_seconds_bounds);
         m->batch_records.bounds = batch_records_bounds;
@@ -209,6 +210,17 @@ int metrics_render(const metrics_t *m, FILE *out)
                "fired yet.");
         fprintf(out, "patuh_pending_decisions %lld\n", m->pending);
 
+        if (m->work_live >= 0) {
+                family(out, "patuh_work_partitions", "gauge",
+                       "Group mode: work partitions this instance holds, "
+                       "deciding for their units (live) or catching up with "
+                       "their checkpoints (held).");
+                fprintf(out, "patuh_work_partitions{state=\"live\"} %d\n",
+                        m->work_live);
+                fprintf(out, "patuh_work_partitions{state=\"held\"} %d\n",
+                        m->work_held);
+        }
+
         histogram(out, "patuh_batch_duration_seconds",
                   "Seconds from a batch's close until it is durable "
                   "(outputs, state, offsets).",
@@ -267,6 +279,12 @@ size_t metrics_readiness(const metrics_ready_t *f, metrics_reason_t *out,
                         snprintf(r->detail, sizeof(r->detail),
                                  "another instance holds the engine lease");
                 return n;
+        }
+        if (f->work_held > 0 && (r = slot(out, &n, max, "work"))) {
+                snprintf(r->detail, sizeof(r->detail),
+                         "%d work partition%s catching up with %s checkpoint",
+                         f->work_held, f->work_held > 1 ? "s" : "",
+                         f->work_held > 1 ? "their" : "its");
         }
         if ((f->expected <= 0 || f->assigned < f->expected) &&
             (r = slot(out, &n, max, "partitions")))

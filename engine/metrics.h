@@ -116,9 +116,12 @@ typedef struct metrics {
         metrics_hist_t batch_seconds; /* close to durable, per batch */
         metrics_hist_t batch_records; /* input messages per batch */
         /* gauges, set before each rendering: */
-        bool has_wm_delay;     /* the engine has a watermark ... */
-        double wm_delay;       /* ... this many seconds behind the clock */
-        long long pending;     /* decision timers not fired yet */
+        bool has_wm_delay; /* the engine has a watermark ... */
+        double wm_delay;   /* ... this many seconds behind the clock */
+        long long pending; /* decision timers not fired yet */
+        /* group mode (docs/scale-out.md): work partitions decided for and
+         * held (catching up with their checkpoints); -1: single mode */
+        int work_live, work_held;
         metrics_lag_t *lag;    /* owned: per partition, this scrape's */
         size_t n_lag, cap_lag; /* used and allocated in lag */
 } metrics_t;
@@ -166,6 +169,7 @@ typedef struct metrics_ready {
         bool kafka_failing;    /* ... and the Kafka outputs */
         bool standby;          /* another instance holds the engine lease */
         bool stopping;         /* draining after SIGTERM/SIGINT */
+        int work_held;         /* group mode: work partitions held */
         long paused_ms;        /* consumption has had no room (the batch
                                   chain full) this long; 0: it has room */
         long write_timeout_ms; /* write.timeout_ms */

@@ -79,6 +79,14 @@ static void test_format(void **state)
         assert_true(sample(t, "patuh_sink_errors_total{sink=\"kafka\"}") == 2);
         assert_true(sample(t, "patuh_reloads_total{result=\"refused\"}") == 1);
         assert_true(sample(t, "patuh_reloads_total{result=\"applied\"}") == 0);
+        /* single mode: no work partitions family */
+        assert_null(strstr(t, "patuh_work_partitions"));
+        free(t);
+        m.work_live = 3;
+        m.work_held = 1;
+        t = render(&m);
+        assert_true(sample(t, "patuh_work_partitions{state=\"live\"}") == 3);
+        assert_true(sample(t, "patuh_work_partitions{state=\"held\"}") == 1);
         /* no watermark yet: no delay sample, but its family */
         assert_null(strstr(t, "\npatuh_watermark_delay_seconds "));
         assert_non_null(
@@ -120,8 +128,8 @@ static void test_format(void **state)
                 if (*end)
                         fail_msg("'%s': no value", line);
         }
-        assert_int_equal(help, 12);
-        assert_int_equal(type, 12);
+        assert_int_equal(help, 13); /* the work partitions too */
+        assert_int_equal(type, 13);
         free(t);
         metrics_free(&m);
 }
@@ -259,6 +267,7 @@ static void test_readiness(void **state)
             {"paused past the timeout", 7, "consumption"},
             {"paused, within the timeout", 8, NULL},
             {"standby", 9, "standby"},
+            {"group mode, a work partition catching up", 10, "work"},
         };
         for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
                 metrics_ready_t f = ok;
@@ -292,6 +301,9 @@ static void test_readiness(void **state)
                         f.standby = true;
                         f.assigned = f.expected = 0;
                         f.redis_up = false;
+                        break;
+                case 10:
+                        f.work_held = 2;
                         break;
                 }
                 metrics_reason_t r[4];
