@@ -259,6 +259,57 @@ kin_t *kin_new(const config_t *cfg, struct event_base *base,
                           errstr_size);
 }
 
+int kin_committed(const config_t *cfg, kin_offset_fn *fn, void *ud,
+                  char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *cc = kin_conf_new(cfg, errstr, errstr_size);
+        if (!cc ||
+            !kconf(cc, "group.id", cfg->kafka_group, errstr, errstr_size)) {
+                if (cc)
+                        rd_kafka_conf_destroy(cc);
+                return -1;
+        }
+        kin_t k = {0};
+        k.cfg = cfg;
+        if (!(k.cons =
+                  rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, errstr_size)))
+                return -1;
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(64);
+        int rc = 0;
+        for (int t = 0; t < TOPIC__COUNT && rc == 0; t++) {
+                snprintf(k.in_topics[t], sizeof(k.in_topics[t]), "%s%s",
+                         cfg->topic_prefix, rec_topic_name((rec_topic_t)t));
+                int parts = partition_count(&k, k.in_topics[t]);
+                if (parts == 0) {
+                        snprintf(errstr, errstr_size, "topic %s: not found",
+                                 k.in_topics[t]);
+                        rc = -1;
+                }
+                for (int p = 0; p < parts; p++)
+                        rd_kafka_topic_partition_list_add(list, k.in_topics[t],
+                                                          p);
+        }
+        rd_kafka_resp_err_t e = rc ? RD_KAFKA_RESP_ERR_NO_ERROR
+                                   : rd_kafka_committed(k.cons, list, 10000);
+        if (e) {
+                snprintf(errstr, errstr_size, "committed offsets: %s",
+                         rd_kafka_err2str(e));
+                rc = -1;
+        }
+        for (int i = 0; rc == 0 && i < list->cnt; i++) {
+                const rd_kafka_topic_partition_t *x = &list->elems[i];
+                int t = topic_index(&k, x->topic);
+                if (t >= 0)
+                        fn(ud, (rec_topic_t)t, x->partition,
+                           x->offset >= 0 ? x->offset
+                                          : RD_KAFKA_OFFSET_BEGINNING);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        rd_kafka_destroy(k.cons);
+        return rc;
+}
+
 int kin_partitions(const kin_t *k, rec_topic_t topic)
 {
         return k->topic_parts[topic];

@@ -76,6 +76,16 @@ kin_t *kin_new_at(const config_t *cfg, struct event_base *base,
                   kin_start_fn *start, void *start_ud, char *errstr,
                   size_t errstr_size) __attribute__((warn_unused_result));
 
+/* The offsets committed to kafka.group for every input partition, told
+ * one by one (RD_KAFKA_OFFSET_BEGINNING where none is): where a single-
+ * mode engine would restart.  Blocking, bounded (a converting start).
+ * Returns 0 or -1 with errstr set. */
+typedef void kin_offset_fn(void *ud, rec_topic_t topic, int32_t partition,
+                           int64_t offset);
+int kin_committed(const config_t *cfg, kin_offset_fn *fn, void *ud,
+                  char *errstr, size_t errstr_size)
+    __attribute__((warn_unused_result));
+
 /* The number of partitions of an input topic (read at start). */
 int kin_partitions(const kin_t *k, rec_topic_t topic);
 

@@ -1101,6 +1101,30 @@ static bool position_tables(live_t *l)
         return true;
 }
 
+/* The offsets single mode committed, gathered (kin_committed). */
+typedef struct positions {
+        store_pos_t *pos;
+        size_t n, cap;
+        bool oom;
+} positions_t;
+
+static void note_committed(void *ud, rec_topic_t topic, int32_t partition,
+                           int64_t offset)
+{
+        positions_t *p = ud;
+        if (p->n == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 64;
+                store_pos_t *nx = realloc(p->pos, cap * sizeof(*nx));
+                if (!nx) {
+                        p->oom = true;
+                        return;
+                }
+                p->pos = nx;
+                p->cap = cap;
+        }
+        p->pos[p->n++] = (store_pos_t){(int)topic, partition, offset};
+}
+
 static void regroup_later(live_t *l, const char *why)
 {
         LOG_ERROR("regroup: %s; trying again in 1 s", why);
@@ -1147,8 +1171,33 @@ static int regroup(live_t *l)
                              l->w_count, ws, eps, n, err, sizeof(err)) != 0)
                 goto later;
         ckpts_free(l);
-        if (store_read_ckpts(l->redis_host, l->redis_port, l->redis_db,
-                             l->w_count, l->ck, err, sizeof(err)) != 0)
+        int got = store_read_ckpts(l->redis_host, l->redis_port, l->redis_db,
+                                   l->w_count, l->ck, err, sizeof(err));
+        if (got == 1) {
+                LOG_WARN("%s: taking it over (docs/scale-out.md, \"From "
+                         "single mode\"): every work partition starts where "
+                         "it stood, at its watermark and the offsets committed "
+                         "to %s",
+                         err, l->cfg->kafka_group);
+                positions_t cv = {0};
+                if (kin_committed(l->cfg, note_committed, &cv, err,
+                                  sizeof(err)) != 0 ||
+                    (cv.oom && snprintf(err, sizeof(err), "out of memory")) ||
+                    store_from_single(l->redis_host, l->redis_port, l->redis_db,
+                                      l->w_count, cv.pos, cv.n, err,
+                                      sizeof(err)) != 0 ||
+                    (got = store_read_ckpts(l->redis_host, l->redis_port,
+                                            l->redis_db, l->w_count, l->ck, err,
+                                            sizeof(err))) != 0) {
+                        free(cv.pos);
+                        if (got == 1)
+                                snprintf(err, sizeof(err),
+                                         "single mode's state not converted");
+                        goto later;
+                }
+                free(cv.pos);
+        }
+        if (got != 0)
                 goto later;
         memset(l->w_state, W_NONE, (size_t)l->w_count);
         for (size_t i = 0; i < n; i++) {

@@ -766,16 +766,88 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
         if (rc == 0 && from_single && !any) {
                 snprintf(errstr, errstr_size,
                          "Redis database %d holds the state of a patuhd in "
-                         "single mode (" STORE_KEY_WATERMARK "): see "
-                         "docs/scale-out.md, \"From single mode\"",
+                         "single mode (" STORE_KEY_WATERMARK ")",
                          db);
-                rc = -1;
+                rc = 1; /* store_from_single converts it */
         }
         if (rc != 0)
                 for (int w = 0; w < w_count; w++) {
                         free(out[w].pos);
                         out[w].pos = NULL;
                 }
+        return rc;
+}
+
+int store_from_single(const char *host, int port, int db, int w_count,
+                      const store_pos_t *pos, size_t n, char *errstr,
+                      size_t errstr_size)
+{
+        redisContext *r = connect_blocking(host, port, db, errstr, errstr_size);
+        if (!r)
+                return -1;
+        /* the engine's watermark and outage cursor, with the offsets it
+         * had committed: where single mode would restart from */
+        static const char script[] =
+            "local wm = redis.call('GET', '" STORE_KEY_WATERMARK "')\n"
+            "if not wm then return redis.error_reply('patuh: no "
+            "single-mode watermark') end\n"
+            "local out = redis.call('GET', '" STORE_KEY_OUTAGE "') or '-'\n"
+            "local wm9 = wm\n"
+            "local dot = string.find(wm, '.', 1, true)\n"
+            "if not dot then wm9 = wm .. '.000000000' end\n"
+            "local v = wm9 .. ' ' .. out .. ARGV[1]\n"
+            "local n = 0\n"
+            "for i = 1, #KEYS do\n"
+            "  if redis.call('SET', KEYS[i], v, 'NX') then n = n + 1 end\n"
+            "end\n"
+            "return n\n";
+        jw_t w;
+        jw_init(&w);
+        char buf[64];
+        for (size_t i = 0; i < n; i++) {
+                int k =
+                    snprintf(buf, sizeof(buf), " %d:%d:%lld", pos[i].topic,
+                             (int)pos[i].partition, (long long)pos[i].offset);
+                jw_raw(&w, buf, (size_t)k);
+        }
+        size_t argc = 5 + (size_t)w_count;
+        const char **argv = malloc(argc * sizeof(*argv));
+        size_t *lens = malloc(argc * sizeof(*lens));
+        char(*keys)[64] = malloc(((size_t)w_count + 1) * sizeof(*keys));
+        int rc = -1;
+        if (!argv || !lens || !keys || w.oom) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        size_t a = 0;
+        char nk[24];
+        snprintf(nk, sizeof(nk), "%d", w_count);
+        argv[a] = "EVAL";
+        lens[a++] = 4;
+        argv[a] = script;
+        lens[a++] = sizeof(script) - 1;
+        argv[a] = nk;
+        lens[a++] = strlen(nk);
+        for (int k = 0; k < w_count; k++) {
+                key_work(keys[k], sizeof(keys[k]), k, "pos");
+                argv[a] = keys[k];
+                lens[a++] = strlen(keys[k]);
+        }
+        argv[a] = w.buf ? w.buf : "";
+        lens[a++] = w.len;
+        redisReply *rep = redisCommandArgv(r, (int)a, argv, lens);
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+                snprintf(errstr, errstr_size, "redis: %s",
+                         rep ? rep->str : r->errstr);
+        else
+                rc = 0;
+        freeReplyObject(rep);
+out:
+        free(argv);
+        free(lens);
+        free(keys);
+        jw_free(&w);
+        redisFree(r);
         return rc;
 }
 

@@ -179,10 +179,22 @@ bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out);
 /* Reads the checkpoints of work partitions 0..W-1 into OUT (W entries,
  * each freed with free(out[i].pos)).  Blocking, bounded (start-up and a
  * rebalance).  Fails when the state was hashed over another number of
- * work partitions.  Returns 0 or -1 with errstr set. */
+ * work partitions.  Returns 0, 1 when Redis holds a single-mode engine's
+ * state and no checkpoint (store_from_single converts it), or -1 with
+ * errstr set. */
 int store_read_ckpts(const char *host, int port, int db, int w_count,
                      store_ckpt_t *out, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
+
+/* Single mode's state as group mode's: every work partition's checkpoint
+ * (none is overwritten) becomes the single engine's watermark and outage
+ * cursor with the input positions POS (the offsets it committed), the
+ * point a single-mode restart would read from.  Its frames carry no
+ * place, so a restore admits all of them; the ledgers are every unit's.
+ * Returns 0 or -1 with errstr set. */
+int store_from_single(const char *host, int port, int db, int w_count,
+                      const store_pos_t *pos, size_t n, char *errstr,
+                      size_t errstr_size) __attribute__((warn_unused_result));
 
 /* Raises patuh:{wN}:epoch to EPOCHS[i] for each WS[i] (and notes W):
  * refused when a newer owner is there.  Returns 0 or -1 with errstr. */

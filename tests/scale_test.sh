@@ -4,8 +4,10 @@
 #   one    one instance in group mode is the same program with every work
 #          partition: every publication equals patuh replay's (the month
 #          of scenario 28, with its bad records), and the reports; single
-#          mode refuses to start on group mode's state and the other way
-#          round, each naming the other's
+#          mode refuses to start on group mode's state, naming it
+#   fromsingle  a single-mode patuhd killed mid-stream; two instances in
+#          group mode take its state over (where a restart would have
+#          gone on): every publication = replay exactly once
 #   three  three instances on a generated input of thousands of records
 #          per input partition: A and B start, C joins late, A is
 #          SIGKILLed mid-stream, B leaves with SIGTERM, C finishes alone.
@@ -98,16 +100,56 @@ one() {
 	else
 		echo "ok   single mode refuses group mode's state"
 	fi
-	redis-cli -u "$PATUH_REDIS_URL" flushdb >/dev/null
-	timeout 120 "$BIN/patuhd" --config "$T/$name-single.conf" --until-idle \
-		2>>"$T/$name-single.log" || { echo "FAIL one: single mode"; fails=$((fails + 1)); }
-	if timeout 60 "$BIN/patuhd" --config "$T/$name-a.conf" --until-idle \
-		2>"$T/$name-back.log" ||
-		! grep -q "holds the state of a patuhd in single mode" "$T/$name-back.log"; then
-		echo "FAIL one: group mode started on single mode's state"; tail -3 "$T/$name-back.log"
+}
+
+# From single mode: a single-mode patuhd killed mid-stream leaves its state
+# (watermark, ledgers, frames, committed offsets); two instances in group
+# mode take it over where a restart would have, and between them every
+# publication in PostgreSQL equals replay's exactly once.
+fromsingle() {
+	local name=fromsingle dir=$SRC/tests/scenarios/28-reports-month pa pb want rc
+	reset_state
+	topics "$name" 4
+	conf "$name" a "$dir" "batch.max_records = 100"
+	conf "$name" b "$dir" "batch.max_records = 100"
+	grep -v "^scale\.\|^instance\." "$T/$name-a.conf" >"$T/$name-single.conf"
+	produce "$name" "$dir/events.jsonl"
+	PATUH_FAILPOINT=after_redis:8 timeout 120 "$BIN/patuhd" \
+		--config "$T/$name-single.conf" --until-idle 2>"$T/$name-single.log"
+	rc=$?
+	if [ "$rc" -ne 137 ]; then
+		echo "FAIL fromsingle: the single instance was not killed mid-stream (exit $rc)"
+		tail -3 "$T/$name-single.log"; fails=$((fails + 1)); return
+	fi
+	"$BIN/patuh" replay --policy "$dir/policy.json" --roster "$dir/roster.jsonl" \
+		--calendar "$dir/calendar.json" --events "$dir/events.jsonl" \
+		--out "$T/$name-replay" >/dev/null 2>&1
+	want=$(wc -l <"$T/$name-replay/revisions.jsonl")
+	echo "--   fromsingle: single mode killed with $(q "SELECT count(*) FROM violation_revisions") of $want revisions"
+	"$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
+	pa=$!
+	"$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
+	pb=$!
+	BG_PIDS+=("$pa" "$pb")
+	local ok=1
+	wait_log "$T/$name-a.log" "taking it over" 60 || wait_log "$T/$name-b.log" "taking it over" 5 ||
+		{ echo "FAIL fromsingle: no instance took single mode's state over"; ok=0; }
+	wait_revisions "$want" 120 ||
+		{ echo "FAIL fromsingle: $(q "SELECT count(*) FROM violation_revisions") revisions, replay made $want"; ok=0; }
+	kill -TERM "$pa" "$pb"
+	wait "$pa" "$pb"
+	BG_PIDS=()
+	if [ "$ok" != 1 ]; then
+		for i in a b; do echo "== $i"; tail -6 "$T/$name-$i.log"; done
 		fails=$((fails + 1))
-	else
-		echo "ok   group mode refuses single mode's state"
+	fi
+	live_publications "$name" "$dir" --kafka-at-least-once
+	# and single mode refuses the state group mode left
+	if timeout 60 "$BIN/patuhd" --config "$T/$name-single.conf" --until-idle \
+		2>"$T/$name-back.log" ||
+		! grep -q "holds the state of patuhd in group mode" "$T/$name-back.log"; then
+		echo "FAIL fromsingle: single mode started on group mode's state"
+		fails=$((fails + 1))
 	fi
 }
 
@@ -332,7 +374,8 @@ one) one ;;
 three) three ;;
 zombie) zombie ;;
 caughtup) caughtup ;;
-all) one; three; zombie; caughtup ;;
+fromsingle) fromsingle ;;
+all) one; three; zombie; caughtup; fromsingle ;;
 *) echo "unknown part $WHAT"; exit 2 ;;
 esac
 [ "$fails" -eq 0 ] && echo "scale_test $WHAT: ok" || echo "scale_test $WHAT: $fails failure(s)"
