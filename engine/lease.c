@@ -145,8 +145,14 @@ static bool pg_array(char *buf, size_t size, const int32_t *i32,
 }
 
 int lease_acquire_work(lease_t *ls, const int32_t *ws, size_t n,
-                       long long *epochs, char *errstr, size_t errstr_size)
+                       const long long *floors, long long *epochs, char *errstr,
+                       size_t errstr_size)
 {
+        char floors_s[sizeof(ls->eps_s)];
+        if (!pg_array(floors_s, sizeof(floors_s), NULL, floors, n)) {
+                snprintf(errstr, errstr_size, "too many work partitions");
+                return -1;
+        }
         ls->work = true;
         if (!pg_array(ls->ws_s, sizeof(ls->ws_s), ws, NULL, n)) {
                 snprintf(errstr, errstr_size, "too many work partitions");
@@ -156,14 +162,14 @@ int lease_acquire_work(lease_t *ls, const int32_t *ws, size_t n,
         const char *vals[] = {ls->conninfo, "3", "-c statement_timeout=10000",
                               NULL};
         PGconn *pg = PQconnectdbParams(keys, vals, 1);
-        const char *p[2] = {ls->holder, ls->ws_s};
-        PGresult *r =
-            PQstatus(pg) == CONNECTION_OK
-                ? PQexecParams(pg,
-                               "SELECT array_to_string("
-                               "patuh_work_acquire($1, $2::int[]), ',')",
-                               2, NULL, p, NULL, NULL, 0)
-                : NULL;
+        const char *p[3] = {ls->holder, ls->ws_s, floors_s};
+        PGresult *r = PQstatus(pg) == CONNECTION_OK
+                          ? PQexecParams(pg,
+                                         "SELECT array_to_string("
+                                         "patuh_work_acquire($1, $2::int[], "
+                                         "$3::bigint[]), ',')",
+                                         3, NULL, p, NULL, NULL, 0)
+                          : NULL;
         int rc = -1;
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
                 snprintf(errstr, errstr_size, "%s", PQerrorMessage(pg));

@@ -57,13 +57,14 @@ const char *lease_renew_sql(const lease_t *ls);
 /*
  * Group mode: takes the work partitions WS (N of them, N may be 0) for
  * this instance in PostgreSQL (patuh_work_acquire: each epoch raised)
- * and puts their epochs in EPOCHS.  From then on every batch checks them.
+ * and puts their epochs in EPOCHS: above PostgreSQL's and FLOORS (the
+ * epochs Redis holds for them).  From then on every batch checks them.
  * Blocking, bounded (connect and statement timeouts).  Returns 0, or -1
  * with errstr set.
  */
 int lease_acquire_work(lease_t *ls, const int32_t *ws, size_t n,
-                       long long *epochs, char *errstr, size_t errstr_size)
-    __attribute__((warn_unused_result));
+                       const long long *floors, long long *epochs, char *errstr,
+                       size_t errstr_size) __attribute__((warn_unused_result));
 
 /* instance_id may be NULL: the holder is then host:pid. */
 void lease_init(lease_t *ls, const char *conninfo, const char *instance_id,

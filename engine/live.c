@@ -1166,7 +1166,17 @@ static int regroup(live_t *l)
         }
         size_t n = work_owned(l->work, ws);
         l->regroup = false;
-        if (lease_acquire_work(&l->lease, ws, n, eps, err, sizeof(err)) != 0 ||
+        /* the epochs Redis holds first: PostgreSQL hands out higher ones
+         * (a database restored from a backup would otherwise be fenced
+         * by Redis for good); the checkpoints are read again once fenced */
+        ckpts_free(l);
+        if (store_read_ckpts(l->redis_host, l->redis_port, l->redis_db,
+                             l->w_count, l->ck, err, sizeof(err)) < 0)
+                goto later;
+        for (size_t i = 0; i < n; i++)
+                eps[i] = l->ck[ws[i]].epoch;
+        if (lease_acquire_work(&l->lease, ws, n, eps, eps, err, sizeof(err)) !=
+                0 ||
             store_fence_work(l->redis_host, l->redis_port, l->redis_db,
                              l->w_count, ws, eps, n, err, sizeof(err)) != 0)
                 goto later;

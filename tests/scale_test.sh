@@ -100,6 +100,19 @@ one() {
 	else
 		echo "ok   single mode refuses group mode's state"
 	fi
+	# PostgreSQL restored from an older backup (work_owners behind the
+	# epochs Redis holds): the next start takes epochs above both
+	timeout 60 "$BIN/patuhd" --config "$T/$name-a.conf" --until-idle 2>"$T/$name-again.log"
+	local before
+	before=$(q "SELECT min(epoch) FROM work_owners") # 2: two starts
+	q "TRUNCATE work_owners" >/dev/null
+	if timeout 60 "$BIN/patuhd" --config "$T/$name-a.conf" --until-idle 2>>"$T/$name-again.log" &&
+		[ "$(q "SELECT min(epoch) FROM work_owners")" -gt "$before" ]; then
+		echo "ok   epochs above Redis's after work_owners was emptied"
+	else
+		echo "FAIL one: a start after work_owners was emptied"; tail -3 "$T/$name-again.log"
+		fails=$((fails + 1))
+	fi
 }
 
 # From single mode: a single-mode patuhd killed mid-stream leaves its state

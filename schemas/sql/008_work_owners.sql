@@ -14,20 +14,28 @@ CREATE TABLE IF NOT EXISTS work_owners (
     taken   timestamptz NOT NULL DEFAULT now()
 );
 
--- Takes work partitions ws for holder: each one's epoch is raised (the
--- row lock waits for a former owner's batch in flight to end).  Returns
--- the epochs in the order of ws.
-CREATE OR REPLACE FUNCTION patuh_work_acquire(me text, ws integer[])
+-- (an earlier draft of this file had no floors)
+DROP FUNCTION IF EXISTS patuh_work_acquire(text, integer[]);
+
+-- Takes work partitions ws for holder: each one's epoch is raised above
+-- what this table and floors (the epochs Redis holds for them, in the
+-- order of ws) say, so that a database restored from a backup cannot hand
+-- out an epoch Redis would refuse.  The row lock waits for a former
+-- owner's batch in flight to end.  Returns the epochs in the order of ws.
+CREATE OR REPLACE FUNCTION patuh_work_acquire(me text, ws integer[],
+                                              floors bigint[])
 RETURNS bigint[] LANGUAGE plpgsql AS $$
 DECLARE
     e bigint;
     out bigint[] := '{}';
-    x integer;
+    i integer;
 BEGIN
-    FOREACH x IN ARRAY ws LOOP
-        INSERT INTO work_owners (w, holder, epoch) VALUES (x, me, 1)
+    FOR i IN 1 .. coalesce(array_length(ws, 1), 0) LOOP
+        INSERT INTO work_owners (w, holder, epoch)
+        VALUES (ws[i], me, coalesce(floors[i], 0) + 1)
         ON CONFLICT (w) DO UPDATE SET
-            holder = EXCLUDED.holder, epoch = work_owners.epoch + 1,
+            holder = EXCLUDED.holder,
+            epoch = greatest(work_owners.epoch, coalesce(floors[i], 0)) + 1,
             taken = now()
         RETURNING epoch INTO e;
         out := out || e;
