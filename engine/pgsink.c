@@ -1,6 +1,7 @@
 #include "pgsink.h"
 
 #include "jw.h"
+#include "log.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -31,14 +32,18 @@ struct pgsink {
         struct event *ev_read;    /* owned: the session's socket readable */
         struct event *ev_write;   /* owned: ... writable (flushing) */
         struct event *ev_timeout; /* owned: the write timeout */
+        struct event *ev_again;   /* owned: write_again's deferred send */
         bool busy;                /* a write is waiting for its Sync */
         bool prepared;            /* the session has CHUNK_SQL prepared */
         bool connecting;          /* the write waits for a new session */
         struct event *ev_conn;    /* owned: the connecting socket */
-        const batch_t *b;         /* borrowed while connecting: the write */
+        const batch_t *b;         /* borrowed during a write: its batch */
         const lease_t *lease;     /* ... */
         bool failed;              /* a statement of the write failed */
         bool lease_lost;          /* ... the renewal, with LEASE_LOST_HINT */
+        bool duplicate;           /* ... a row already stored (23505) */
+        bool careful;             /* this write skips rows already stored */
+        bool sent_prepare;        /* this write prepares CHUNK_STMT */
         char err[512];            /* the first error of the write */
         long sessions;            /* sessions opened (pgsink_sessions) */
         jw_t w;                   /* owned: a statement's JSON parameter */
@@ -85,6 +90,8 @@ void pgsink_free(pgsink_t *ps)
                 event_free(ps->ev_conn);
         if (ps->ev_timeout)
                 event_free(ps->ev_timeout);
+        if (ps->ev_again)
+                event_free(ps->ev_again);
         if (ps->pg)
                 PQfinish(ps->pg);
         jw_free(&ps->w);
@@ -126,6 +133,7 @@ static void finish(pgsink_t *ps, pgsink_status_t st)
         event_del(ps->ev_write);
         evtimer_del(ps->ev_timeout);
         ps->busy = false;
+        ps->careful = false; /* the next batch is written fresh again */
         if (st != PGSINK_OK) {
                 /* a fresh session for the retry, whatever state this one
                  * was left in */
@@ -155,6 +163,51 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
                 event_del(ps->ev_write);
 }
 
+static int send_batch(pgsink_t *ps, const batch_t *b, const lease_t *lease,
+                      char *errstr, size_t errstr_size);
+
+/* The batch again, careful this time (from the loop, not inside the
+ * socket's callback: a failed send frees the socket's events). */
+static void on_again(evutil_socket_t fd, short what, void *arg)
+{
+        pgsink_t *ps = arg;
+        (void)fd;
+        (void)what;
+        char err[512];
+        if (send_batch(ps, ps->b, ps->lease, err, sizeof(err)) != 0) {
+                ps->busy = false;
+                ps->careful = false;
+                snprintf(ps->err, sizeof(ps->err), "%s", err);
+                ps->done(ps->ud, PGSINK_FAILED, ps->err);
+        }
+}
+
+/* A fresh write found a row already stored (the batch, or part of it,
+ * was written before: a restart re-read it), so all of it was rolled
+ * back: the same batch goes again, on the same session, with the
+ * statements that skip what is there (schemas/sql/007_lean_writes.sql). */
+static void write_again(pgsink_t *ps)
+{
+        event_del(ps->ev_read);
+        event_del(ps->ev_write);
+        evtimer_del(ps->ev_timeout);
+        /* the statements after the failed one were not run: nor was the
+         * chunk statement's Prepare, if this write sent it */
+        if (ps->sent_prepare)
+                ps->prepared = false;
+        ps->careful = true;
+        LOG_INFO("PostgreSQL: a revision of the batch is already stored: "
+                 "written again, skipping what is there");
+        struct timeval now = {0, 0};
+        if (!ps->ev_again)
+                ps->ev_again = evtimer_new(ps->base, on_again, ps);
+        if (!ps->ev_again || evtimer_add(ps->ev_again, &now) != 0) {
+                ps->careful = false;
+                snprintf(ps->err, sizeof(ps->err), "out of memory");
+                finish(ps, PGSINK_FAILED);
+        }
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         pgsink_t *ps = arg;
@@ -174,6 +227,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                             PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
                         if (hint && strcmp(hint, LEASE_LOST_HINT) == 0)
                                 ps->lease_lost = true;
+                        const char *state =
+                            PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                        if (state && strcmp(state, "23505") == 0)
+                                ps->duplicate = true;
                         if (!ps->err[0])
                                 set_err(ps->err, sizeof(ps->err), "",
                                         PQresultErrorMessage(r));
@@ -183,7 +240,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 }
                 PQclear(r);
                 if (st == PGRES_PIPELINE_SYNC) {
-                        if (ps->failed)
+                        if (ps->failed && ps->duplicate && !ps->careful &&
+                            !ps->lease_lost)
+                                write_again(ps);
+                        else if (ps->failed)
                                 fail(ps, "transaction rolled back");
                         else
                                 finish(ps, PGSINK_OK);
@@ -274,7 +334,7 @@ static bool send_chunks(pgsink_t *ps, const batch_t *b, bool *oom)
         bool ok = true;
         if (n && !ps->prepared) {
                 ok = PQsendPrepare(ps->pg, CHUNK_STMT, CHUNK_SQL, 5, NULL);
-                ps->prepared = ok;
+                ps->prepared = ps->sent_prepare = ok;
         }
         for (size_t i = 0; ok && i < n;) {
                 size_t j = i;
@@ -330,17 +390,25 @@ static int send_batch(pgsink_t *ps, const batch_t *b, const lease_t *lease,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        ps->failed = ps->lease_lost = false;
+        ps->failed = ps->lease_lost = ps->duplicate = false;
+        ps->sent_prepare = false;
         ps->err[0] = '\0';
+        ps->b = b;
+        ps->lease = lease;
         /* one statement per kind of output: the batch as a JSON array;
          * the accepted records last (the evidence behind the decisions,
-         * kept for explain after Redis forgets them) */
+         * kept for explain after Redis forgets them).  Revisions and TPP
+         * rows first without ON CONFLICT (fresh: a row already stored is
+         * an error, and the batch goes again careful: write_again). */
         static const char *const sql[5] = {
-            "SELECT patuh_publish_revisions($1::jsonb)",
-            "SELECT patuh_publish_tpps($1::jsonb)",
+            "SELECT patuh_publish_revisions_fresh($1::jsonb)",
+            "SELECT patuh_publish_tpps_fresh($1::jsonb)",
             "SELECT patuh_dead_letters($1::jsonb)",
             "SELECT patuh_publish_digests($1::json)",
             "SELECT patuh_input_records($1::jsonb)"};
+        static const char *const careful_sql[2] = {
+            "SELECT patuh_publish_revisions($1::jsonb)",
+            "SELECT patuh_publish_tpps($1::jsonb)"};
         static const int kinds[5] = {BATCH_OUT_VIOLATIONS, BATCH_OUT_TPP,
                                      BATCH_OUT_DLQ, BATCH_OUT_DIGESTS, -1};
         /* first the lease: if another instance took it over, this
@@ -359,9 +427,10 @@ static int send_batch(pgsink_t *ps, const batch_t *b, const lease_t *lease,
                         break;
                 }
                 const char *json[1] = {ps->w.buf};
+                const char *q = ps->careful && k < 2 ? careful_sql[k] : sql[k];
                 if (any)
-                        ok = PQsendQueryParams(ps->pg, sql[k], 1, NULL, json,
-                                               NULL, NULL, 0);
+                        ok = PQsendQueryParams(ps->pg, q, 1, NULL, json, NULL,
+                                               NULL, 0);
         }
         jw_reset(&ps->w);
         ok = ok && send_chunks(ps, b, &oom);
