@@ -745,8 +745,7 @@ static void test_calendar_empty(void **state)
         (void)state;
         static const char *const empties[] = {
             "{}",
-            "{\"holidays\":[],\"wfh_suspended\":[],"
-            "\"hours_overrides\":[]}",
+            "{\"holidays\":[],\"wfh_suspended\":[],\"hours_overrides\":[]}",
             "{\"holidays\":[]}",
         };
         policy_t *p = load_shipped();

@@ -773,8 +773,9 @@ static void test_print_effective(void **state)
         const char *want[] = {
             "\npolicy.file              = /etc/patuh/policy.json  # file\n",
             "\nkafka.group              = patuhd  # default\n",
-            "\npg.conninfo              = host=127.0.0.1 port=5447 user=t "
-            "password=********  # environment PATUH_PG_CONNINFO\n",
+            /* one line, cut in two */
+            ("\npg.conninfo              = host=127.0.0.1 port=5447 user=t "
+             "password=********  # environment PATUH_PG_CONNINFO\n"),
             "\nlog.level                = debug  # file, reloads on SIGHUP\n",
             "\ninstance.id              = (unset)  # unset: host:pid\n",
             "\nbatch.max_records        = 10000  # default\n",

@@ -170,7 +170,8 @@ int main(int argc, char **argv)
         const char *out = NULL, *port_file = NULL;
         long port = 0, timeout_s = 120;
         s.exit_code = 1;
-        for (int i = 1; i < argc; i++) {
+        /* options come in pairs: each step takes an option and its value */
+        for (int i = 1; i < argc; i += 2) {
                 const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
                 int bad = 0;
                 if (!v) {
@@ -202,7 +203,6 @@ int main(int argc, char **argv)
                                 "[--timeout-s S]\n");
                         return 2;
                 }
-                i++;
         }
         if (!out) {
                 fprintf(stderr, "webhook_sink: missing --out\n");

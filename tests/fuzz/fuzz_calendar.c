@@ -161,23 +161,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int main(void)
 {
-        uint64_t seed = 88172645463325252ull;
-        long files = 0, runs = 0, r;
-        r = fuzz_run_dir(LLVMFuzzerTestOneInput,
-                         PATUH_SOURCE_DIR "/tests/fuzz/corpus/calendar",
-                         MUTATIONS, &seed, NULL, 0, &files);
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_scenarios(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR,
-                                       "calendar.json", 60, &seed, NULL, 0,
-                                       &files);
-        runs += r < 0 ? 0 : r;
-        if (r < 0 || files < 3) {
-                fprintf(stderr, "fuzz_calendar: corpus missing\n");
-                return 1;
-        }
-        printf("fuzz_calendar: %ld files, %ld inputs: every property holds\n",
-               files, runs);
-        return 0;
+        static const fuzz_plan_t plan = {
+            .harness = "fuzz_calendar",
+            .corpus = "calendar",
+            .mutations = MUTATIONS,
+            .scenario_file = "calendar.json",
+            .scenario_mutations = 60,
+        };
+        return fuzz_main(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR, &plan);
 }
 #endif

@@ -293,31 +293,18 @@ static const char *const frags[] = {
 
 int main(void)
 {
-        uint64_t seed = 88172645463325252ull;
-        const size_t nf = sizeof(frags) / sizeof(frags[0]);
-        long files = 0, runs = 0, r;
-        r = fuzz_run_dir(LLVMFuzzerTestOneInput,
-                         PATUH_SOURCE_DIR "/tests/fuzz/corpus/config",
-                         MUTATIONS, &seed, frags, nf, &files);
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_dir(LLVMFuzzerTestOneInput,
-                                 PATUH_SOURCE_DIR "/tests/fuzz/corpus/config",
-                                 MUTATIONS, &seed, NULL, 0, NULL);
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_file(LLVMFuzzerTestOneInput,
-                                  PATUH_SOURCE_DIR "/deploy/patuhd.conf.sample",
-                                  MUTATIONS, &seed, frags, nf);
-        files += r >= 0;
-        runs += r < 0 ? 0 : r;
+        const fuzz_plan_t plan = {
+            .harness = "fuzz_config",
+            .corpus = "config",
+            .mutations = MUTATIONS,
+            .frags = frags,
+            .n_frags = sizeof(frags) / sizeof(frags[0]),
+            .corpus_plain_too = true,
+            .file = "deploy/patuhd.conf.sample",
+            .file_mutations = MUTATIONS,
+        };
+        int rc = fuzz_main(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR, &plan);
         free(baseline);
-        if (r < 0 || files < 3) {
-                fprintf(stderr, "fuzz_config: corpus missing\n");
-                return 1;
-        }
-        printf("fuzz_config: %ld files, %ld inputs: every property holds\n",
-               files, runs);
-        return 0;
+        return rc;
 }
 #endif

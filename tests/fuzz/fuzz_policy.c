@@ -171,30 +171,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int main(void)
 {
-        uint64_t seed = 88172645463325252ull;
-        long files = 0, runs = 0, r;
-        r = fuzz_run_dir(LLVMFuzzerTestOneInput,
-                         PATUH_SOURCE_DIR "/tests/fuzz/corpus/policy",
-                         MUTATIONS, &seed, NULL, 0, &files);
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_file(LLVMFuzzerTestOneInput,
-                                  PATUH_SOURCE_DIR
-                                  "/rules/balikpapan-se737-2026.json",
-                                  MUTATIONS * 4, &seed, NULL, 0);
-        files += r >= 0;
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_scenarios(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR,
-                                       "policy.json", 60, &seed, NULL, 0,
-                                       &files);
-        runs += r < 0 ? 0 : r;
-        if (r < 0 || files < 3) {
-                fprintf(stderr, "fuzz_policy: corpus missing\n");
-                return 1;
-        }
-        printf("fuzz_policy: %ld files, %ld inputs: every property holds\n",
-               files, runs);
-        return 0;
+        static const fuzz_plan_t plan = {
+            .harness = "fuzz_policy",
+            .corpus = "policy",
+            .mutations = MUTATIONS,
+            .file = "rules/balikpapan-se737-2026.json",
+            .file_mutations = MUTATIONS * 4,
+            .scenario_file = "policy.json",
+            .scenario_mutations = 60,
+        };
+        return fuzz_main(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR, &plan);
 }
 #endif

@@ -180,30 +180,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int main(void)
 {
-        uint64_t seed = 88172645463325252ull;
-        long files = 0, runs = 0, r;
-        r = fuzz_run_dir(LLVMFuzzerTestOneInput,
-                         PATUH_SOURCE_DIR "/tests/fuzz/corpus/roster",
-                         MUTATIONS, &seed, NULL, 0, &files);
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_file(LLVMFuzzerTestOneInput,
-                                  PATUH_SOURCE_DIR
-                                  "/deploy/sample/roster.jsonl",
-                                  MUTATIONS, &seed, NULL, 0);
-        files += r >= 0;
-        runs += r < 0 ? 0 : r;
-        if (r >= 0)
-                r = fuzz_run_scenarios(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR,
-                                       "roster.jsonl", 40, &seed, NULL, 0,
-                                       &files);
-        runs += r < 0 ? 0 : r;
-        if (r < 0 || files < 3) {
-                fprintf(stderr, "fuzz_roster: corpus missing\n");
-                return 1;
-        }
-        printf("fuzz_roster: %ld files, %ld inputs: every property holds\n",
-               files, runs);
-        return 0;
+        static const fuzz_plan_t plan = {
+            .harness = "fuzz_roster",
+            .corpus = "roster",
+            .mutations = MUTATIONS,
+            .file = "deploy/sample/roster.jsonl",
+            .file_mutations = MUTATIONS,
+            .scenario_file = "roster.jsonl",
+            .scenario_mutations = 40,
+        };
+        return fuzz_main(LLVMFuzzerTestOneInput, PATUH_SOURCE_DIR, &plan);
 }
 #endif

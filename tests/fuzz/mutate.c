@@ -243,3 +243,39 @@ void fuzz_check(bool ok, const char *fmt, ...)
         fuzz_show("input", input_s, input_n);
         abort();
 }
+
+int fuzz_main(fuzz_one_fn one, const char *source_dir, const fuzz_plan_t *p)
+{
+        uint64_t seed = 88172645463325252ull;
+        long files = 0, runs = 0, r;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/%s", source_dir,
+                 p->corpus);
+        r = fuzz_run_dir(one, path, p->mutations, &seed, p->frags, p->n_frags,
+                         &files);
+        runs += r < 0 ? 0 : r;
+        if (r >= 0 && p->corpus_plain_too) {
+                r = fuzz_run_dir(one, path, p->mutations, &seed, NULL, 0, NULL);
+                runs += r < 0 ? 0 : r;
+        }
+        if (r >= 0 && p->file) {
+                snprintf(path, sizeof(path), "%s/%s", source_dir, p->file);
+                r = fuzz_run_file(one, path, p->file_mutations, &seed, p->frags,
+                                  p->n_frags);
+                files += r >= 0;
+                runs += r < 0 ? 0 : r;
+        }
+        if (r >= 0 && p->scenario_file) {
+                r = fuzz_run_scenarios(one, source_dir, p->scenario_file,
+                                       p->scenario_mutations, &seed, NULL, 0,
+                                       &files);
+                runs += r < 0 ? 0 : r;
+        }
+        if (r < 0 || files < 3) {
+                fprintf(stderr, "%s: corpus missing\n", p->harness);
+                return 1;
+        }
+        printf("%s: %ld files, %ld inputs: every property holds\n", p->harness,
+               files, runs);
+        return 0;
+}

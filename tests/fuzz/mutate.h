@@ -52,6 +52,27 @@ long fuzz_run_scenarios(fuzz_one_fn one, const char *source_dir,
                         const char *file, int mutations, uint64_t *seed,
                         const char *const *frags, size_t n_frags, long *files);
 
+/* What a plain build's main() replays: the corpus folder, mutated (with
+ * FRAGS, and when CORPUS_PLAIN_TOO again without), one more file, and the
+ * same file of every public scenario. */
+typedef struct fuzz_plan {
+        const char *harness;       /* its name, in the summary line */
+        const char *corpus;        /* under tests/fuzz/corpus/ */
+        int mutations;             /* per corpus file */
+        const char *const *frags;  /* fuzz_mutate's fragments, or NULL */
+        size_t n_frags;            /* entries in frags */
+        bool corpus_plain_too;     /* the corpus again, plain mutations */
+        const char *file;          /* one more file under the source tree,
+                                      or NULL */
+        int file_mutations;        /* for it */
+        const char *scenario_file; /* tests/scenarios/<s>/<this>, or NULL */
+        int scenario_mutations;    /* for each */
+} fuzz_plan_t;
+
+/* Runs the plan from SOURCE_DIR, prints the summary; the exit status of
+ * main() (1 when the corpus is missing: fewer than three files). */
+int fuzz_main(fuzz_one_fn one, const char *source_dir, const fuzz_plan_t *p);
+
 /* Prints the input escaped (for a failed property). */
 void fuzz_show(const char *what, const char *s, size_t n);
 
