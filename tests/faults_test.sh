@@ -37,17 +37,10 @@ DIR=$SRC/tests/scenarios/28-reports-month
 
 # conf NAME [LINES]: patuhd's configuration for the run NAME.
 conf() {
-	cat >"$T/$1.conf" <<CONF
-policy.file = $DIR/policy.json
-roster.file = $DIR/roster.jsonl
-calendar.file = $DIR/calendar.json
-kafka.topic_prefix = t$RUN-$1.
-kafka.group = g$RUN-$1
-metrics.listen = off
-batch.max_records = 100
+	write_conf "$T/$1.conf" "$1" "$DIR/policy.json" "$DIR/roster.jsonl" \
+		"$DIR/calendar.json" "batch.max_records = 100
 write.timeout_ms = 1000
-${2:-}
-CONF
+${2:-}"
 }
 
 # produce NAME [EVENTS]: the month (or EVENTS) onto NAME's topics.

@@ -35,6 +35,27 @@ reset_state() {
 
 q() { psql -X -tA "$PATUH_PG_CONNINFO" -c "$1"; }
 
+# write_conf FILE NAME POLICY ROSTER CALENDAR [LINES]: patuhd's
+# configuration for the run NAME — its own topics (t$RUN-NAME.) and
+# consumer group (g$RUN-NAME) — with LINES added; no HTTP endpoints
+# unless LINES set metrics.listen (parts run several patuhd at once).
+write_conf() {
+	local lines=${6:-}
+	case $lines in
+	*metrics.listen*) ;;
+	*) lines="metrics.listen = off
+$lines" ;;
+	esac
+	cat >"$1" <<CONF
+policy.file = $3
+roster.file = $4
+calendar.file = $5
+kafka.topic_prefix = t$RUN-$2.
+kafka.group = g$RUN-$2
+$lines
+CONF
+}
+
 # revisions_since TOPIC BEFORE: "violation_id revision" of every message on
 # TOPIC, less those listed in BEFORE (earlier output of the same; a
 # multiset difference, as partitions come in any order).

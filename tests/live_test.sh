@@ -66,15 +66,7 @@ run_scenario() {
 	local name=$1 dir=$2 policy=$3 extra=${4:-}
 	local prefix="t$RUN-$name."
 	reset_state
-	cat >"$T/$name.conf" <<CONF
-policy.file = $policy
-roster.file = $dir/roster.jsonl
-calendar.file = $dir/calendar.json
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-metrics.listen = off
-$extra
-CONF
+	write_conf "$T/$name.conf" "$name" "$policy" "$dir/roster.jsonl" "$dir/calendar.json" "$extra"
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>"$T/$name.produce" ||
 		{ echo "FAIL $name: produce"; cat "$T/$name.produce"; return 1; }
 	timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log" ||
@@ -238,19 +230,11 @@ faults() {
 	local dir=$SRC/deploy/sample name=faults
 	local prefix="t$RUN-$name."
 	reset_state
-	cat >"$T/$name.conf" <<CONF
-policy.file = $SRC/rules/balikpapan-se737-2026.json
-roster.file = $dir/roster.jsonl
-calendar.file = $dir/calendar.json
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-metrics.listen = off
-batch.max_records = 2
+	write_conf "$T/$name.conf" "$name" "$SRC/rules/balikpapan-se737-2026.json" "$dir/roster.jsonl" "$dir/calendar.json" "batch.max_records = 2
 # the same lease holder: a restarted instance takes the lease back at once
 # and its partitions directly (no group session of the killed one to wait
 # out)
-instance.id = faults-1
-CONF
+instance.id = faults-1"
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
 	# 1. kill -9 after a few durable batches
 	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name.conf" 2>"$T/$name.log1" &
@@ -373,18 +357,10 @@ standby() {
 	local dir=$SRC/deploy/sample name=standby
 	local prefix="t$RUN-$name."
 	reset_state
-	cat >"$T/$name.conf" <<CONF
-policy.file = $SRC/rules/balikpapan-se737-2026.json
-roster.file = $dir/roster.jsonl
-calendar.file = $dir/calendar.json
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-metrics.listen = off
-batch.max_records = 2
+	write_conf "$T/$name.conf" "$name" "$SRC/rules/balikpapan-se737-2026.json" "$dir/roster.jsonl" "$dir/calendar.json" "batch.max_records = 2
 lease.ttl_ms = 3000
 kafka.session.timeout.ms = 6000
-kafka.heartbeat.interval.ms = 1000
-CONF
+kafka.heartbeat.interval.ms = 1000"
 	(echo "instance.id = A"; cat "$T/$name.conf") >"$T/$name.a.conf"
 	(echo "instance.id = B"; cat "$T/$name.conf") >"$T/$name.b.conf"
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
@@ -436,16 +412,8 @@ freeze() {
 	rpid=$(redis-cli -u "$PATUH_REDIS_URL" info server | tr -d '\r' |
 		sed -n 's/^process_id://p')
 	[ -n "$rpid" ] || { echo "FAIL freeze: no Redis pid"; fails=$((fails + 1)); return; }
-	cat >"$T/$name.conf" <<CONF
-policy.file = $SRC/rules/balikpapan-se737-2026.json
-roster.file = $dir/roster.jsonl
-calendar.file = $dir/calendar.json
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-metrics.listen = off
-batch.max_records = 2
-write.timeout_ms = 1000
-CONF
+	write_conf "$T/$name.conf" "$name" "$SRC/rules/balikpapan-se737-2026.json" "$dir/roster.jsonl" "$dir/calendar.json" "batch.max_records = 2
+write.timeout_ms = 1000"
 	"$BIN/patuh" produce --prefix "$prefix" --events "$dir/events.jsonl" 2>/dev/null
 	PATUH_TRACE=1 timeout 120 "$BIN/patuhd" --config "$T/$name.conf" --until-idle 2>"$T/$name.log" &
 	local pid=$!
@@ -572,14 +540,7 @@ reload() {
 	cp "$d/cal0.json" "$d/cal.cur"
 	local port
 	port=$(free_port)
-	cat >"$T/$name.conf" <<CONF
-policy.file = $SRC/rules/balikpapan-se737-2026.json
-roster.file = $d/roster.cur
-calendar.file = $d/cal.cur
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-metrics.listen = 127.0.0.1:$port
-CONF
+	write_conf "$T/$name.conf" "$name" "$SRC/rules/balikpapan-se737-2026.json" "$d/roster.cur" "$d/cal.cur" "metrics.listen = 127.0.0.1:$port"
 	"$BIN/patuh" produce --prefix "$prefix" --events "$d/week1.jsonl" 2>/dev/null
 	# Saturday: both days closed, both within the amend horizon
 	# (not under timeout(1): it would take the SIGHUPs; killed below)
@@ -748,16 +709,9 @@ metrics() {
 		sed -n 's/^process_id://p')
 	[ -n "$rpid" ] || { echo "FAIL metrics: no Redis pid"; fails=$((fails + 1)); return; }
 	port=$(free_port)
-	cat >"$T/$name.conf" <<CONF
-policy.file = $dir/policy.json
-roster.file = $dir/roster.jsonl
-calendar.file = $dir/calendar.json
-kafka.topic_prefix = $prefix
-kafka.group = g$RUN-$name
-batch.max_records = 4
+	write_conf "$T/$name.conf" "$name" "$dir/policy.json" "$dir/roster.jsonl" "$dir/calendar.json" "batch.max_records = 4
 write.timeout_ms = 1000
-metrics.listen = 127.0.0.1:$port
-CONF
+metrics.listen = 127.0.0.1:$port"
 	# the scenario, and records dead-lettered for several reasons on
 	# every input topic (scenario 14's): an unknown employee, a bad
 	# timestamp, a truncated value, an excuse ending before it starts

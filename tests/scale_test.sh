@@ -34,19 +34,12 @@ WHAT=${3:-all}
 
 # conf NAME ID DIR [LINES]: instance ID's configuration for the run NAME.
 conf() {
-	cat >"$T/$1-$2.conf" <<CONF
-policy.file = $3/policy.json
-roster.file = $3/roster.jsonl
-calendar.file = $3/calendar.json
-kafka.topic_prefix = t$RUN-$1.
-kafka.group = g$RUN-$1
-metrics.listen = off
-write.timeout_ms = 2000
+	write_conf "$T/$1-$2.conf" "$1" "$3/policy.json" "$3/roster.jsonl" \
+		"$3/calendar.json" "write.timeout_ms = 2000
 scale.mode = group
 scale.session_timeout_ms = 6000
 instance.id = $2
-${4:-}
-CONF
+${4:-}"
 }
 
 # topics NAME PARTITIONS: every topic of the run, work included.
