@@ -596,6 +596,21 @@ static redisReply *reply(redisContext *r, const char *what, char *errstr,
 
 /* ---- scale-out: work partitions' checkpoints and epochs ---------------- */
 
+/* One blocking command; 0, or -1 with errstr set (an error reply too). */
+static int command_argv(redisContext *r, size_t argc, const char **argv,
+                        const size_t *lens, char *errstr, size_t errstr_size)
+{
+        redisReply *rep = redisCommandArgv(r, (int)argc, argv, lens);
+        int rc = 0;
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errstr_size, "redis: %s",
+                         rep ? rep->str : r->errstr);
+                rc = -1;
+        }
+        freeReplyObject(rep);
+        return rc;
+}
+
 static void key_work(char *buf, size_t n, int32_t w, const char *tail)
 {
         snprintf(buf, n, "patuh:{w%d}:%s", (int)w, tail);
@@ -835,13 +850,7 @@ int store_from_single(const char *host, int port, int db, int w_count,
         }
         argv[a] = w.buf ? w.buf : "";
         lens[a++] = w.len;
-        redisReply *rep = redisCommandArgv(r, (int)a, argv, lens);
-        if (!rep || rep->type == REDIS_REPLY_ERROR)
-                snprintf(errstr, errstr_size, "redis: %s",
-                         rep ? rep->str : r->errstr);
-        else
-                rc = 0;
-        freeReplyObject(rep);
+        rc = command_argv(r, a, argv, lens, errstr, errstr_size);
 out:
         free(argv);
         free(lens);
@@ -906,13 +915,7 @@ int store_fence_work(const char *host, int port, int db, int w_count,
                 argv[a] = txt[t];
                 lens[a++] = strlen(txt[t++]);
         }
-        redisReply *rep = redisCommandArgv(r, (int)a, argv, lens);
-        if (!rep || rep->type == REDIS_REPLY_ERROR)
-                snprintf(errstr, errstr_size, "redis: %s",
-                         rep ? rep->str : r->errstr);
-        else
-                rc = 0;
-        freeReplyObject(rep);
+        rc = command_argv(r, a, argv, lens, errstr, errstr_size);
 out:
         free(argv);
         free(lens);

@@ -66,6 +66,27 @@ wait_count() {
 	return 1
 }
 
+# generate NAME RECORDS EMPLOYEES SEED: a generated input in $T/NAME-data
+# (bench/gen_replay) and patuh replay's outputs of it in $T/NAME-replay;
+# WANT: the number of revisions replay made.
+generate() {
+	mkdir -p "$T/$1-data"
+	"$BIN/bench/gen_replay" --records "$2" --employees "$3" --seed "$4" \
+		--out "$T/$1-data" 2>/dev/null
+	"$BIN/patuh" replay --policy "$T/$1-data/policy.json" \
+		--roster "$T/$1-data/roster.jsonl" --calendar "$T/$1-data/calendar.json" \
+		--events "$T/$1-data/events.jsonl" --out "$T/$1-replay" >/dev/null 2>&1
+	WANT=$(wc -l <"$T/$1-replay/revisions.jsonl")
+}
+
+# start NAME ID: instance ID of the run NAME in the background (its log
+# $T/NAME-ID.log, with the batch trace); PID: its process.
+start() {
+	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$1-$2.conf" 2>"$T/$1-$2.log" &
+	PID=$!
+	BG_PIDS+=("$PID")
+}
+
 one() {
 	local name=one dir=$SRC/tests/scenarios/28-reports-month
 	reset_state
@@ -132,11 +153,8 @@ fromsingle() {
 		--out "$T/$name-replay" >/dev/null 2>&1
 	want=$(wc -l <"$T/$name-replay/revisions.jsonl")
 	echo "--   fromsingle: single mode killed with $(q "SELECT count(*) FROM violation_revisions") of $want revisions"
-	"$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
-	pa=$!
-	"$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
-	pb=$!
-	BG_PIDS+=("$pa" "$pb")
+	start "$name" a; pa=$PID
+	start "$name" b; pb=$PID
 	local ok=1
 	wait_log "$T/$name-a.log" "taking it over" 60 || wait_log "$T/$name-b.log" "taking it over" 5 ||
 		{ echo "FAIL fromsingle: no instance took single mode's state over"; ok=0; }
@@ -174,27 +192,17 @@ wait_revisions() { # wait_revisions WANT SECONDS
 three() {
 	local name=three data=$T/three-data pa pb pc want at_kill
 	reset_state
-	mkdir -p "$data"
-	"$BIN/bench/gen_replay" --records 60000 --employees 1500 --seed 7 \
-		--out "$data" 2>/dev/null
-	"$BIN/patuh" replay --policy "$data/policy.json" --roster "$data/roster.jsonl" \
-		--calendar "$data/calendar.json" --events "$data/events.jsonl" \
-		--out "$T/three-replay" >/dev/null 2>&1
-	want=$(wc -l <"$T/three-replay/revisions.jsonl")
+	generate "$name" 60000 1500 7
+	want=$WANT
 	topics "$name" 6
 	for i in a b c; do conf "$name" "$i" "$data" "batch.max_records = 20"; done
 	produce "$name" "$data/events.jsonl"
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
-	pa=$!
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
-	pb=$!
-	BG_PIDS+=("$pa" "$pb")
+	start "$name" a; pa=$PID
+	start "$name" b; pb=$PID
 	local ok=1
 	# C joins once A and B have decided for a while
 	wait_count "$T/$name-a.log" "trace: offsets" 100 60 || ok=0
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-c.conf" 2>"$T/$name-c.log" &
-	pc=$!
-	BG_PIDS+=("$pc")
+	start "$name" c; pc=$PID
 	wait_count "$T/$name-c.log" "work partition .*: deciding" 1 60 || ok=0
 	wait_count "$T/$name-c.log" "trace: offsets" 50 60 || ok=0
 	# A dies mid-stream: decisions are still being made
@@ -234,21 +242,13 @@ three() {
 zombie() {
 	local name=zombie data=$T/zombie-data pa pb want i
 	reset_state
-	mkdir -p "$data"
-	"$BIN/bench/gen_replay" --records 40000 --employees 1000 --seed 11 \
-		--out "$data" 2>/dev/null
-	"$BIN/patuh" replay --policy "$data/policy.json" --roster "$data/roster.jsonl" \
-		--calendar "$data/calendar.json" --events "$data/events.jsonl" \
-		--out "$T/zombie-replay" >/dev/null 2>&1
-	want=$(wc -l <"$T/zombie-replay/revisions.jsonl")
+	generate "$name" 40000 1000 11
+	want=$WANT
 	topics "$name" 4
 	for i in a b; do conf "$name" "$i" "$data" "batch.max_records = 20"; done
 	produce "$name" "$data/events.jsonl"
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
-	pa=$!
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
-	pb=$!
-	BG_PIDS+=("$pa" "$pb")
+	start "$name" a; pa=$PID
+	start "$name" b; pb=$PID
 	local ok=1
 	wait_count "$T/$name-a.log" "work partition .*: deciding" 1 60 || ok=0
 	wait_count "$T/$name-b.log" "work partition .*: deciding" 1 60 || ok=0
@@ -289,12 +289,7 @@ zombie() {
 caughtup() {
 	local name=caughtup data=$T/caughtup-data pa pb pc ok=1 n half
 	reset_state
-	mkdir -p "$data"
-	"$BIN/bench/gen_replay" --records 30000 --employees 1000 --seed 5 \
-		--out "$data" 2>/dev/null
-	"$BIN/patuh" replay --policy "$data/policy.json" --roster "$data/roster.jsonl" \
-		--calendar "$data/calendar.json" --events "$data/events.jsonl" \
-		--out "$T/caughtup-replay" >/dev/null 2>&1
+	generate "$name" 30000 1000 5
 	n=$(wc -l <"$data/events.jsonl")
 	half=$((n / 2))
 	head -n "$half" "$data/events.jsonl" >"$data/first.jsonl"
@@ -302,11 +297,8 @@ caughtup() {
 	topics "$name" 4
 	for i in a b c; do conf "$name" "$i" "$data" "batch.max_records = 200"; done
 	produce "$name" "$data/first.jsonl"
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-a.conf" 2>"$T/$name-a.log" &
-	pa=$!
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-b.conf" 2>"$T/$name-b.log" &
-	pb=$!
-	BG_PIDS+=("$pa" "$pb")
+	start "$name" a; pa=$PID
+	start "$name" b; pb=$PID
 	wait_count "$T/$name-a.log" "work partition .*: deciding" 1 60 || ok=0
 	wait_count "$T/$name-b.log" "work partition .*: deciding" 1 60 || ok=0
 	# caught up: both have read the first half to its end and written it
@@ -323,9 +315,8 @@ caughtup() {
 	wait_count "$T/$name-b.log" "work partition .*: deciding" 5 60 ||
 		{ echo "FAIL caughtup: B did not decide for every work partition"; ok=0; }
 	produce "$name" "$data/second.jsonl"
-	PATUH_TRACE=1 "$BIN/patuhd" --config "$T/$name-c.conf" 2>"$T/$name-c.log" &
-	pc=$!
-	BG_PIDS=("$pb" "$pc")
+	BG_PIDS=("$pb")
+	start "$name" c; pc=$PID
 	wait_count "$T/$name-c.log" "work partition .*: deciding" 1 60 ||
 		{ echo "FAIL caughtup: C never decided"; ok=0; }
 	# done: the active violations stop moving and equal replay's
