@@ -158,14 +158,13 @@ static int topic_index(const kin_t *k, const char *name)
         return -1;
 }
 
-/* The number of partitions of TOPIC, 0 while it is not there yet. */
-static int partition_count(kin_t *k, const char *topic)
+int kin_topic_partitions(rd_kafka_t *rk, const char *topic)
 {
         int parts = 0;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->cons, topic, NULL);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
         if (rkt &&
-            rd_kafka_metadata(k->cons, 0, rkt, &md, 5000) ==
+            rd_kafka_metadata(rk, 0, rkt, &md, 5000) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR &&
             md->topic_cnt == 1 && !md->topics[0].err)
                 parts = md->topics[0].partition_cnt;
@@ -193,7 +192,7 @@ static int assign_all(kin_t *k, char *err, size_t n)
         for (int t = 0; t < TOPIC__COUNT; t++) {
                 int parts = 0;
                 for (int tries = 0; tries < 60 && parts == 0; tries++) {
-                        parts = partition_count(k, k->in_topics[t]);
+                        parts = kin_topic_partitions(k->cons, k->in_topics[t]);
                         if (parts == 0) {
                                 if (tries == 0 && k->status) {
                                         char msg[300];
@@ -280,7 +279,7 @@ int kin_committed(const config_t *cfg, kin_offset_fn *fn, void *ud,
         for (int t = 0; t < TOPIC__COUNT && rc == 0; t++) {
                 snprintf(k.in_topics[t], sizeof(k.in_topics[t]), "%s%s",
                          cfg->topic_prefix, rec_topic_name((rec_topic_t)t));
-                int parts = partition_count(&k, k.in_topics[t]);
+                int parts = kin_topic_partitions(k.cons, k.in_topics[t]);
                 if (parts == 0) {
                         snprintf(errstr, errstr_size, "topic %s: not found",
                                  k.in_topics[t]);

@@ -86,6 +86,10 @@ int kin_committed(const config_t *cfg, kin_offset_fn *fn, void *ud,
                   char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 
+/* The number of partitions of TOPIC as RK's metadata says (one request,
+ * up to 5 s), 0 while it is not there yet.  Start-up only. */
+int kin_topic_partitions(rd_kafka_t *rk, const char *topic);
+
 /* The number of partitions of an input topic (read at start). */
 int kin_partitions(const kin_t *k, rec_topic_t topic);
 

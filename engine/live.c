@@ -1030,12 +1030,8 @@ static int64_t earliest(void *ud, rec_topic_t topic, int32_t partition)
         const live_t *l = ud;
         int64_t v = INT64_MAX;
         for (int w = 0; w < l->w_count; w++) {
-                const store_ckpt_t *c = &l->ck[w];
-                int64_t here = RD_KAFKA_OFFSET_BEGINNING;
-                for (size_t i = 0; c->found && i < c->n; i++)
-                        if (c->pos[i].topic == (int)topic &&
-                            c->pos[i].partition == partition)
-                                here = c->pos[i].offset;
+                int64_t here =
+                    store_ckpt_offset(&l->ck[w], (int)topic, partition);
                 if (here < v)
                         v = here;
         }
@@ -1088,15 +1084,9 @@ static bool position_tables(live_t *l)
                         size_t gp = (size_t)l->gp_base[t] + (size_t)p;
                         l->pos[gp] =
                             (store_pos_t){t, p, earliest(l, (rec_topic_t)t, p)};
-                        for (int w = 0; w < l->w_count; w++) {
-                                int64_t v = RD_KAFKA_OFFSET_BEGINNING;
-                                const store_ckpt_t *c = &l->ck[w];
-                                for (size_t i = 0; c->found && i < c->n; i++)
-                                        if (c->pos[i].topic == t &&
-                                            c->pos[i].partition == p)
-                                                v = c->pos[i].offset;
-                                l->ck_pos[(size_t)w * n + gp] = v;
-                        }
+                        for (int w = 0; w < l->w_count; w++)
+                                l->ck_pos[(size_t)w * n + gp] =
+                                    store_ckpt_offset(&l->ck[w], t, p);
                 }
         return true;
 }

@@ -635,6 +635,15 @@ void store_ckpt_format(jw_t *w, bool has_wm, ptime_t wm, int32_t outage,
         }
 }
 
+int64_t store_ckpt_offset(const store_ckpt_t *c, int topic, int32_t partition)
+{
+        for (size_t i = 0; c->found && i < c->n; i++)
+                if (c->pos[i].topic == topic &&
+                    c->pos[i].partition == partition)
+                        return c->pos[i].offset;
+        return -2; /* RD_KAFKA_OFFSET_BEGINNING */
+}
+
 /* A decimal integer of s[*i..len) up to the next separator in SEPS. */
 static bool ckpt_int(const char *s, size_t len, size_t *i, const char *seps,
                      long long *out)
@@ -655,6 +664,14 @@ static bool ckpt_int(const char *s, size_t len, size_t *i, const char *seps,
         *out = neg ? -v : v;
         *i = j;
         return true;
+}
+
+/* A string reply that is a whole decimal integer. */
+static bool reply_int(const redisReply *rep, long long *out)
+{
+        size_t i = 0;
+        return rep->len > 0 && ckpt_int(rep->str, rep->len, &i, "", out) &&
+               i == rep->len;
 }
 
 bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out)
@@ -733,16 +750,17 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
                 redisAppendCommand(r, "GET %s", key);
         }
         int rc = 0;
+        long long stored;
         redisReply *rep = reply(r, "GET", errstr, errstr_size);
         if (!rep)
                 rc = -1;
-        else if (rep->type == REDIS_REPLY_STRING && atoi(rep->str) != w_count) {
-                snprintf(
-                    errstr, errstr_size,
-                    "the state in Redis was shared over %s work "
-                    "partitions, the work topic has %d: docs/scale-out.md, "
-                    "\"Changing the number of work partitions\"",
-                    rep->str, w_count);
+        else if (rep->type == REDIS_REPLY_STRING &&
+                 (!reply_int(rep, &stored) || stored != w_count)) {
+                snprintf(errstr, errstr_size,
+                         "the state in Redis was shared over %s work "
+                         "partitions, the work topic has %d: "
+                         "docs/scale-out.md, \"Setting it up\" (changing W)",
+                         rep->str, w_count);
                 rc = -1;
         }
         freeReplyObject(rep);
@@ -770,7 +788,9 @@ int store_read_ckpts(const char *host, int port, int db, int w_count,
                         rc = -1;
                 }
                 out[w].epoch =
-                    er->type == REDIS_REPLY_STRING ? atoll(er->str) : 0;
+                    er->type == REDIS_REPLY_STRING && reply_int(er, &stored)
+                        ? stored
+                        : 0;
                 freeReplyObject(pr);
                 freeReplyObject(er);
         }

@@ -176,6 +176,10 @@ void store_ckpt_format(jw_t *w, bool has_wm, ptime_t wm, int32_t outage,
 /* Parses one; false when it is not one (pos is then NULL). */
 bool store_ckpt_parse(const char *s, size_t len, store_ckpt_t *out);
 
+/* C's position in input partition (TOPIC, PARTITION):
+ * RD_KAFKA_OFFSET_BEGINNING (-2) when C is absent or does not list it. */
+int64_t store_ckpt_offset(const store_ckpt_t *c, int topic, int32_t partition);
+
 /* Reads the checkpoints of work partitions 0..W-1 into OUT (W entries,
  * each freed with free(out[i].pos)).  Blocking, bounded (start-up and a
  * rebalance).  Fails when the state was hashed over another number of

@@ -106,18 +106,7 @@ work_t *work_new(const config_t *cfg, char *errstr, size_t errstr_size)
         rd_kafka_poll_set_consumer(w->cons);
         /* the partition count decides every unit's work partition */
         for (int tries = 0; tries < 60 && w->count == 0; tries++) {
-                rd_kafka_topic_t *rkt =
-                    rd_kafka_topic_new(w->cons, w->topic, NULL);
-                const struct rd_kafka_metadata *md = NULL;
-                if (rkt &&
-                    rd_kafka_metadata(w->cons, 0, rkt, &md, 5000) ==
-                        RD_KAFKA_RESP_ERR_NO_ERROR &&
-                    md->topic_cnt == 1 && !md->topics[0].err)
-                        w->count = md->topics[0].partition_cnt;
-                if (md)
-                        rd_kafka_metadata_destroy(md);
-                if (rkt)
-                        rd_kafka_topic_destroy(rkt);
+                w->count = kin_topic_partitions(w->cons, w->topic);
                 if (w->count == 0) {
                         struct timespec ts = {0, 500 * 1000000};
                         nanosleep(&ts, NULL);

@@ -537,6 +537,39 @@ static const struct kept day[] = {
      "2026-04-11T08:00:05+08:00"},
 };
 
+/* REC (K's record, arrived at TS, read at OFFSET of partition 0) into B
+ * as patuhd keeps an accepted record (engine/live.c persist_record): its
+ * frame, with its place when PLACE (group mode), and its envelope. */
+static void keep_record(batch_t *b, const refs_t *a, const record_t *rec,
+                        const struct kept *k, ptime_t ts, int64_t offset,
+                        bool place)
+{
+        const char *id = record_subject_id(rec);
+        int32_t emp = roster_find(a->roster, id, strlen(id));
+        assert_true(emp >= 0);
+        const char *unit = a->roster->emp[emp].unit_id;
+        int32_t d = k->topic == TOPIC_EXCUSES
+                        ? INT32_MIN
+                        : tz_local_day(a->policy->tz, record_time(rec));
+        jw_t w;
+        jw_init(&w);
+        if (place)
+                store_frame_at(&w, rec, true, ts, 0, offset);
+        else
+                store_frame(&w, rec, true, ts);
+        size_t flen = w.len;
+        store_envelope(&w, k->topic, true, ts, 0, offset, k->json,
+                       strlen(k->json));
+        /* the unit as its first roster row, as patuhd numbers it */
+        int32_t ux = 0;
+        while (strcmp(a->roster->emp[ux].unit_id, unit) != 0)
+                ux++;
+        assert_true(batch_add_record(b, k->topic, emp, ux, unit, d,
+                                     rec->event_id, 0, offset, w.buf, flen,
+                                     w.buf + flen, w.len - flen));
+        jw_free(&w);
+}
+
 /* A frame with its place in the input (group mode) gives back the place
  * as well as the record; one without says it has none; every cut of one
  * is refused. */
@@ -818,26 +851,7 @@ static void test_redis_work(void **state)
                 assert_int_equal(core_admit(ca, &rec, true, ts, &dup, detail,
                                             sizeof(detail)),
                                  DLQ_NONE);
-                const char *id = record_subject_id(&rec);
-                int32_t emp = roster_find(a.roster, id, strlen(id));
-                const char *unit = a.roster->emp[emp].unit_id;
-                int32_t ux = 0;
-                while (strcmp(a.roster->emp[ux].unit_id, unit) != 0)
-                        ux++;
-                jw_t w;
-                jw_init(&w);
-                store_frame_at(&w, &rec, true, ts, 0, (int64_t)i);
-                size_t flen = w.len;
-                store_envelope(&w, day[i].topic, true, ts, 0, (int64_t)i,
-                               day[i].json, strlen(day[i].json));
-                assert_true(batch_add_record(
-                    &batch, day[i].topic, emp, ux, unit,
-                    day[i].topic == TOPIC_EXCUSES
-                        ? INT32_MIN
-                        : tz_local_day(a.policy->tz, record_time(&rec)),
-                    rec.event_id, 0, (int64_t)i, w.buf, flen, w.buf + flen,
-                    w.len - flen));
-                jw_free(&w);
+                keep_record(&batch, &a, &rec, &day[i], ts, (int64_t)i, true);
         }
         store_pos_t pos[] = {{0, 0, (int64_t)ARRAY_LEN(day)}, {1, 0, -2}};
         jw_t cw;
@@ -955,29 +969,7 @@ static void test_redis_restore(void **state)
                                             sizeof(detail)),
                                  DLQ_NONE);
                 core_fire(ca);
-                /* as patuhd keeps an accepted record (engine/live.c) */
-                const char *emp_id = record_subject_id(&rec);
-                int32_t emp = roster_find(a.roster, emp_id, strlen(emp_id));
-                assert_true(emp >= 0);
-                const char *unit = a.roster->emp[emp].unit_id;
-                int32_t d = k->topic == TOPIC_EXCUSES
-                                ? INT32_MIN
-                                : tz_local_day(a.policy->tz, record_time(&rec));
-                jw_t w;
-                jw_init(&w);
-                store_frame(&w, &rec, true, ts);
-                size_t flen = w.len;
-                store_envelope(&w, k->topic, true, ts, 0, offset[k->topic],
-                               k->json, strlen(k->json));
-                /* the unit as its first roster row, as patuhd numbers it */
-                int32_t ux = 0;
-                while (strcmp(a.roster->emp[ux].unit_id, unit) != 0)
-                        ux++;
-                assert_true(batch_add_record(&batch, k->topic, emp, ux, unit, d,
-                                             rec.event_id, 0,
-                                             offset[k->topic]++, w.buf, flen,
-                                             w.buf + flen, w.len - flen));
-                jw_free(&w);
+                keep_record(&batch, &a, &rec, k, ts, offset[k->topic]++, false);
                 if (i == 2)
                         write_batch(&wr, &batch, ca, &a.ctx);
         }
