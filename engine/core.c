@@ -8,14 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* State of one employee-day.  Lives in the core's day_chunks. */
-typedef struct day_state {
-        int32_t day;
-        bool alerted;              /* not_clocked_in already raised */
-        eval_att_t att;            /* presence summary */
+/* What only some employee-days have: calls, and a published decision
+ * (bench/live: one day in four or five).  Lives in the core's
+ * more_chunks. */
+typedef struct day_more {
         const eval_call_t **calls; /* owned array; calls live in arena */
         uint32_t n_calls, cap_calls;
         eval_ledger_t ledger; /* what was published */
+} day_more_t;
+
+/* State of one employee-day.  Lives in the core's day_chunks.  Every
+ * presence record makes one (half a million a month), so it holds only
+ * what every day has: 96 bytes instead of 128 with the rest inline. */
+typedef struct day_state {
+        int32_t day;
+        bool alerted;     /* not_clocked_in already raised */
+        eval_att_t att;   /* presence summary */
+        day_more_t *more; /* NULL: no calls, nothing published */
 } day_state_t;
 
 typedef struct emp_state {
@@ -61,6 +70,12 @@ typedef struct day_chunk {
         day_state_t v[256];
 } day_chunk_t;
 
+typedef struct more_chunk {
+        struct more_chunk *next;
+        size_t used;
+        day_more_t v[256];
+} more_chunk_t;
+
 typedef struct call_chunk {
         struct call_chunk *next;
         size_t used;
@@ -75,7 +90,8 @@ struct core {
         emp_state_t *emps; /* owned, one per roster row */
         day_slot_t *slots; /* owned, sorted by day */
         size_t n_slots, cap_slots;
-        day_chunk_t *day_chunks; /* owned arena of every day_state */
+        day_chunk_t *day_chunks;   /* owned arena of every day_state */
+        more_chunk_t *more_chunks; /* owned arena of every day_more */
         /* Units (roster unit_id) for the digests: unit_of[row] is the
          * unit's index; unit_members[unit_start[u] .. unit_start[u+1])
          * are its roster rows in roster order. */
@@ -90,9 +106,10 @@ struct core {
         timer_t_ *heap; /* owned min-heap by due */
         size_t n_heap, cap_heap;
         strmap_t *seen[TOPIC__COUNT]; /* accepted event_ids / call_ids */
-        call_chunk_t *calls;          /* owned arena */
-        ptime_t wm;                   /* watermark the rules see */
-        ptime_t wm_shown;             /* last finite watermark (decided_at) */
+        strmap_t *ids;       /* restored ledger entries' strings (own_id) */
+        call_chunk_t *calls; /* owned arena */
+        ptime_t wm;          /* watermark the rules see */
+        ptime_t wm_shown;    /* last finite watermark (decided_at) */
         /* The arrival time of the record being admitted, if later than
          * the watermark: a decision made on arrival (late_clock_in,
          * wfh_not_permitted, amendments) is dated when its evidence
@@ -227,6 +244,37 @@ static day_state_t *day_get(core_t *c, int32_t emp, int32_t day)
 oom:
         c->failed = true;
         return NULL;
+}
+
+static const eval_ledger_t NO_LEDGER;
+
+/* The ledger of a day that has a state (empty when nothing was
+ * published). */
+static const eval_ledger_t *ledger_of(const day_state_t *ds)
+{
+        return ds->more ? &ds->more->ledger : &NO_LEDGER;
+}
+
+static uint32_t n_calls_of(const day_state_t *ds)
+{
+        return ds && ds->more ? ds->more->n_calls : 0;
+}
+
+/* The day's calls and ledger, made when first needed. */
+static day_more_t *more_get(core_t *c, day_state_t *ds)
+{
+        if (ds->more)
+                return ds->more;
+        if (!c->more_chunks || c->more_chunks->used == 256) {
+                more_chunk_t *ch = calloc(1, sizeof(*ch));
+                if (!ch) {
+                        c->failed = true;
+                        return NULL;
+                }
+                ch->next = c->more_chunks;
+                c->more_chunks = ch;
+        }
+        return ds->more = &c->more_chunks->v[c->more_chunks->used++];
 }
 
 static date_info_t *date_find(const core_t *c, int32_t day)
@@ -377,7 +425,7 @@ static bool unit_row(const core_t *c, int32_t day, size_t u, digest_row_t *r)
                 const day_state_t *ds = day_find(c, emp, day);
                 digest_emp_t e = {emp, ds ? &ds->att : NULL,
                                   (eval_excuses_t){es->ex, es->n_ex},
-                                  ds ? &ds->ledger : NULL};
+                                  ds ? ledger_of(ds) : NULL};
                 if (!digest_row_add(c->ctx, r, &e))
                         return false;
         }
@@ -611,7 +659,7 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
         emp_state_t *es = &c->emps[emp];
         day_state_t *ds = day_find(c, emp, day);
         day_state_t *next = day_find(c, emp, day + 1);
-        size_t nc = (ds ? ds->n_calls : 0) + (next ? next->n_calls : 0);
+        size_t nc = n_calls_of(ds) + n_calls_of(next);
         if (nc > c->cap_call_buf) {
                 size_t cap = nc * 2;
                 const eval_call_t **b = realloc(c->call_buf, cap * sizeof(*b));
@@ -623,10 +671,10 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
                 c->cap_call_buf = cap;
         }
         size_t k = 0;
-        for (uint32_t i = 0; ds && i < ds->n_calls; i++)
-                c->call_buf[k++] = ds->calls[i];
-        for (uint32_t i = 0; next && i < next->n_calls; i++)
-                c->call_buf[k++] = next->calls[i];
+        for (uint32_t i = 0; i < n_calls_of(ds); i++)
+                c->call_buf[k++] = ds->more->calls[i];
+        for (uint32_t i = 0; i < n_calls_of(next); i++)
+                c->call_buf[k++] = next->more->calls[i];
         eval_day_in_t in = {
             .emp = emp,
             .day = day,
@@ -643,20 +691,23 @@ static void evaluate(core_t *c, int32_t emp, int32_t day)
                 c->failed = true;
                 return;
         }
-        if (n == 0 && (!ds || ds->ledger.n == 0))
+        if (n == 0 && (!ds || ledger_of(ds)->n == 0))
                 return;
         if (!ds && !(ds = day_get(c, emp, day)))
                 return;
+        day_more_t *m = more_get(c, ds);
+        if (!m)
+                return;
         bool excused = eval_excused(c->ctx, in.excuses, day);
-        int nch = eval_reconcile(&ds->ledger, &c->scratch, excused);
+        int nch = eval_reconcile(&m->ledger, &c->scratch, excused);
         if (nch < 0) {
                 c->failed = true;
                 return;
         }
-        for (size_t i = 0; nch > 0 && i < ds->ledger.n; i++)
-                if (ds->ledger.v[i].changed) {
-                        ds->ledger.v[i].changed = false;
-                        publish(c, emp, day, &ds->ledger.v[i]);
+        for (size_t i = 0; nch > 0 && i < m->ledger.n; i++)
+                if (m->ledger.v[i].changed) {
+                        m->ledger.v[i].changed = false;
+                        publish(c, emp, day, &m->ledger.v[i]);
                 }
 }
 
@@ -772,14 +823,15 @@ static void apply_presence(core_t *c, const record_t *r, const char *id,
 static bool add_call(core_t *c, int32_t emp, int32_t day, const eval_call_t *k)
 {
         day_state_t *ds = day_get(c, emp, day);
-        if (!ds)
+        day_more_t *m = ds ? more_get(c, ds) : NULL;
+        if (!m)
                 return false;
-        if (ds->n_calls == ds->cap_calls &&
-            !grow((void **)&ds->calls, &ds->cap_calls, sizeof(*ds->calls))) {
+        if (m->n_calls == m->cap_calls &&
+            !grow((void **)&m->calls, &m->cap_calls, sizeof(*m->calls))) {
                 c->failed = true;
                 return false;
         }
-        ds->calls[ds->n_calls++] = k;
+        m->calls[m->n_calls++] = k;
         return true;
 }
 
@@ -868,8 +920,8 @@ static void apply_excuse(core_t *c, const record_t *r, int32_t emp, bool has_ts,
                 evaluate(c, emp, day);
                 digest_touch(c, emp, day);
                 day_state_t *ds = day_find(c, emp, day);
-                for (uint32_t k = 0; ds && k < ds->n_calls; k++) {
-                        const eval_call_t *call = ds->calls[k];
+                for (uint32_t k = 0; k < n_calls_of(ds); k++) {
+                        const eval_call_t *call = ds->more->calls[k];
                         int32_t other =
                             call->callee == emp ? call->caller : call->callee;
                         if (other >= 0 && other != emp)
@@ -907,8 +959,8 @@ long core_final(const core_t *c, report_row_t **out)
         for (size_t e = 0; e < c->roster->n; e++) {
                 const emp_state_t *es = &c->emps[e];
                 for (uint32_t i = 0; i < es->n_days; i++) {
-                        const day_state_t *ds = es->days[i];
-                        for (size_t k = 0; k < ds->ledger.n; k++) {
+                        const eval_ledger_t *lg = ledger_of(es->days[i]);
+                        for (size_t k = 0; k < lg->n; k++) {
                                 if (n == cap) {
                                         cap *= 2;
                                         report_row_t *nr =
@@ -920,7 +972,7 @@ long core_final(const core_t *c, report_row_t **out)
                                         rows = nr;
                                 }
                                 rows[n++] = (report_row_t){
-                                    (int32_t)e, ds->day, &ds->ledger.v[k],
+                                    (int32_t)e, es->days[i]->day, &lg->v[k],
                                     c->roster->emp[e].employee_id};
                         }
                 }
@@ -1136,7 +1188,7 @@ void core_set_outage_cursor(core_t *c, int32_t day)
 const eval_ledger_t *core_ledger(const core_t *c, int32_t emp, int32_t day)
 {
         const day_state_t *ds = day_find(c, emp, day);
-        return ds ? &ds->ledger : NULL;
+        return ds ? ledger_of(ds) : NULL;
 }
 
 bool core_alerted(const core_t *c, int32_t emp, int32_t day)
@@ -1145,12 +1197,23 @@ bool core_alerted(const core_t *c, int32_t emp, int32_t day)
         return ds && ds->alerted;
 }
 
+/* The core's copy of a restored entry's id (one copy per distinct id). */
+static const char *own_id(core_t *c, const char *s)
+{
+        return strmap_intern(c->ids, s, strlen(s), 0, NULL);
+}
+
 bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p)
 {
         day_state_t *ds = day_get(c, emp, day);
         if (!ds)
                 return false;
-        eval_pub_t *q = eval_ledger_push(&ds->ledger, p);
+        eval_pub_t own = *p;
+        bool ok = (own.d.subject = own_id(c, p->d.subject)) != NULL;
+        for (size_t i = 0; ok && i < own.d.n_evidence; i++)
+                ok = (own.d.evidence[i] = own_id(c, p->d.evidence[i])) != NULL;
+        day_more_t *m = ok ? more_get(c, ds) : NULL;
+        eval_pub_t *q = m ? eval_ledger_push(&m->ledger, &own) : NULL;
         if (!q)
                 return false;
         q->changed = false;
@@ -1310,6 +1373,7 @@ core_t *core_new(const eval_ctx_t *ctx, const core_sink_t *sink)
         ok = ok && c->owned != NULL;
         for (int t = 0; t < TOPIC__COUNT; t++)
                 ok &= (c->seen[t] = strmap_new()) != NULL;
+        ok &= (c->ids = strmap_new()) != NULL;
         if (!ok) {
                 core_free(c);
                 return NULL;
@@ -1336,12 +1400,17 @@ void core_free(core_t *c)
                 /* the day states in memory order, not employee by
                  * employee (which misses the cache at every one) */
                 day_chunk_t *next = c->day_chunks->next;
-                for (size_t i = 0; i < c->day_chunks->used; i++) {
-                        free(c->day_chunks->v[i].calls);
-                        eval_ledger_free(&c->day_chunks->v[i].ledger);
-                }
                 free(c->day_chunks);
                 c->day_chunks = next;
+        }
+        while (c->more_chunks) {
+                more_chunk_t *next = c->more_chunks->next;
+                for (size_t i = 0; i < c->more_chunks->used; i++) {
+                        free(c->more_chunks->v[i].calls);
+                        eval_ledger_free(&c->more_chunks->v[i].ledger);
+                }
+                free(c->more_chunks);
+                c->more_chunks = next;
         }
         for (size_t i = 0; i < c->n_dates; i++) {
                 date_info_t *d = &c->dates[i];
@@ -1360,6 +1429,7 @@ void core_free(core_t *c)
         free(c->heap);
         for (int t = 0; t < TOPIC__COUNT; t++)
                 strmap_free(c->seen[t]);
+        strmap_free(c->ids);
         while (c->calls) {
                 call_chunk_t *next = c->calls->next;
                 free(c->calls);

@@ -144,6 +144,7 @@ bool core_alerted(const core_t *c, int32_t emp, int32_t day);
  */
 void core_restore_begin(core_t *c, ptime_t wm);
 void core_restore_end(core_t *c);
+/* Keeps a copy of P and of its strings (the core's, until core_free). */
 bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p);
 /*
  * A reload's restore (patuhd on SIGHUP: the same state under a new roster

@@ -434,7 +434,7 @@ static const char *reason_of(const char *s)
 }
 
 bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
-                     eval_pub_t *out)
+                     eval_pub_t *out, store_pub_ids_t *ids)
 {
         pj_tok_t tok[128], *heap;
         pj_doc_t d;
@@ -453,8 +453,9 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
                 ok = tok_int(&d, k, &v);
         ok = ok && v >= 0 && v < VK__COUNT;
         x->kind = (vkind_t)v;
-        ok = ok && pj_string(&d, pj_get(&d, 0, "s"), x->subject,
-                             sizeof(x->subject)) >= 0;
+        ok = ok && pj_string(&d, pj_get(&d, 0, "s"), ids->s[0],
+                             sizeof(ids->s[0])) >= 0;
+        x->subject = ids->s[0];
         int b = pj_get(&d, 0, "b");
         if (ok && b >= 0 && d.tok[b].type == PJ_STRING &&
             pj_string(&d, b, buf, sizeof(buf)) >= 0) {
@@ -489,10 +490,10 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
         if (ok && e >= 0 && d.tok[e].type == PJ_ARRAY) {
                 uint32_t i = (uint32_t)e + 1;
                 for (uint32_t m = 0; m < d.tok[e].count; m++) {
+                        char *id = ids->s[1 + x->n_evidence];
                         if (x->n_evidence < EVAL_MAX_EVIDENCE &&
-                            pj_string(&d, (int)i, x->evidence[x->n_evidence],
-                                      EVAL_ID_MAX) >= 0)
-                                x->n_evidence++;
+                            pj_string(&d, (int)i, id, EVAL_ID_MAX) >= 0)
+                                x->evidence[x->n_evidence++] = id;
                         i = d.tok[i].end;
                 }
         }
@@ -1006,9 +1007,10 @@ static void restore_ledger(core_t *core, const eval_ctx_t *ctx, int32_t day,
                 if (emp < 0)
                         continue; /* left the roster: nothing to decide */
                 eval_pub_t p;
+                store_pub_ids_t ids;
                 if (strcmp(bar + 1, "!alerted") == 0)
                         core_restore_alerted(core, emp, day);
-                else if (store_pub_parse(ctx, v->str, v->len, &p))
+                else if (store_pub_parse(ctx, v->str, v->len, &p, &ids))
                         core_restore_pub(core, emp, day, &p);
         }
 }

@@ -106,8 +106,13 @@ void store_envelope(jw_t *w, rec_topic_t topic, bool has_ts, ptime_t ts,
 
 /* A ledger entry and back (band resolved by name in the policy). */
 void store_pub(jw_t *w, const eval_ctx_t *ctx, const eval_pub_t *p);
+/* The strings of a parsed entry (eval_decision_t borrows its subject and
+ * evidence): the caller's, until it copies them (core_restore_pub). */
+typedef struct store_pub_ids {
+        char s[1 + EVAL_MAX_EVIDENCE][EVAL_ID_MAX];
+} store_pub_ids_t;
 bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
-                     eval_pub_t *out);
+                     eval_pub_t *out, store_pub_ids_t *ids);
 
 #define STORE_KEY_EPOCH "patuh:epoch"
 #define STORE_KEY_WATERMARK "patuh:watermark"

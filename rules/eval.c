@@ -7,15 +7,6 @@
 
 /* ---- presence summary -------------------------------------------------- */
 
-static void set_id(char dst[EVAL_ID_MAX], const char *src)
-{
-        size_t n = strlen(src);
-        if (n >= EVAL_ID_MAX)
-                n = EVAL_ID_MAX - 1;
-        memcpy(dst, src, n);
-        dst[n] = '\0';
-}
-
 /* Ties at the same instant go to the smaller event_id so that the evidence
  * does not depend on arrival order. */
 static bool earlier(ptime_t a, const char *ea, ptime_t b, const char *eb)
@@ -195,6 +186,7 @@ static eval_decision_t *push(eval_list_t *l)
         }
         eval_decision_t *d = &l->v[l->n++];
         memset(d, 0, sizeof(*d));
+        d->subject = "";
         d->minutes = -1;
         d->caller = -1;
         return d;
@@ -203,7 +195,7 @@ static eval_decision_t *push(eval_list_t *l)
 static void add_evidence(eval_decision_t *d, const char *id)
 {
         if (d->n_evidence < EVAL_MAX_EVIDENCE)
-                set_id(d->evidence[d->n_evidence++], id);
+                d->evidence[d->n_evidence++] = id;
 }
 
 static void grade(const eval_ctx_t *ctx, eval_decision_t *d, int32_t emp)
@@ -420,7 +412,7 @@ static int calls(const eval_ctx_t *ctx, const eval_day_in_t *in, int start,
                                 return -1;
                         }
                         d->kind = VK_UNANSWERED_CALL;
-                        set_id(d->subject, cands[i].c->call_id);
+                        d->subject = cands[i].c->call_id;
                         d->caller = cands[i].c->caller;
                         d->call_at = cands[i].c->at;
                         for (size_t k = i; k < j; k++)

@@ -98,9 +98,17 @@ typedef struct eval_day_in {
         void *ud;
 } eval_day_in_t;
 
+/* A decision's strings are borrowed, not copied: subject and evidence
+ * point at the ids of the records it rests on (eval_att_t's event ids,
+ * eval_call_t's call_id), which must outlive the decision and every
+ * ledger entry made from it.  In the core they do: the event ids are the
+ * de-duplication sets' own copies, the calls live in the core's arena, and
+ * a restored entry's strings are interned by core_restore_pub.  (Copies
+ * made an entry 744 bytes: a month's ledgers were a seventh of patuhd's
+ * peak heap, and every reconcile copied them.) */
 typedef struct eval_decision {
         vkind_t kind;
-        char subject[EVAL_ID_MAX]; /* "" except unanswered_call */
+        const char *subject;       /* "" except unanswered_call; not NULL */
         const policy_band_t *band; /* NULL where none applies */
         int64_t minutes;           /* -1 where none applies */
         double pct;                /* tpp_percent as in the policy */
@@ -109,7 +117,7 @@ typedef struct eval_decision {
         int32_t caller;  /* unanswered_call: opening caller */
         ptime_t call_at; /* unanswered_call: when it rang */
         size_t n_evidence;
-        char evidence[EVAL_MAX_EVIDENCE][EVAL_ID_MAX];
+        const char *evidence[EVAL_MAX_EVIDENCE];
 } eval_decision_t;
 
 /* A growable list of decisions. */

@@ -599,7 +599,7 @@ static eval_decision_t dec(vkind_t k, const char *subject, int64_t minutes)
 {
         eval_decision_t d = {0};
         d.kind = k;
-        snprintf(d.subject, sizeof(d.subject), "%s", subject);
+        d.subject = subject; /* a literal: outlives the ledger */
         d.minutes = minutes;
         return d;
 }

@@ -163,10 +163,13 @@ static const policy_band_t *band_named(const policy_t *p, vkind_t kind,
 
 static void make_pub(const refs_t *r, const struct pub_case *c, eval_pub_t *p)
 {
+        /* the decision borrows its evidence ids: one string per (index,
+         * kind), alive for the whole test */
+        static char ev[EVAL_MAX_EVIDENCE][VK__COUNT][24];
         memset(p, 0, sizeof(*p));
         eval_decision_t *d = &p->d;
         d->kind = c->kind;
-        snprintf(d->subject, sizeof(d->subject), "%s", c->subject);
+        d->subject = c->subject;
         d->band = band_named(r->policy, c->kind, c->band);
         if (c->band && !d->band)
                 fail_msg("no band %s in the policy", c->band);
@@ -179,9 +182,11 @@ static void make_pub(const refs_t *r, const struct pub_case *c, eval_pub_t *p)
                         : -1;
         d->call_at = c->call_at ? at(c->call_at) : (ptime_t){0, 0};
         d->n_evidence = (size_t)c->n_evidence;
-        for (int i = 0; i < c->n_evidence; i++)
-                snprintf(d->evidence[i], sizeof(d->evidence[i]), "ev-%d.x:%d",
+        for (int i = 0; i < c->n_evidence; i++) {
+                snprintf(ev[i][c->kind], sizeof(ev[i][c->kind]), "ev-%d.x:%d",
                          i, (int)c->kind);
+                d->evidence[i] = ev[i][c->kind];
+        }
         p->revision = c->revision;
         p->active = c->active;
         p->reason = c->reason;
@@ -213,7 +218,8 @@ static void test_pub_round_trip(void **state)
                 assert_string_equal(json_string_value(json_object_get(j, "k")),
                                     vkind_name(pubs[i].kind));
                 json_decref(j);
-                if (!store_pub_parse(&b.ctx, w.buf, w.len, &q))
+                store_pub_ids_t ids;
+                if (!store_pub_parse(&b.ctx, w.buf, w.len, &q, &ids))
                         fail_msg("case %zu refused: %.*s", i, (int)w.len,
                                  w.buf);
                 /* the band is the reader's own, found by name */
@@ -262,7 +268,8 @@ static void test_pub_refused(void **state)
         refs_load(&r);
         for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
                 eval_pub_t p;
-                if (store_pub_parse(&r.ctx, bad[i], strlen(bad[i]), &p))
+                store_pub_ids_t ids;
+                if (store_pub_parse(&r.ctx, bad[i], strlen(bad[i]), &p, &ids))
                         fail_msg("accepted %s", bad[i]);
         }
         refs_free(&r);

@@ -701,7 +701,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(v);
         /* stored state is the engine's own: it must only never crash */
         eval_pub_t pub;
-        (void)store_pub_parse(ctx(), s, size, &pub);
+        store_pub_ids_t ids;
+        (void)store_pub_parse(ctx(), s, size, &pub, &ids);
         return 0;
 }
 
