@@ -122,8 +122,10 @@ bool batch_add_record(batch_t *b, rec_topic_t topic, int32_t emp,
         if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs, sizeof(*b->recs)))
                 return false;
         rec_item_t *r = &b->recs[b->n_recs];
-        /* one allocation: frame, then the NUL-terminated envelope */
-        r->frame = arena_alloc(b, frame_len + env_len + 1);
+        /* one allocation: frame, then the NUL-terminated envelope and
+         * record id */
+        size_t id_len = strlen(record_id);
+        r->frame = arena_alloc(b, frame_len + env_len + 1 + id_len + 1);
         if (!r->frame)
                 return false;
         memcpy(r->frame, frame, frame_len);
@@ -132,13 +134,15 @@ bool batch_add_record(batch_t *b, rec_topic_t topic, int32_t emp,
         memcpy(r->env, env, env_len);
         r->env[env_len] = '\0';
         r->env_len = env_len;
+        char *id = r->env + env_len + 1;
+        memcpy(id, record_id, id_len + 1);
+        r->record_id = id;
         r->topic = topic;
         r->emp = emp;
         r->unit_ix = unit_ix;
-        copy_id(r->unit, sizeof(r->unit), unit);
+        r->unit = unit;
         r->day = day;
         r->partition = partition;
-        copy_id(r->record_id, sizeof(r->record_id), record_id);
         r->offset = offset;
         r->seq = b->n_recs;
         b->n_recs++;

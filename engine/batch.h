@@ -64,17 +64,21 @@ typedef struct rec_item {
         int32_t unit_ix;   /* its unit as the first roster row of that unit:
                               equal for the records of one unit */
         int32_t day;       /* its work date; INT32_MIN for an excuse */
-        char unit[REC_ID_MAX];      /* its subject's unit_id when admitted */
-        char record_id[REC_ID_MAX]; /* event_id, or call_id for a call */
-        int32_t partition;          /* where it was read */
-        int64_t offset;             /* ... */
-        char *frame;                /* owned, one allocation with env: the frame
-                                       (store_frame) */
-        size_t frame_len;           /* bytes in frame */
-        char *env;                  /* inside frame's allocation: the replay
-                                       envelope (store_envelope) */
-        size_t env_len;             /* bytes in env */
-        size_t seq;                 /* arrival order within the batch */
+        /* borrowed: its subject's unit_id in the roster it was admitted
+         * under (a reload or regroup replaces the roster only once every
+         * batch in hand is durable and cleared) */
+        const char *unit;
+        const char *record_id; /* in the batch's arena: event_id, or
+                                  call_id for a call */
+        int32_t partition;     /* where it was read */
+        int64_t offset;        /* ... */
+        char *frame;           /* owned, one allocation with env: the frame
+                                  (store_frame) */
+        size_t frame_len;      /* bytes in frame */
+        char *env;             /* inside frame's allocation: the replay
+                                  envelope (store_envelope) */
+        size_t env_len;        /* bytes in env */
+        size_t seq;            /* arrival order within the batch */
 } rec_item_t;
 
 /* An employee-day whose ledger the core may have changed. */
@@ -145,9 +149,9 @@ bool batch_add_out(batch_t *b, batch_out_t out, const char *key, size_t key_len,
                    const char *json, size_t len, int32_t revision)
     __attribute__((warn_unused_result));
 
-/* Appends an accepted record (copies of FRAME, ENV and the strings);
- * RECORD_ID: its event_id, or call_id.  Its Redis key follows from UNIT
- * and DAY (engine/store.h). */
+/* Appends an accepted record (copies of FRAME, ENV and RECORD_ID, its
+ * event_id or call_id; UNIT is borrowed from the roster, see rec_item_t).
+ * Its Redis key follows from UNIT and DAY (engine/store.h). */
 bool batch_add_record(batch_t *b, rec_topic_t topic, int32_t emp,
                       int32_t unit_ix, const char *unit, int32_t day,
                       const char *record_id, int32_t partition, int64_t offset,

@@ -12,6 +12,9 @@
 #include "log.h"
 
 #include <librdkafka/rdkafka.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +102,16 @@ int main(int argc, char **argv)
          * error on that socket, not the end of the process */
         signal(SIGHUP, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+        /* Blocks of 256 KiB and more straight from mmap, so that freeing
+         * one gives it back.  glibc's default threshold rises with every
+         * large block freed, after which the big tables patuhd grows by
+         * doubling (the de-duplication sets, the batches' arrays) and
+         * librdkafka's fetch buffers come from the heap, where the freed
+         * halves stay resident: bench/live's peak RSS ~256 -> ~247 MB,
+         * at the same speed. */
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
         const char *path = NULL;
         bool until_idle = false, check_only = false;
         for (int i = 1; i < argc; i++) {
