@@ -11,12 +11,13 @@
  * one is written.
  *
  * Ownership: a batch_t is the caller's (usually inside live_t); every
- * pointer in it is owned by the batch: the items' strings and arrays live
+ * pointer in it is owned by the batch, except a record's unit, which
+ * borrows the roster's (rec_item_t): the items' strings and arrays live
  * in the batch's arena (blocks released all at once by batch_clear and
- * kept for the next fill; batch_free frees them).  The add functions copy their
- * arguments.  Every function that allocates returns false when an allocation
- * failed; the batch is then incomplete and must not be written (the daemon
- * stops at once).
+ * kept for the next fill; batch_free frees them).  The add functions copy
+ * their other arguments.  Every function that allocates returns false when an
+ * allocation failed; the batch is then incomplete and must not be written (the
+ * daemon stops at once).
  */
 #ifndef PATUH_BATCH_H
 #define PATUH_BATCH_H

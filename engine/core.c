@@ -1214,8 +1214,12 @@ bool core_restore_pub(core_t *c, int32_t emp, int32_t day, const eval_pub_t *p)
                 ok = (own.d.evidence[i] = own_id(c, p->d.evidence[i])) != NULL;
         day_more_t *m = ok ? more_get(c, ds) : NULL;
         eval_pub_t *q = m ? eval_ledger_push(&m->ledger, &own) : NULL;
-        if (!q)
+        if (!q) {
+                /* a restore that lost an entry must not go on as if
+                 * complete (core_failed) */
+                c->failed = true;
                 return false;
+        }
         q->changed = false;
         q->newly_active = false;
         return true;

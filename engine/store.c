@@ -490,9 +490,10 @@ bool store_pub_parse(const eval_ctx_t *ctx, const char *s, size_t n,
         if (ok && e >= 0 && d.tok[e].type == PJ_ARRAY) {
                 uint32_t i = (uint32_t)e + 1;
                 for (uint32_t m = 0; m < d.tok[e].count; m++) {
-                        char *id = ids->s[1 + x->n_evidence];
-                        if (x->n_evidence < EVAL_MAX_EVIDENCE &&
-                            pj_string(&d, (int)i, id, EVAL_ID_MAX) >= 0)
+                        char *id = x->n_evidence < EVAL_MAX_EVIDENCE
+                                       ? ids->s[1 + x->n_evidence]
+                                       : NULL;
+                        if (id && pj_string(&d, (int)i, id, EVAL_ID_MAX) >= 0)
                                 x->evidence[x->n_evidence++] = id;
                         i = d.tok[i].end;
                 }

@@ -490,8 +490,11 @@ static void run_case(const ecase_t *c, eval_list_t *out)
                     make_excuse(&c->caller_exc[n_caller_ex]);
                 caller_ex_p[n_caller_ex] = &caller_ex[n_caller_ex];
         }
-        eval_call_t calls[8];
-        const eval_call_t *callp[8];
+        /* static: an unanswered_call decision borrows its call's call_id
+         * (eval_decision_t), and the caller reads the decisions after
+         * this returns */
+        static eval_call_t calls[8];
+        static const eval_call_t *callp[8];
         size_t nc = 0;
         for (; nc < 8 && c->calls[nc].id; nc++) {
                 eval_call_t *k = &calls[nc];
