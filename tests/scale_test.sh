@@ -56,6 +56,15 @@ produce() { # produce NAME EVENTS
 # count FILE PATTERN: lines matching so far.
 count() { grep -c "$2" "$1" 2>/dev/null || true; }
 
+# failed NAME INSTANCE...: counts a failed part and shows the end of each
+# instance's log, trace lines left out
+failed() {
+	local name=$1 i
+	shift
+	for i in "$@"; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
+	fails=$((fails + 1))
+}
+
 # wait_count FILE PATTERN N SECONDS: until N lines match.
 wait_count() {
 	local i
@@ -163,10 +172,7 @@ fromsingle() {
 	kill -TERM "$pa" "$pb"
 	wait "$pa" "$pb"
 	BG_PIDS=()
-	if [ "$ok" != 1 ]; then
-		for i in a b; do echo "== $i"; tail -6 "$T/$name-$i.log"; done
-		fails=$((fails + 1))
-	fi
+	[ "$ok" = 1 ] || failed "$name" a b
 	live_publications "$name" "$dir" --kafka-at-least-once
 	# and single mode refuses the state group mode left
 	if timeout 60 "$BIN/patuhd" --config "$T/$name-single.conf" --until-idle \
@@ -229,8 +235,7 @@ three() {
 	if [ "$ok" = 1 ]; then
 		echo "--   three: A, B, C in turn; every decision made once"
 	else
-		for i in a b c; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
-		fails=$((fails + 1))
+		failed "$name" a b c
 	fi
 	live_publications "$name" "$data" --kafka-at-least-once
 	clashes "$name"
@@ -269,10 +274,7 @@ zombie() {
 	kill -TERM "$pa" "$pb"
 	wait "$pa" "$pb"
 	BG_PIDS=()
-	if [ "$ok" != 1 ]; then
-		for i in a b; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
-		fails=$((fails + 1))
-	fi
+	[ "$ok" = 1 ] || failed "$name" a b
 	live_publications "$name" "$data" --kafka-at-least-once
 	clashes "$name"
 }
@@ -335,8 +337,7 @@ caughtup() {
 		echo "ok   caught-up handovers: the final violations = replay's ($(grep -c '"active"' "$got") active)"
 	else
 		echo "FAIL caughtup"; head -20 "$T/$name.diff"
-		for i in a b c; do echo "== $i"; grep -v trace "$T/$name-$i.log" | tail -6; done
-		fails=$((fails + 1))
+		failed "$name" a b c
 	fi
 	clashes "$name"
 }
