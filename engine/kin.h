@@ -143,7 +143,8 @@ kin_poll_t kin_poll(kin_t *k, char *errstr, size_t errstr_size);
 
 /* A polled record's bytes and coordinates, copied out of librdkafka's
  * message when it is held (a held rd_kafka_message_t pins its whole fetch
- * response: bench/live, +170 MiB).  One allocation; free with free(). */
+ * response: bench/live, +170 MiB).  Owned by the kin_t it came from:
+ * give it back with kin_release, before kin_free. */
 typedef struct kin_msg {
         const void *payload; /* the value's bytes, or NULL */
         size_t len;          /* bytes in payload */
@@ -155,7 +156,7 @@ typedef struct kin_msg {
 
 /* A record released to the caller. */
 typedef struct kin_rec {
-        kin_msg_t *m;      /* the caller's (free) */
+        kin_msg_t *m;      /* the caller's until kin_release */
         rec_topic_t topic; /* its input topic */
         bool has_ts;       /* the arrival time is known ... */
         ptime_t ts;        /* ... and is this (SPEC §6 "ts") */
@@ -166,6 +167,9 @@ typedef struct kin_rec {
  * assigned); false while none may go yet.  The offsets a batch takes
  * (kin_take_offsets) cover released records only. */
 bool kin_next(kin_t *k, kin_rec_t *out) __attribute__((warn_unused_result));
+
+/* The record's bytes back to K (M may be NULL). */
+void kin_release(kin_t *k, kin_msg_t *m);
 
 /* Records polled and not released yet. */
 size_t kin_held(const kin_t *k);

@@ -1376,7 +1376,7 @@ static void consume(live_t *l)
                 kin_rec_t r;
                 if (kin_next(l->kin, &r)) {
                         handle_message(l, &r, now, today);
-                        free(r.m);
+                        kin_release(l->kin, r.m);
                         n++;
                         continue;
                 }

@@ -14,39 +14,104 @@ static void opt_str(jw_t *w, const char *key, const char *s)
         jw_str(w, s && *s ? s : NULL);
 }
 
+/* One roster row as the SPEC §1.4 record. */
+static void emp_json(jw_t *w, const roster_emp_t *e)
+{
+        jw_obj_begin(w);
+        jw_key(w, "employee_id");
+        jw_str(w, e->employee_id);
+        opt_str(w, "name", e->name);
+        jw_key(w, "unit_id");
+        jw_str(w, e->unit_id);
+        opt_str(w, "unit_name", e->unit_name);
+        jw_key(w, "service_class");
+        jw_str(w, e->service >= 0 ? policy_service_name(e->service) : NULL);
+        jw_key(w, "position_class");
+        jw_str(w, policy_position_name(e->position));
+        jw_key(w, "supervisor_id");
+        jw_str(w, e->supervisor_id);
+        jw_key(w, "head_id");
+        jw_str(w, e->head_id);
+        jw_key(w, "tpp_monthly");
+        jw_int(w, e->tpp_monthly);
+        jw_key(w, "wfh_exempt");
+        if (e->wfh_exempt < 0)
+                jw_null(w);
+        else
+                jw_bool(w, e->wfh_exempt == 1);
+        jw_key(w, "active");
+        jw_bool(w, e->active);
+        jw_obj_end(w);
+}
+
 void refdata_roster_json(jw_t *w, const roster_t *r)
 {
         jw_arr_begin(w);
+        for (size_t i = 0; i < r->n; i++)
+                emp_json(w, &r->emp[i]);
+        jw_arr_end(w);
+}
+
+/* One field of COPY's text format, then its tab or the row's newline:
+ * NULL as \N, and the characters the format gives a meaning (backslash,
+ * tab, newline, carriage return) escaped; everything else as it is. */
+static void copy_field(jw_t *w, const char *s, size_t n, bool last)
+{
+        if (!s) {
+                jw_raw(w, "\\N", 2);
+        } else {
+                size_t from = 0;
+                for (size_t i = 0; i < n; i++) {
+                        const char *esc = s[i] == '\\'   ? "\\\\"
+                                          : s[i] == '\t' ? "\\t"
+                                          : s[i] == '\n' ? "\\n"
+                                          : s[i] == '\r' ? "\\r"
+                                                         : NULL;
+                        if (!esc)
+                                continue;
+                        jw_raw(w, s + from, i - from);
+                        jw_raw(w, esc, 2);
+                        from = i + 1;
+                }
+                jw_raw(w, s + from, n - from);
+        }
+        jw_raw(w, last ? "\n" : "\t", 1);
+}
+
+static void copy_str(jw_t *w, const char *s)
+{
+        copy_field(w, s, s ? strlen(s) : 0, false);
+}
+
+/* The roster as COPY rows of pg_temp.patuh_roster_in (schemas/sql/009):
+ * the columns, then the record itself, written into doc as it is
+ * written into w, so both stay one text.  Returns false out of memory. */
+static bool roster_copy_rows(jw_t *w, const roster_t *r)
+{
+        jw_t doc;
+        jw_init(&doc);
         for (size_t i = 0; i < r->n; i++) {
                 const roster_emp_t *e = &r->emp[i];
-                jw_obj_begin(w);
-                jw_key(w, "employee_id");
-                jw_str(w, e->employee_id);
-                opt_str(w, "name", e->name);
-                jw_key(w, "unit_id");
-                jw_str(w, e->unit_id);
-                opt_str(w, "unit_name", e->unit_name);
-                jw_key(w, "service_class");
-                jw_str(w, e->service >= 0 ? policy_service_name(e->service)
-                                          : NULL);
-                jw_key(w, "position_class");
-                jw_str(w, policy_position_name(e->position));
-                jw_key(w, "supervisor_id");
-                jw_str(w, e->supervisor_id);
-                jw_key(w, "head_id");
-                jw_str(w, e->head_id);
-                jw_key(w, "tpp_monthly");
-                jw_int(w, e->tpp_monthly);
-                jw_key(w, "wfh_exempt");
-                if (e->wfh_exempt < 0)
-                        jw_null(w);
-                else
-                        jw_bool(w, e->wfh_exempt == 1);
-                jw_key(w, "active");
-                jw_bool(w, e->active);
-                jw_obj_end(w);
+                char tpp[24];
+                copy_str(w, e->employee_id);
+                copy_str(w, e->name && *e->name ? e->name : NULL);
+                copy_str(w, e->unit_id);
+                copy_str(w,
+                         e->unit_name && *e->unit_name ? e->unit_name : NULL);
+                copy_str(w, policy_position_name(e->position));
+                copy_str(w, e->supervisor_id);
+                copy_str(w, e->head_id);
+                jw_itoa(e->tpp_monthly, tpp);
+                copy_str(w, tpp);
+                copy_str(w, e->active ? "t" : "f");
+                jw_reset(&doc);
+                emp_json(&doc, e);
+                copy_field(w, doc.buf, doc.len, true);
+                if (doc.oom)
+                        w->oom = true;
         }
-        jw_arr_end(w);
+        jw_free(&doc);
+        return !w->oom;
 }
 
 static bool exec_ok(PGconn *pg, const char *sql, int n,
@@ -59,6 +124,35 @@ static bool exec_ok(PGconn *pg, const char *sql, int n,
                 snprintf(errstr, errstr_size, "PostgreSQL: %s",
                          PQerrorMessage(pg));
         PQclear(r);
+        return ok;
+}
+
+/* COPY ... FROM STDIN of rows already in COPY's text format. */
+static bool copy_in(PGconn *pg, const char *sql, const char *rows, size_t len,
+                    char *errstr, size_t errstr_size)
+{
+        PGresult *r = PQexec(pg, sql);
+        bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+        PQclear(r);
+        /* libpq takes at most INT_MAX bytes a call */
+        for (size_t at = 0; ok && at < len;) {
+                size_t n = len - at > (1u << 30) ? (1u << 30) : len - at;
+                ok = PQputCopyData(pg, rows + at, (int)n) == 1;
+                at += n;
+        }
+        if (ok)
+                ok = PQputCopyEnd(pg, NULL) == 1;
+        else
+                (void)PQputCopyEnd(pg, "patuh: the rows could not be sent");
+        /* the COPY's own result, then the end of the command */
+        while ((r = PQgetResult(pg)) != NULL) {
+                if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                        ok = false;
+                PQclear(r);
+        }
+        if (!ok)
+                snprintf(errstr, errstr_size, "PostgreSQL: %s",
+                         PQerrorMessage(pg));
         return ok;
 }
 
@@ -91,7 +185,7 @@ static bool publish_doc(PGconn *pg, const char *kind, const char *label,
 }
 
 /* The first expected day of the employees PostgreSQL says joined late
- * (rows of patuh_publish_roster_joined); the others keep INT32_MIN. */
+ * (rows of patuh_publish_roster_staged); the others keep INT32_MIN. */
 static bool mark_joined(PGresult *r, roster_t *roster, char *errstr,
                         size_t errstr_size)
 {
@@ -131,19 +225,29 @@ int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
                          PQerrorMessage(pg));
                 goto out;
         }
-        refdata_roster_json(&w, roster);
-        if (w.oom) {
+        if (!roster_copy_rows(&w, roster)) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
+        /* one transaction: the temporary table lives until its COMMIT */
         char jd[16];
         ptime_format_date(joined, jd);
-        const char *params[2] = {w.buf, jd};
-        PGresult *r =
-            PQexecParams(pg,
-                         "SELECT emp_id, emp_from::text FROM "
-                         "patuh_publish_roster_joined($1::json, $2::date)",
-                         2, NULL, params, NULL, NULL, 0);
+        const char *params[1] = {jd};
+        if (!exec_ok(pg, "BEGIN", 0, NULL, errstr, errstr_size) ||
+            !exec_ok(pg,
+                     "CREATE TEMP TABLE patuh_roster_in (employee_id text, "
+                     "name text, unit_id text, unit_name text, "
+                     "position_class text, supervisor_id text, head_id "
+                     "text, tpp_monthly bigint, active boolean, doc text) "
+                     "ON COMMIT DROP",
+                     0, NULL, errstr, errstr_size) ||
+            !copy_in(pg, "COPY patuh_roster_in FROM STDIN", w.buf, w.len,
+                     errstr, errstr_size))
+                goto out;
+        PGresult *r = PQexecParams(pg,
+                                   "SELECT emp_id, emp_from::text FROM "
+                                   "patuh_publish_roster_staged($1::date)",
+                                   1, NULL, params, NULL, NULL, 0);
         bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         if (!ok)
                 snprintf(errstr, errstr_size, "PostgreSQL: %s",
@@ -154,7 +258,8 @@ int refdata_publish(const char *conninfo, const eval_ctx_t *ctx,
             !publish_doc(pg, "policy", ctx->policy->label, policy_file, errstr,
                          errstr_size) ||
             !publish_doc(pg, "calendar", NULL, calendar_file, errstr,
-                         errstr_size))
+                         errstr_size) ||
+            !exec_ok(pg, "COMMIT", 0, NULL, errstr, errstr_size))
                 goto out;
         rc = 0;
 out:

@@ -1,6 +1,7 @@
 /*
  * refdata — the reference data patuhd runs with, published to PostgreSQL
- * at start: the roster (table employees, through patuh_publish_roster)
+ * at start: the roster (table employees: COPY, then
+ * patuh_publish_roster_staged, schemas/sql/009)
  * and the policy and calendar documents (reference_docs), so that the
  * reports show names and units and `patuh explain` can say which rules
  * were in force.  Idempotent: publishing the same files again changes

@@ -337,48 +337,6 @@ static void write_digests(replay_t *rp, outf_t *f, FILE *table)
         core_digest_rows_free(rows, n);
 }
 
-static void *read_part(void *part)
-{
-        roster_part_read(part);
-        return NULL;
-}
-
-/* roster_load() with the second half of the file read on another thread
- * (a city's roster is the slowest reference file): the same roster, or
- * the same refusal and message. */
-static roster_t *load_roster(const char *path, char *errstr, size_t errstr_size)
-{
-        char what[512];
-        snprintf(what, sizeof(what), "roster file %s", path);
-        size_t len;
-        char *buf = jsonv_slurp(path, &len);
-        if (!buf) {
-                snprintf(errstr, errstr_size, "%s: cannot read", what);
-                return NULL;
-        }
-        roster_t *r = NULL;
-        roster_part_t *parts = malloc(2 * sizeof(*parts));
-        if (!parts) {
-                snprintf(errstr, errstr_size, "%s: out of memory", what);
-                goto out;
-        }
-        /* small rosters are not worth a thread */
-        size_t n = roster_split(buf, len, what, len > (1 << 16) ? 2 : 1, parts);
-        pthread_t t;
-        bool threaded =
-            n == 2 && pthread_create(&t, NULL, read_part, &parts[1]) == 0;
-        roster_part_read(&parts[0]);
-        if (threaded)
-                pthread_join(t, NULL);
-        else if (n == 2)
-                roster_part_read(&parts[1]);
-        r = roster_parts_join(parts, n, errstr, errstr_size);
-out:
-        free(parts);
-        free(buf);
-        return r;
-}
-
 /* mkdir -p: the output folder and its missing parents. */
 static int make_dirs(const char *dir)
 {
@@ -452,7 +410,7 @@ int replay_run(const replay_opts_t *o, replay_stats_t *stats, char *errstr,
         memset(rp.st, 0, sizeof(*rp.st));
         jw_init(&rp.w);
         if (!(rp.policy = policy_load(o->policy, errstr, errstr_size)) ||
-            !(rp.roster = load_roster(o->roster, errstr, errstr_size)) ||
+            !(rp.roster = roster_load(o->roster, errstr, errstr_size)) ||
             !(rp.calendar = calendar_load(o->calendar, errstr, errstr_size)))
                 goto out;
         rp.ctx = (eval_ctx_t){rp.policy, rp.calendar, rp.roster};

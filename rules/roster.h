@@ -44,6 +44,8 @@ typedef struct roster {
         strmap_t *index; /* employee_id -> row */
 } roster_t;
 
+/* The roster file (SPEC §1.4, JSON Lines), a large one read on two threads
+ * (the same roster, or the same refusal and message). */
 roster_t *roster_load(const char *path, char *errstr, size_t errstr_size);
 /* From a buffer (tests); `what` names the source in messages. */
 roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,

@@ -510,7 +510,9 @@ reload() {
 		echo "{\"employee_id\":\"E3\",\"name\":\"Tiga\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}"
 	} >"$d/roster.jsonl"
 	cp "$d/roster.jsonl" "$d/roster4.jsonl"
-	echo "{\"employee_id\":\"E4\",\"name\":\"Empat\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}" >>"$d/roster4.jsonl"
+	# (a name with the characters COPY's text format escapes: the roster
+	# goes to PostgreSQL through COPY, engine/refdata.c)
+	echo "{\"employee_id\":\"E4\",\"name\":\"Empat\\\\ \\t\\\"x\",\"position_class\":\"pelaksana\",\"supervisor_id\":\"E1\",$u}" >>"$d/roster4.jsonl"
 	echo '{"holidays":[],"wfh_suspended":[]}' >"$d/cal0.json"
 	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"}],"wfh_suspended":[]}' >"$d/cal1.json"
 	echo '{"holidays":[{"date":"2027-01-07","name":"Libur baru"}],"wfh_suspended":[{"date":"2027-01-08","reason":"kondisi kedaruratan"}' >"$d/broken.json"
@@ -577,6 +579,15 @@ reload() {
 	local joined
 	joined=$(q "SELECT employee_id || ' ' || expected_from FROM employees WHERE expected_from IS NOT NULL")
 	[ "$joined" = "E4 2027-01-10" ] || { ok=0; why="$why; expected_from '$joined'"; }
+	# the published rows are the roster's, byte for byte
+	local rows
+	rows=$(q "SELECT json_agg(doc ORDER BY employee_id) FROM employees WHERE in_roster AND
+		name IS NOT DISTINCT FROM doc->>'name' AND unit_name = doc->>'unit_name'")
+	python3 -c 'import json,sys
+got=json.loads(sys.argv[1]); want=[json.loads(l) for l in open(sys.argv[2])]
+assert sorted(want, key=lambda r: r["employee_id"]) == got, (got, want)
+assert got[3]["name"] == "Empat\\ \t\"x", got[3]["name"]' "$rows" "$d/roster4.jsonl" ||
+		{ ok=0; why="$why; employees rows differ from the roster"; }
 	# 3b. Redis frozen during a reload: it fails, is logged, keeps what is
 	# in force and is tried again until Redis answers
 	local rpid
