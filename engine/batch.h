@@ -167,6 +167,11 @@ bool batch_touch(batch_t *b, int32_t emp, int32_t day)
 bool batch_add_offset(batch_t *b, int topic, int32_t partition, int64_t offset)
     __attribute__((warn_unused_result));
 
+/* Sets b->order: the records by unit, day (excuses first) and arrival,
+ * as the sinks group them (batch_close does it first).  False when out of
+ * memory. */
+bool batch_order(batch_t *b) __attribute__((warn_unused_result));
+
 /*
  * Closes the batch: the ledgers of the touched employee-days are
  * serialized now, as they stand in CORE (a later batch may change them

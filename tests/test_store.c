@@ -624,6 +624,65 @@ static void test_frame_place(void **state)
         }
 }
 
+/* The reference order of batch_order: unit, day, arrival. */
+static const rec_item_t *ref_recs;
+static int ref_cmp(const void *a, const void *b)
+{
+        const rec_item_t *x = &ref_recs[*(const size_t *)a],
+                         *y = &ref_recs[*(const size_t *)b];
+        if (x->unit_ix != y->unit_ix)
+                return x->unit_ix < y->unit_ix ? -1 : 1;
+        if (x->day != y->day)
+                return x->day < y->day ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* A batch's records go to the sinks by unit, wd and arrival (a unit-wd
+ * is one evidence chunk): the counting passes give the order a sort
+ * gives, with excuses (no wd) first in their unit, with records of one
+ * unit-wd far apart in arrival, and with days too far apart for counts
+ * (a sort then). */
+static void test_batch_order(void **state)
+{
+        (void)state;
+        static const int32_t spans[] = {3, 40, 5000000};
+        unsigned seed = 7;
+        for (size_t s = 0; s < ARRAY_LEN(spans); s++) {
+                batch_t b = {0};
+                size_t n = 3000;
+                for (size_t i = 0; i < n; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        int32_t ux = (int32_t)((seed >> 8) % 50) * 7;
+                        seed = seed * 1103515245u + 12345u;
+                        int32_t wd =
+                            (seed >> 8) % 10 == 0
+                                ? INT32_MIN
+                                : 20550 + (int32_t)((seed >> 4) %
+                                                    (unsigned)spans[s]);
+                        char id[32];
+                        snprintf(id, sizeof(id), "r%zu", i);
+                        assert_true(batch_add_record(
+                            &b,
+                            wd == INT32_MIN ? TOPIC_EXCUSES : TOPIC_PRESENCE, 0,
+                            ux, "u", wd, id, 0, (int64_t)i, "f", 1, "e", 1));
+                }
+                assert_true(batch_order(&b));
+                size_t *want = malloc(n * sizeof(*want));
+                assert_non_null(want);
+                for (size_t i = 0; i < n; i++)
+                        want[i] = i;
+                ref_recs = b.recs;
+                qsort(want, n, sizeof(*want), ref_cmp);
+                for (size_t i = 0; i < n; i++)
+                        if (b.order[i] != want[i])
+                                fail_msg("span %d: place %zu holds record "
+                                         "%zu, not %zu",
+                                         (int)spans[s], i, b.order[i], want[i]);
+                free(want);
+                batch_free(&b);
+        }
+}
+
 /* A work partition's checkpoint goes out and comes back: the watermark
  * (or none), the outage cursor (or none) and every input position; text
  * that is not one is refused. */
@@ -1105,6 +1164,7 @@ int main(void)
             cmocka_unit_test(test_envelope_round_trip),
             cmocka_unit_test(test_frame_round_trip),
             cmocka_unit_test(test_frame_place),
+            cmocka_unit_test(test_batch_order),
             cmocka_unit_test(test_ckpt_round_trip),
             cmocka_unit_test(test_work_of_unit),
             cmocka_unit_test(test_redis_work),

@@ -27,6 +27,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     first boolean;
     fresh text[] := '{}';
+    inserted boolean := false;
 BEGIN
     SELECT NOT EXISTS (SELECT 1 FROM employees e WHERE e.in_roster)
       INTO first;
@@ -38,28 +39,48 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM employees e
                             WHERE e.employee_id = r.employee_id);
     END IF;
-    INSERT INTO employees AS e (employee_id, name, unit_id, unit_name,
-        position_class, supervisor_id, head_id, tpp_monthly, active,
-        in_roster, doc)
-    SELECT r.employee_id, r.name, r.unit_id, r.unit_name, r.position_class,
-        r.supervisor_id, r.head_id, r.tpp_monthly, r.active, true,
-        r.doc::json
-    FROM pg_temp.patuh_roster_in r
-    ON CONFLICT (employee_id) DO UPDATE SET
-        name = EXCLUDED.name, unit_id = EXCLUDED.unit_id,
-        unit_name = EXCLUDED.unit_name,
-        position_class = EXCLUDED.position_class,
-        supervisor_id = EXCLUDED.supervisor_id,
-        head_id = EXCLUDED.head_id, tpp_monthly = EXCLUDED.tpp_monthly,
-        active = EXCLUDED.active, in_roster = true, doc = EXCLUDED.doc,
-        updated_at = now()
-    WHERE e.doc::text IS DISTINCT FROM EXCLUDED.doc::text
-       OR NOT e.in_roster;
-    -- who left the roster
-    UPDATE employees e SET in_roster = false, updated_at = now()
-     WHERE e.in_roster
-       AND NOT EXISTS (SELECT 1 FROM pg_temp.patuh_roster_in r
-                        WHERE r.employee_id = e.employee_id);
+    -- Into an empty table (a new database) the rows go without ON
+    -- CONFLICT, whose look-up before each insert cost ~40 % of it (~100 of
+    -- ~240 ms for 20,000 employees); another instance publishing at the
+    -- same moment makes that fail, and the upsert below does it then.
+    IF NOT EXISTS (SELECT 1 FROM employees) THEN
+        BEGIN
+            INSERT INTO employees (employee_id, name, unit_id, unit_name,
+                position_class, supervisor_id, head_id, tpp_monthly, active,
+                in_roster, doc)
+            SELECT r.employee_id, r.name, r.unit_id, r.unit_name,
+                r.position_class, r.supervisor_id, r.head_id, r.tpp_monthly,
+                r.active, true, r.doc::json
+            FROM pg_temp.patuh_roster_in r;
+            inserted := true;
+        EXCEPTION WHEN unique_violation THEN
+            inserted := false;
+        END;
+    END IF;
+    IF NOT inserted THEN
+        INSERT INTO employees AS e (employee_id, name, unit_id, unit_name,
+            position_class, supervisor_id, head_id, tpp_monthly, active,
+            in_roster, doc)
+        SELECT r.employee_id, r.name, r.unit_id, r.unit_name, r.position_class,
+            r.supervisor_id, r.head_id, r.tpp_monthly, r.active, true,
+            r.doc::json
+        FROM pg_temp.patuh_roster_in r
+        ON CONFLICT (employee_id) DO UPDATE SET
+            name = EXCLUDED.name, unit_id = EXCLUDED.unit_id,
+            unit_name = EXCLUDED.unit_name,
+            position_class = EXCLUDED.position_class,
+            supervisor_id = EXCLUDED.supervisor_id,
+            head_id = EXCLUDED.head_id, tpp_monthly = EXCLUDED.tpp_monthly,
+            active = EXCLUDED.active, in_roster = true, doc = EXCLUDED.doc,
+            updated_at = now()
+        WHERE e.doc::text IS DISTINCT FROM EXCLUDED.doc::text
+           OR NOT e.in_roster;
+        -- who left the roster
+        UPDATE employees e SET in_roster = false, updated_at = now()
+         WHERE e.in_roster
+           AND NOT EXISTS (SELECT 1 FROM pg_temp.patuh_roster_in r
+                            WHERE r.employee_id = e.employee_id);
+    END IF;
     UPDATE employees e SET expected_from = joined
      WHERE e.employee_id = ANY (fresh);
     RETURN QUERY
