@@ -951,7 +951,8 @@ static void reload(live_t *l)
         if (refdata_publish(l->cfg->pg_conninfo, ctx, ro, today + 1,
                             l->cfg->policy_file, nc->calendar_file, err,
                             sizeof(err)) != 0) {
-                l->refs_hash[0] = '\0'; /* it may have gone half through */
+                l->refs_hash[0] = '\0'; /* not published: the next SIGHUP
+                                           publishes again */
                 reload_later(l, err);
                 goto fail;
         }

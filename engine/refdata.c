@@ -132,8 +132,14 @@ static bool copy_in(PGconn *pg, const char *sql, const char *rows, size_t len,
                     char *errstr, size_t errstr_size)
 {
         PGresult *r = PQexec(pg, sql);
-        bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+        bool started = PQresultStatus(r) == PGRES_COPY_IN;
         PQclear(r);
+        if (!started) {
+                snprintf(errstr, errstr_size, "PostgreSQL: %s",
+                         PQerrorMessage(pg));
+                return false;
+        }
+        bool ok = true;
         /* libpq takes at most INT_MAX bytes a call */
         for (size_t at = 0; ok && at < len;) {
                 size_t n = len - at > (1u << 30) ? (1u << 30) : len - at;
@@ -144,11 +150,16 @@ static bool copy_in(PGconn *pg, const char *sql, const char *rows, size_t len,
                 ok = PQputCopyEnd(pg, NULL) == 1;
         else
                 (void)PQputCopyEnd(pg, "patuh: the rows could not be sent");
-        /* the COPY's own result, then the end of the command */
+        /* the COPY's own result, then the end of the command; still in
+         * COPY (the end could not be queued: out of memory) is a failure,
+         * and the caller closes the connection */
         while ((r = PQgetResult(pg)) != NULL) {
-                if (PQresultStatus(r) != PGRES_COMMAND_OK)
-                        ok = false;
+                ExecStatusType st = PQresultStatus(r);
                 PQclear(r);
+                if (st != PGRES_COMMAND_OK)
+                        ok = false;
+                if (st == PGRES_COPY_IN)
+                        break;
         }
         if (!ok)
                 snprintf(errstr, errstr_size, "PostgreSQL: %s",

@@ -637,28 +637,32 @@ static int ref_cmp(const void *a, const void *b)
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* A batch's records go to the sinks by unit, wd and arrival (a unit-wd
+/* A batch's records go to the sinks by unit, day and arrival (a unit-day
  * is one evidence chunk): the counting passes give the order a sort
- * gives, with excuses (no wd) first in their unit, with records of one
- * unit-wd far apart in arrival, and with days too far apart for counts
- * (a sort then). */
+ * gives, with excuses (no day) first in their unit, with records of one
+ * unit-day far apart in arrival, with excuses only, with no record, and
+ * with days too far apart for counts (a sort then). */
 static void test_batch_order(void **state)
 {
         (void)state;
-        static const int32_t spans[] = {3, 40, 5000000};
+        /* span 0: excuses only */
+        static const struct {
+                int32_t span;
+                size_t n;
+        } cases[] = {{3, 3000}, {40, 3000}, {5000000, 3000}, {0, 500}, {3, 0}};
         unsigned seed = 7;
-        for (size_t s = 0; s < ARRAY_LEN(spans); s++) {
+        for (size_t s = 0; s < ARRAY_LEN(cases); s++) {
                 batch_t b = {0};
-                size_t n = 3000;
+                size_t n = cases[s].n;
                 for (size_t i = 0; i < n; i++) {
                         seed = seed * 1103515245u + 12345u;
                         int32_t ux = (int32_t)((seed >> 8) % 50) * 7;
                         seed = seed * 1103515245u + 12345u;
                         int32_t wd =
-                            (seed >> 8) % 10 == 0
+                            cases[s].span == 0 || (seed >> 8) % 10 == 0
                                 ? INT32_MIN
                                 : 20550 + (int32_t)((seed >> 4) %
-                                                    (unsigned)spans[s]);
+                                                    (unsigned)cases[s].span);
                         char id[32];
                         snprintf(id, sizeof(id), "r%zu", i);
                         assert_true(batch_add_record(
@@ -667,7 +671,7 @@ static void test_batch_order(void **state)
                             ux, "u", wd, id, 0, (int64_t)i, "f", 1, "e", 1));
                 }
                 assert_true(batch_order(&b));
-                size_t *want = malloc(n * sizeof(*want));
+                size_t *want = malloc((n + 1) * sizeof(*want));
                 assert_non_null(want);
                 for (size_t i = 0; i < n; i++)
                         want[i] = i;
@@ -677,7 +681,8 @@ static void test_batch_order(void **state)
                         if (b.order[i] != want[i])
                                 fail_msg("span %d: place %zu holds record "
                                          "%zu, not %zu",
-                                         (int)spans[s], i, b.order[i], want[i]);
+                                         (int)cases[s].span, i, b.order[i],
+                                         want[i]);
                 free(want);
                 batch_free(&b);
         }
