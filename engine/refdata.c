@@ -8,10 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An optional text of the roster: empty is none (null, NULL in COPY). */
+static const char *opt(const char *s)
+{
+        return s && *s ? s : NULL;
+}
+
 static void opt_str(jw_t *w, const char *key, const char *s)
 {
         jw_key(w, key);
-        jw_str(w, s && *s ? s : NULL);
+        jw_str(w, opt(s));
 }
 
 /* One roster row as the SPEC §1.4 record. */
@@ -94,10 +100,9 @@ static bool roster_copy_rows(jw_t *w, const roster_t *r)
                 const roster_emp_t *e = &r->emp[i];
                 char tpp[24];
                 copy_str(w, e->employee_id);
-                copy_str(w, e->name && *e->name ? e->name : NULL);
+                copy_str(w, opt(e->name));
                 copy_str(w, e->unit_id);
-                copy_str(w,
-                         e->unit_name && *e->unit_name ? e->unit_name : NULL);
+                copy_str(w, opt(e->unit_name));
                 copy_str(w, policy_position_name(e->position));
                 copy_str(w, e->supervisor_id);
                 copy_str(w, e->head_id);

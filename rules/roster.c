@@ -282,32 +282,46 @@ fail:
         return NULL;
 }
 
-roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
-                             char *errstr, size_t errstr_size)
-{
-        roster_part_t *part = malloc(sizeof(*part));
-        if (!part) {
-                snprintf(errstr, errstr_size, "%s: out of memory", what);
-                return NULL;
-        }
-        size_t n = roster_split(buf, len, what, 1, part);
-        if (n)
-                roster_part_read(part);
-        roster_t *r = roster_parts_join(part, n, errstr, errstr_size);
-        free(part);
-        return r;
-}
-
 static void *read_part(void *part)
 {
         roster_part_read(part);
         return NULL;
 }
 
+/* BUF in WANT parts (1 or 2), the second read on another thread: the
+ * same roster, or the same refusal and message, as one pass gives. */
+static roster_t *load_parts(const char *buf, size_t len, const char *what,
+                            size_t want, char *errstr, size_t errstr_size)
+{
+        roster_part_t *parts = malloc(2 * sizeof(*parts));
+        if (!parts) {
+                snprintf(errstr, errstr_size, "%s: out of memory", what);
+                return NULL;
+        }
+        size_t n = roster_split(buf, len, what, want, parts);
+        pthread_t t;
+        bool threaded =
+            n == 2 && pthread_create(&t, NULL, read_part, &parts[1]) == 0;
+        if (n)
+                roster_part_read(&parts[0]);
+        if (threaded)
+                pthread_join(t, NULL);
+        else if (n == 2)
+                roster_part_read(&parts[1]);
+        roster_t *r = roster_parts_join(parts, n, errstr, errstr_size);
+        free(parts);
+        return r;
+}
+
+roster_t *roster_load_buffer(const char *buf, size_t len, const char *what,
+                             char *errstr, size_t errstr_size)
+{
+        return load_parts(buf, len, what, 1, errstr, errstr_size);
+}
+
 /* The second half of the file is read on another thread: a city's roster
  * is the slowest reference file (20,000 employees: ~170 ms of jansson on
- * one thread, before patuhd or replay can start), and the parts give the
- * same roster, or the same refusal and message, as one pass would. */
+ * one thread, before patuhd or replay can start). */
 roster_t *roster_load(const char *path, char *errstr, size_t errstr_size)
 {
         char what[512];
@@ -318,26 +332,9 @@ roster_t *roster_load(const char *path, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "%s: cannot read", what);
                 return NULL;
         }
-        roster_t *r = NULL;
-        roster_part_t *parts = malloc(2 * sizeof(*parts));
-        if (!parts) {
-                snprintf(errstr, errstr_size, "%s: out of memory", what);
-                goto out;
-        }
         /* small rosters are not worth a thread */
-        size_t n = roster_split(buf, len, what, len > (1 << 16) ? 2 : 1, parts);
-        pthread_t t;
-        bool threaded =
-            n == 2 && pthread_create(&t, NULL, read_part, &parts[1]) == 0;
-        if (n)
-                roster_part_read(&parts[0]);
-        if (threaded)
-                pthread_join(t, NULL);
-        else if (n == 2)
-                roster_part_read(&parts[1]);
-        r = roster_parts_join(parts, n, errstr, errstr_size);
-out:
-        free(parts);
+        roster_t *r = load_parts(buf, len, what, len > (1 << 16) ? 2 : 1,
+                                 errstr, errstr_size);
         free(buf);
         return r;
 }
