@@ -425,13 +425,17 @@ kin_t *kin_new_at(const config_t *cfg, struct event_base *base,
             !kconf(cc, "enable.partition.eof", "true", errstr, errstr_size) ||
             /* a deep pre-fetch in messages (a shallow one starves the
              * loop: 20,000 made bench/live four times slower) bounded in
-             * bytes: 16 MiB is as fast as librdkafka's 64 and 170 MiB less
-             * resident; kafka.* overrides both */
+             * bytes.  Each MiB of it is ~3 MiB resident (librdkafka's
+             * per-message overhead): 12 MiB keeps patuhd's peak within
+             * 250 MiB on a slower machine of this kind, where 16 cost
+             * 11 MiB more for a gain inside the run-to-run spread and 8
+             * was a quarter slower (bench/README.md); kafka.* overrides
+             * both */
             (!user_set(cfg, "queued.min.messages") &&
              !kconf(cc, "queued.min.messages", "1000000", errstr,
                     errstr_size)) ||
             (!user_set(cfg, "queued.max.messages.kbytes") &&
-             !kconf(cc, "queued.max.messages.kbytes", "16384", errstr,
+             !kconf(cc, "queued.max.messages.kbytes", "12288", errstr,
                     errstr_size)) ||
             /* a fetch that finds nothing waits at most 10 ms, not 500: the
              * sandbox (librdkafka's mock) holds it that long even when
