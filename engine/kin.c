@@ -425,7 +425,7 @@ kin_t *kin_new_at(const config_t *cfg, struct event_base *base,
             !kconf(cc, "enable.partition.eof", "true", errstr, errstr_size) ||
             /* a deep pre-fetch in messages (a shallow one starves the
              * loop: 20,000 made bench/live four times slower) bounded in
-             * bytes.  Each MiB of it is ~3 MiB resident (librdkafka's
+             * bytes.  Each MiB of it is 3-4 MiB resident (librdkafka's
              * per-message overhead): 12 MiB keeps patuhd's peak within
              * 250 MiB on a slower machine of this kind, where 16 cost
              * 11 MiB more for a gain inside the run-to-run spread and 8
