@@ -74,14 +74,22 @@ for l in sys.stdin:
         print(k)' "$2"
 }
 
-wait_log() { # wait_log FILE PATTERN SECONDS: until the line appears
-	local i
-	for i in $(seq $(($3 * 20))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
+# wait_until SECONDS COMMAND...: runs COMMAND every 50 ms until it
+# succeeds (0) or SECONDS have passed (1): the waits for a condition,
+# never a blind sleep.
+wait_until() {
+	local i n=$(($1 * 20))
+	shift
+	for i in $(seq "$n"); do
+		"$@" && return 0
 		sleep 0.05
 	done
 	return 1
 }
+
+has_line() { grep -q "$2" "$1" 2>/dev/null; } # has_line FILE PATTERN
+
+wait_log() { wait_until "$3" has_line "$1" "$2"; } # wait_log FILE PATTERN SECONDS
 
 # Slows the sandbox broker's round trips (MS, 0: normal) when its control
 # channel is there (deploy/stack env exports it).

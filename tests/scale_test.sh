@@ -69,29 +69,19 @@ failed() {
 }
 
 # wait_count FILE PATTERN N SECONDS: until N lines match.
-wait_count() {
-	local i
-	for i in $(seq $(($4 * 20))); do
-		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+wait_count() { wait_until "$4" at_least "$1" "$2" "$3"; }
+at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; } # at_least FILE PATTERN N
 
 # wait_deciding FILE SECONDS: until the instance decides for every work
 # partition of its latest regroup (one "deciding" line after the
 # "regrouped" line for each partition it lists).
-wait_deciding() {
-	local i
-	for i in $(seq $(($2 * 20))); do
-		awk '/regrouped: work partitions \[/ {
-			s = $0; sub(/.*work partitions \[/, "", s); sub(/\].*/, "", s)
-			n = split(s, parts, ","); d = 0 }
-		/work partition [0-9]+: deciding/ { d++ }
-		END { exit !(n > 0 && d >= n) }' "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+wait_deciding() { wait_until "$2" deciding_all "$1"; }
+deciding_all() {
+	awk '/regrouped: work partitions \[/ {
+		s = $0; sub(/.*work partitions \[/, "", s); sub(/\].*/, "", s)
+		n = split(s, parts, ","); d = 0 }
+	/work partition [0-9]+: deciding/ { d++ }
+	END { exit !(n > 0 && d >= n) }' "$1" 2>/dev/null
 }
 
 # generate NAME RECORDS EMPLOYEES SEED: a generated input in $T/NAME-data
